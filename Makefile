@@ -1,0 +1,30 @@
+# Developer entry points. `make test` is what CI runs.
+PYTHON ?= python3
+
+.PHONY: dev test test-rust test-python demo bench wheel
+
+# Debug-profile extension copied next to the Python sources: the fast edit-test loop.
+dev:
+	cargo build -p ferrotorch-python
+	cp target/debug/libferrotorch_python.so python/ferrotorch/_C.abi3.so
+
+test-rust:
+	cargo test -p ferrotorch-core
+
+test-python:
+	$(PYTHON) -m pytest tests
+
+# Installs the package (release build) with its test extras, then runs both test suites.
+test:
+	$(PYTHON) -m pip install -q ".[test]"
+	cargo test -p ferrotorch-core
+	cd tests && $(PYTHON) -m pytest -p no:cacheprovider .
+
+demo:
+	$(PYTHON) examples/tensor_demo.py
+
+bench:
+	$(PYTHON) benches/bench_ops.py
+
+wheel:
+	maturin build --release

@@ -1,0 +1,52 @@
+"""ferrotorch: the PyTorch API on a Rust core.
+
+Use it as ``import ferrotorch as torch``.
+"""
+
+import builtins as _builtins
+
+from . import _C
+from ._C import (  # noqa: F401
+    Tensor,
+    as_tensor,
+    bfloat16,
+    device,
+    dtype,
+    empty,
+    empty_like,
+    from_numpy,
+    full,
+    full_like,
+    ones,
+    ones_like,
+    tensor,
+    zeros,
+    zeros_like,
+)
+from ._C import bool, float16, float32, float64, int8, int16, int32, int64, uint8  # noqa: A004,F401
+from ._dtype import finfo, get_default_dtype, iinfo, is_floating_point, promote_types, result_type, set_default_dtype  # noqa: F401
+from ._size import Size  # noqa: F401
+from . import _tensor  # noqa: F401  (attaches the Python-side Tensor methods)
+from . import _tensor_str  # noqa: F401
+from ._ops_binary import *  # noqa: F401,F403
+from ._ops_unary import *  # noqa: F401,F403
+from ._ops_reduce import *  # noqa: F401,F403
+from ._ops_shape import *  # noqa: F401,F403
+from ._ops_index import *  # noqa: F401,F403
+from ._ops_matmul import *  # noqa: F401,F403
+from ._ops_factory import *  # noqa: F401,F403
+from ._random import *  # noqa: F401,F403
+from . import linalg, testing  # noqa: F401
+
+# torch's aliases of dtype names.
+float = float32  # noqa: A001
+double = float64
+half = float16
+long = int64
+int = int32  # noqa: A001
+short = int16
+cfloat = None
+
+__version__ = "0.1.0"
+
+del _builtins

@@ -1,0 +1,1 @@
+"""Printing of tensors as torch prints them."""

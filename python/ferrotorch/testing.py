@@ -1,0 +1,1 @@
+"""``torch.testing``: comparing tensors in tests."""

@@ -1,0 +1,5 @@
+//! CPU kernels. They know nothing of autograd or Python: typed pointers, shapes and strides in.
+
+pub mod copy;
+pub mod elementwise;
+pub mod iter;

@@ -1,0 +1,33 @@
+//! Ops, one file per family. Each op checks its arguments once (shapes, dtypes, devices),
+//! allocates its output and calls a typed CPU kernel.
+
+pub mod binary;
+pub mod factory;
+pub mod index;
+pub mod matmul;
+pub mod reduce;
+pub mod shape;
+pub mod sort;
+pub mod unary;
+
+use crate::bail;
+use crate::error::Result;
+use crate::tensor::Tensor;
+
+/// Fails unless every tensor is on the same device, with torch's message.
+pub fn check_same_device(op: &str, tensors: &[&Tensor]) -> Result<()> {
+    if let Some(first) = tensors.first() {
+        for t in &tensors[1..] {
+            if t.device() != first.device() {
+                bail!(
+                    Runtime,
+                    "{op}: Expected all tensors to be on the same device, but found at least two \
+                     devices, {} and {}!",
+                    first.device(),
+                    t.device()
+                );
+            }
+        }
+    }
+    Ok(())
+}

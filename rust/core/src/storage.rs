@@ -1,0 +1,130 @@
+//! Raw memory behind tensors. Views share one `Storage` through an `Arc`; the storage knows
+//! nothing of shapes or dtypes beyond its byte size.
+
+use crate::device::Device;
+use crate::error::{Error, Result};
+use std::any::Any;
+use std::ptr::NonNull;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Alignment of memory ferrotorch allocates: a cache line, enough for any SIMD load.
+const ALIGN: usize = 64;
+
+enum Owner {
+    /// Allocated here with this layout; freed on drop.
+    Allocated(std::alloc::Layout),
+    /// Memory owned by someone else (a NumPy array); kept alive by this handle.
+    Foreign(#[allow(dead_code)] Box<dyn Any + Send + Sync>),
+    /// Zero bytes: nothing to free.
+    Empty,
+}
+
+/// A block of host memory.
+pub struct CpuBuffer {
+    ptr: NonNull<u8>,
+    nbytes: usize,
+    owner: Owner,
+}
+
+// SAFETY: the buffer is plain memory; synchronising concurrent writes is the caller's
+// responsibility exactly as with torch tensors shared between threads.
+unsafe impl Send for CpuBuffer {}
+unsafe impl Sync for CpuBuffer {}
+
+impl CpuBuffer {
+    /// Zero-initialised memory of `nbytes` bytes.
+    pub fn zeroed(nbytes: usize) -> Result<CpuBuffer> {
+        if nbytes == 0 {
+            return Ok(CpuBuffer { ptr: NonNull::<u64>::dangling().cast(), nbytes: 0, owner: Owner::Empty });
+        }
+        let layout = std::alloc::Layout::from_size_align(nbytes, ALIGN)
+            .map_err(|_| Error::runtime(format!("cannot allocate {nbytes} bytes")))?;
+        // SAFETY: layout has non-zero size.
+        let raw = unsafe { std::alloc::alloc_zeroed(layout) };
+        let ptr = NonNull::new(raw).ok_or_else(|| {
+            Error::runtime(format!(
+                "DefaultCPUAllocator: not enough memory: you tried to allocate {nbytes} bytes."
+            ))
+        })?;
+        Ok(CpuBuffer { ptr, nbytes, owner: Owner::Allocated(layout) })
+    }
+
+    /// Wraps memory owned elsewhere. `owner` must keep `ptr..ptr+nbytes` valid while it lives.
+    ///
+    /// # Safety
+    /// `ptr` must be valid for reads and writes of `nbytes` bytes for as long as `owner` lives,
+    /// and suitably aligned for the dtype it will be read as.
+    pub unsafe fn foreign(ptr: *mut u8, nbytes: usize, owner: Box<dyn Any + Send + Sync>) -> CpuBuffer {
+        let ptr = NonNull::new(ptr).unwrap_or(NonNull::<u64>::dangling().cast());
+        CpuBuffer { ptr, nbytes, owner: Owner::Foreign(owner) }
+    }
+
+    pub fn as_ptr(&self) -> *mut u8 {
+        self.ptr.as_ptr()
+    }
+
+    pub fn nbytes(&self) -> usize {
+        self.nbytes
+    }
+}
+
+impl Drop for CpuBuffer {
+    fn drop(&mut self) {
+        if let Owner::Allocated(layout) = self.owner {
+            // SAFETY: allocated in `zeroed` with exactly this layout.
+            unsafe { std::alloc::dealloc(self.ptr.as_ptr(), layout) };
+        }
+    }
+}
+
+/// Device memory plus the version counter that in-place writes bump (shared by all views).
+pub struct Storage {
+    data: StorageData,
+    version: AtomicU64,
+}
+
+pub enum StorageData {
+    Cpu(CpuBuffer),
+}
+
+impl Storage {
+    pub fn cpu(buffer: CpuBuffer) -> Storage {
+        Storage { data: StorageData::Cpu(buffer), version: AtomicU64::new(0) }
+    }
+
+    pub fn zeroed(nbytes: usize, device: Device) -> Result<Storage> {
+        match device {
+            Device::Cpu => Ok(Storage::cpu(CpuBuffer::zeroed(nbytes)?)),
+            Device::Cuda(_) => Err(Error::runtime(
+                "ferrotorch was built without CUDA support for this operation".to_string(),
+            )),
+        }
+    }
+
+    pub fn device(&self) -> Device {
+        match self.data {
+            StorageData::Cpu(_) => Device::Cpu,
+        }
+    }
+
+    pub fn nbytes(&self) -> usize {
+        match &self.data {
+            StorageData::Cpu(b) => b.nbytes(),
+        }
+    }
+
+    /// Host pointer to the first byte (CPU storages only).
+    pub fn cpu_ptr(&self) -> *mut u8 {
+        match &self.data {
+            StorageData::Cpu(b) => b.as_ptr(),
+        }
+    }
+
+    pub fn version(&self) -> u64 {
+        self.version.load(Ordering::Relaxed)
+    }
+
+    pub fn bump_version(&self) {
+        self.version.fetch_add(1, Ordering::Relaxed);
+    }
+}

@@ -1,0 +1,27 @@
+//! Core errors become the Python exceptions torch raises.
+
+use ferrotorch_core::{Error, ErrorKind};
+use pyo3::exceptions::{PyIndexError, PyNotImplementedError, PyRuntimeError, PyTypeError, PyValueError};
+use pyo3::PyErr;
+
+pub fn to_py(e: Error) -> PyErr {
+    match e.kind {
+        ErrorKind::Runtime => PyRuntimeError::new_err(e.message),
+        ErrorKind::Index => PyIndexError::new_err(e.message),
+        ErrorKind::Value => PyValueError::new_err(e.message),
+        ErrorKind::Type => PyTypeError::new_err(e.message),
+        ErrorKind::NotImplemented => PyNotImplementedError::new_err(e.message),
+    }
+}
+
+/// `core_result.py()?` turns a core `Result` into a `PyResult`.
+pub trait IntoPyResult<T> {
+    fn py(self) -> pyo3::PyResult<T>;
+}
+
+impl<T> IntoPyResult<T> for ferrotorch_core::Result<T> {
+    #[inline]
+    fn py(self) -> pyo3::PyResult<T> {
+        self.map_err(to_py)
+    }
+}

@@ -1,0 +1,36 @@
+//! `ferrotorch._C`: PyO3 glue only -- argument conversion, the Tensor pyclass, error mapping.
+//! No math here; every op calls into `ferrotorch_core`.
+
+mod creation;
+mod device;
+mod dtype;
+mod errors;
+mod numpy_interop;
+mod ops_binary;
+mod ops_index;
+mod ops_matmul;
+mod ops_reduce;
+mod ops_shape;
+mod ops_unary;
+mod random;
+mod tensor;
+
+use pyo3::prelude::*;
+
+#[pymodule]
+#[pyo3(name = "_C")]
+fn ferrotorch_c(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    tensor::register(m)?;
+    dtype::register(m)?;
+    device::register(m)?;
+    creation::register(m)?;
+    numpy_interop::register(m)?;
+    ops_binary::register(m)?;
+    ops_index::register(m)?;
+    ops_matmul::register(m)?;
+    ops_reduce::register(m)?;
+    ops_shape::register(m)?;
+    ops_unary::register(m)?;
+    random::register(m)?;
+    Ok(())
+}
