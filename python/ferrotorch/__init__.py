@@ -35,6 +35,7 @@ from ._ops_shape import *  # noqa: F401,F403
 from ._ops_index import *  # noqa: F401,F403
 from ._ops_matmul import *  # noqa: F401,F403
 from ._ops_factory import *  # noqa: F401,F403
+from ._ops_misc import *  # noqa: F401,F403
 from ._random import *  # noqa: F401,F403
 from . import linalg, testing  # noqa: F401
 

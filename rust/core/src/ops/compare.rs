@@ -1,0 +1,1 @@
+//! Comparisons of whole tensors (isclose, allclose, equal) (in progress)
