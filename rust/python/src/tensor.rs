@@ -10,9 +10,11 @@ use pyo3::BoundObject;
 use pyo3::types::{PyBool, PyFloat, PyInt, PyTuple};
 
 /// `ferrotorch.Tensor`. Python subclasses it (`nn.Parameter`); ops return this class itself, so
-/// no Python constructor runs on the hot path. `inner` is replaced, never mutated in place, by
+/// no Python constructor runs on the hot path. No per-instance `__dict__`: it would make every
+/// tensor a GC-tracked object and let the cyclic collector run during op-heavy loops (Python
+/// subclasses still get a `__dict__` of their own). `inner` is replaced, never mutated in place, by
 /// operations that rebind a tensor to new memory (`out=` resizing, `.data = ...`).
-#[pyclass(name = "Tensor", module = "ferrotorch", subclass, weakref, dict)]
+#[pyclass(name = "Tensor", module = "ferrotorch", subclass, weakref)]
 pub struct PyTensor {
     pub inner: Tensor,
 }
