@@ -83,6 +83,8 @@ def test_to_identity_rules():
     assert t.to(dtype=torch.float64).dtype == torch.float64
     assert t.to(torch.tensor([1], dtype=torch.int16)).dtype == torch.int16
     assert t.double() is not t and t.double().tolist() == [1.0, 2.0]
+    assert t.to(float).dtype == torch.float64 and t.to(int).dtype == torch.int64
+    assert t.to(bool).dtype == torch.bool
 
 
 def test_to_memory_format():
@@ -171,6 +173,9 @@ def test_copy_broadcasts_and_converts():
         dst.copy_(torch.ones(4))
     with pytest.raises(TypeError, match="must be Tensor"):
         dst.copy_(1.0)
+    if hasattr(dst, "expand"):
+        with pytest.raises(RuntimeError, match="more than one element of the written-to tensor"):
+            torch.zeros(1).expand(3).copy_(torch.ones(3))
     # Writing through a non-contiguous view reaches the NumPy array behind it.
     base = np.zeros((3, 4), dtype=np.float64)
     view = torch.from_numpy(base[:, ::2])

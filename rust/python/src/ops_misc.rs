@@ -12,7 +12,7 @@ use ferrotorch_core::ops::convert::{self, MemoryFormat};
 use ferrotorch_core::{DType, Device, Tensor};
 use pyo3::exceptions::{PyAssertionError, PyNotImplementedError, PyRuntimeError, PyTypeError};
 use pyo3::prelude::*;
-use pyo3::types::{PyBool, PyList, PyTuple};
+use pyo3::types::{PyBool, PyList, PyTuple, PyType};
 
 /// torch's error when a CUDA device is requested from a build without CUDA.
 fn no_cuda() -> PyErr {
@@ -135,6 +135,9 @@ impl PyTensor {
                 target_device = Some(o.inner.device());
             } else if let Ok(d) = a0.cast::<PyDType>() {
                 target_dtype = Some(d.get().d);
+            } else if a0.is_instance_of::<PyType>() {
+                // Python `float`/`int`/`bool` stand for float64/int64/bool, as in torch.
+                target_dtype = Some(crate::dtype::extract_dtype(&a0)?);
             } else if !a0.is_none() {
                 if a0.is_instance_of::<PyBool>() {
                     return Err(PyTypeError::new_err(
@@ -218,7 +221,7 @@ impl PyTensor {
             ))
         })?;
         let s = src.borrow().inner.clone();
-        slf.borrow().inner.copy_(&s).py()?;
+        convert::copy_into(&slf.borrow().inner, &s).py()?;
         Ok(slf.clone())
     }
 

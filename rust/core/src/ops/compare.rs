@@ -151,7 +151,7 @@ pub fn allclose(a: &Tensor, b: &Tensor, rtol: f64, atol: f64, equal_nan: bool) -
         rtol,
         atol,
         equal_nan,
-        |close, T| { all_pairs::<T>(&a, &b, close) }
+        |close, T| all_pairs::<T>(&a, &b, close)
     ))
 }
 

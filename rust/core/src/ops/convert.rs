@@ -200,6 +200,24 @@ pub fn fill_checked(t: &Tensor, value: Scalar) -> Result<()> {
     t.fill_(value)
 }
 
+/// `dst.copy_(src)` refusing a destination whose elements share memory (a broadcast view),
+/// as torch's internal-overlap check does.
+pub fn copy_into(dst: &Tensor, src: &Tensor) -> Result<()> {
+    let l = dst.layout();
+    if l.shape
+        .iter()
+        .zip(&l.strides)
+        .any(|(&n, &s)| n > 1 && s == 0)
+    {
+        bail!(
+            Runtime,
+            "unsupported operation: more than one element of the written-to tensor refers to a \
+             single memory location. Please clone() the tensor before performing the operation."
+        );
+    }
+    dst.copy_(src)
+}
+
 /// The views `t[0], t[1], ...` (torch's `unbind(0)`, which iteration uses).
 pub fn unbind0(t: &Tensor) -> Result<Vec<Tensor>> {
     if t.ndim() == 0 {
@@ -253,6 +271,16 @@ mod tests {
         assert!(check_scalar_fits(Scalar::Float(f64::INFINITY), DType::F16).is_ok());
         assert!(check_scalar_fits(Scalar::Float(1e5), DType::F16).is_err());
         assert!(check_scalar_fits(Scalar::Int(i64::MAX), DType::I64).is_ok());
+    }
+
+    #[test]
+    fn copy_into_broadcast_view_is_refused() {
+        let e = expand(&Tensor::from_vec(vec![0.0f32], &[1]).unwrap(), &[3]).unwrap();
+        let src = Tensor::from_vec(vec![1.0f32, 2.0, 3.0], &[3]).unwrap();
+        assert!(copy_into(&e, &src).is_err());
+        let dst = Tensor::from_vec(vec![0i64; 3], &[3]).unwrap();
+        copy_into(&dst, &src).unwrap();
+        assert_eq!(dst.to_vec::<i64>(), vec![1, 2, 3]);
     }
 
     #[test]
