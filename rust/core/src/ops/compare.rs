@@ -20,7 +20,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 /// True unless `v` is infinite or NaN (written with the arithmetic `FloatMath` offers).
 #[inline(always)]
 fn is_finite<A: FloatMath>(v: A) -> bool {
-    v - v == A::from_f64(0.0)
+    v.abs() < A::from_f64(f64::INFINITY)
 }
 
 /// torch's closeness test for one pair of floats of type `T`.
@@ -86,14 +86,14 @@ fn prepare_close(
             scalar_type_name(b.dtype())
         );
     }
-    if !(rtol >= 0.0) {
+    if rtol.is_nan() || rtol < 0.0 {
         bail!(
             Runtime,
             "rtol must be greater than or equal to zero, but got {}",
             cpp_double(rtol)
         );
     }
-    if !(atol >= 0.0) {
+    if atol.is_nan() || atol < 0.0 {
         bail!(
             Runtime,
             "atol must be greater than or equal to zero, but got {}",
