@@ -1,5 +1,7 @@
 """Tensor methods that are clearer in Python than in Rust. Attached to the Rust class."""
 
+import builtins
+
 from . import _C
 from ._size import Size
 
@@ -34,6 +36,37 @@ def tolist(self):
     return _C._tolist(self)
 
 
+_TYPE_NAMES = {
+    _C.float32: "FloatTensor",
+    _C.float64: "DoubleTensor",
+    _C.float16: "HalfTensor",
+    _C.bfloat16: "BFloat16Tensor",
+    _C.int64: "LongTensor",
+    _C.int32: "IntTensor",
+    _C.int16: "ShortTensor",
+    _C.int8: "CharTensor",
+    _C.uint8: "ByteTensor",
+    _C.bool: "BoolTensor",
+}
+_DTYPE_OF_TYPE_NAME = {name: dt for dt, name in _TYPE_NAMES.items()}
+
+
+@_attach
+def type(self, dtype=None, non_blocking=False, **kwargs):
+    """Without ``dtype``: the type name, e.g. ``'torch.FloatTensor'``. With a dtype or such a
+    name: the tensor converted to it (self when it already has that type)."""
+    if dtype is None:
+        return ("torch.cuda." if self.is_cuda else "torch.") + _TYPE_NAMES[self.dtype]
+    if isinstance(dtype, str):
+        module, _, name = dtype.rpartition(".")
+        if module not in ("torch", "torch.cuda") or name not in _DTYPE_OF_TYPE_NAME:
+            raise ValueError(f"invalid type: '{dtype}'")
+        if module == "torch.cuda":
+            raise AssertionError("Torch not compiled with CUDA enabled")
+        dtype = _DTYPE_OF_TYPE_NAME[name]
+    return self.to(dtype, non_blocking)
+
+
 @_attach
 def __len__(self):
     if self.dim() == 0:
@@ -45,21 +78,32 @@ def __len__(self):
 def __bool__(self):
     if self.numel() != 1:
         raise RuntimeError(
-            f"Boolean value of Tensor with more than one value is ambiguous"
+            "Boolean value of Tensor with more than one value is ambiguous"
             if self.numel() > 1
             else "Boolean value of Tensor with no values is ambiguous"
         )
     return bool(self.item())
 
 
+def _one_element(self):
+    if self.numel() != 1:
+        raise ValueError("only one element tensors can be converted to Python scalars")
+    return self.item()
+
+
 @_attach
 def __float__(self):
-    return float(self.item())
+    return float(_one_element(self))
 
 
 @_attach
 def __int__(self):
-    return int(self.item())
+    return int(_one_element(self))
+
+
+@_attach
+def __complex__(self):
+    return complex(_one_element(self))
 
 
 @_attach
@@ -71,7 +115,9 @@ def __index__(self):
 
 @_attach
 def __format__(self, spec):
-    if self.dim() == 0:
+    # torch formats 0-d plain tensors as their value; everything else as object does
+    # (an empty spec gives str(self), any other spec raises TypeError).
+    if self.dim() == 0 and builtins.type(self) is Tensor:
         return self.item().__format__(spec)
     return object.__format__(self, spec)
 
@@ -80,9 +126,14 @@ def __format__(self, spec):
 def __iter__(self):
     if self.dim() == 0:
         raise TypeError("iteration over a 0-d tensor")
-    return iter(self.unbind(0))
+    unbind = getattr(self, "unbind", None)
+    return iter(unbind(0) if unbind is not None else self._unbind0())
 
 
 @_attach
 def __reversed__(self):
-    return iter(reversed(self.unbind(0)))
+    """``reversed(t)`` is ``t.flip(0)`` in torch (a tensor, which iterates rows backwards)."""
+    if self.dim() == 0:
+        return self
+    flip = getattr(self, "flip", None)
+    return flip(0) if flip is not None else self._flip0()

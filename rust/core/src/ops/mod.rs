@@ -3,6 +3,7 @@
 
 pub mod binary;
 pub mod compare;
+pub mod convert;
 pub mod factory;
 pub mod index;
 pub mod matmul;
