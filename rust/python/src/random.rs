@@ -22,11 +22,10 @@ pub struct PyGenerator {
 
 /// A Python int seed as torch accepts it: any value in `[-2^63, 2^64)`, negatives wrapping.
 fn seed_arg(seed: &Bound<'_, PyAny>) -> PyResult<u64> {
-    let v: i128 = scalar_arg(seed, "manual_seed").and_then(|s| match s {
-        Scalar::Float(_) => Err(PyTypeError::new_err("manual_seed expected an int seed")),
-        _ => Ok(0),
-    })
-    .and_then(|_| seed.extract::<i128>().map_err(|_| PyRuntimeError::new_err("Overflow when unpacking long")))?;
+    if seed.is_instance_of::<pyo3::types::PyFloat>() {
+        return Err(PyTypeError::new_err("manual_seed expected an int seed, got float"));
+    }
+    let v: i128 = seed.extract().map_err(|_| PyRuntimeError::new_err("Overflow when unpacking long"))?;
     if v < i64::MIN as i128 || v > u64::MAX as i128 {
         return Err(PyRuntimeError::new_err("Overflow when unpacking long"));
     }

@@ -168,7 +168,8 @@ pub fn logspace(
         let b = end.to_elem::<T>().to_f64();
         let step = if n > 1 { (b - a) / (n - 1) as f64 } else { 0.0 };
         from_index::<T>(n, device, |i| {
-            let x = if i < n / 2 { a + step * i as f64 } else { b - step * (n - i - 1) as f64 };
+            // One step is `base ** start`, as torch fills it.
+            let x = if i < n / 2 || n == 1 { a + step * i as f64 } else { b - step * (n - i - 1) as f64 };
             T::from_f64(base.powf(x))
         })
     })
