@@ -5,6 +5,8 @@ from a counter-based Philox4x32-10 generator (layout documented in ``rust/core/s
 so results do not depend on the number of threads.
 """
 
+import sys as _sys
+
 from . import _C
 
 Generator = _C.Generator
@@ -87,7 +89,11 @@ def randint_like(input, *args, low=None, high=None, generator=None, dtype=None, 
                             device=device, requires_grad=requires_grad, memory_format=memory_format)
 
 
+# ``torch.random.manual_seed(...)`` and friends: this module stands in for torch.random.
+random = _sys.modules[__name__]
+
 __all__ = [
+    "random",
     "Generator", "default_generator", "manual_seed", "seed", "initial_seed", "get_rng_state",
     "set_rng_state", "rand", "randn", "randint", "randperm", "normal", "bernoulli", "multinomial",
     "rand_like", "randn_like", "randint_like",

@@ -97,7 +97,9 @@ impl Default for Generator {
 
 impl Generator {
     pub const fn new(seed: u64) -> Generator {
-        Generator { state: Mutex::new(State { seed, offset: 0 }) }
+        Generator {
+            state: Mutex::new(State { seed, offset: 0 }),
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -148,7 +150,10 @@ impl Generator {
         s.copy_from_slice(&bytes[..8]);
         let mut o = [0u8; 8];
         o.copy_from_slice(&bytes[8..]);
-        *self.lock() = State { seed: u64::from_le_bytes(s), offset: u64::from_le_bytes(o) };
+        *self.lock() = State {
+            seed: u64::from_le_bytes(s),
+            offset: u64::from_le_bytes(o),
+        };
         Ok(())
     }
 
@@ -157,7 +162,10 @@ impl Generator {
         let mut s = self.lock();
         let start = s.offset;
         s.offset = s.offset.wrapping_add(blocks);
-        Stream { key: [s.seed as u32, (s.seed >> 32) as u32], start }
+        Stream {
+            key: [s.seed as u32, (s.seed >> 32) as u32],
+            start,
+        }
     }
 
     /// Reserves the blocks for `n` elements of `words` 32-bit words each.
@@ -200,7 +208,10 @@ fn nondeterministic_seed() -> u64 {
         .unwrap_or(0);
     let c = COUNTER.fetch_add(1, Ordering::Relaxed);
     let x = nanos ^ ((std::process::id() as u64) << 32) ^ c.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    let w = philox4x32_10([x as u32, (x >> 32) as u32, c as u32, 0], [0x1234_5678, 0x9ABC_DEF0]);
+    let w = philox4x32_10(
+        [x as u32, (x >> 32) as u32, c as u32, 0],
+        [0x1234_5678, 0x9ABC_DEF0],
+    );
     // torch seeds are 64-bit but Python users often store them; keep them non-negative as i64.
     ((w[0] as u64) | ((w[1] as u64) << 32)) & (i64::MAX as u64)
 }
@@ -230,7 +241,9 @@ pub fn fill_blocks<T: Send>(
             run(t, part);
         }
     } else {
-        out.par_chunks_mut(task).enumerate().for_each(|(t, part)| run(t, part));
+        out.par_chunks_mut(task)
+            .enumerate()
+            .for_each(|(t, part)| run(t, part));
     }
 }
 
@@ -253,13 +266,19 @@ mod tests {
     #[test]
     fn philox_known_answers() {
         // Random123 kat_vectors for philox4x32_10.
-        assert_eq!(philox4x32_10([0; 4], [0; 2]), [0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8]);
+        assert_eq!(
+            philox4x32_10([0; 4], [0; 2]),
+            [0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8]
+        );
         assert_eq!(
             philox4x32_10([u32::MAX; 4], [u32::MAX; 2]),
             [0x408f276d, 0x41c83b0e, 0xa20bc7c6, 0x6d5451fd]
         );
         assert_eq!(
-            philox4x32_10([0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344], [0xa4093822, 0x299f31d0]),
+            philox4x32_10(
+                [0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344],
+                [0xa4093822, 0x299f31d0]
+            ),
             [0xd16cfe09, 0x94fdcceb, 0x5001e420, 0x24126ea1]
         );
     }
@@ -282,11 +301,18 @@ mod tests {
 
     #[test]
     fn parallel_fill_matches_serial() {
-        let stream = Stream { key: [1, 2], start: 9 };
+        let stream = Stream {
+            key: [1, 2],
+            start: 9,
+        };
         let n = PARALLEL_THRESHOLD * 4 + 3;
         let mut par = vec![0u32; n];
-        fill_blocks(&mut par, 4, stream, |w, _, c| c.copy_from_slice(&w[..c.len()]));
-        let serial: Vec<u32> = (0..n).map(|i| stream.block((i / 4) as u64)[i % 4]).collect();
+        fill_blocks(&mut par, 4, stream, |w, _, c| {
+            c.copy_from_slice(&w[..c.len()])
+        });
+        let serial: Vec<u32> = (0..n)
+            .map(|i| stream.block((i / 4) as u64)[i % 4])
+            .collect();
         assert_eq!(par, serial);
     }
 }

@@ -117,8 +117,26 @@ macro_rules! rand_float {
 }
 rand_float!(f32, f32, 1, 24, |v| v, u32, f32::to_bits, f32::from_bits);
 rand_float!(f64, f64, 2, 53, |v| v, u64, f64::to_bits, f64::from_bits);
-rand_float!(f16, f32, 1, 11, f16::from_f32, u16, f16::to_bits, f16::from_bits);
-rand_float!(bf16, f32, 1, 8, bf16::from_f32, u16, bf16::to_bits, bf16::from_bits);
+rand_float!(
+    f16,
+    f32,
+    1,
+    11,
+    f16::from_f32,
+    u16,
+    f16::to_bits,
+    f16::from_bits
+);
+rand_float!(
+    bf16,
+    f32,
+    1,
+    8,
+    bf16::from_f32,
+    u16,
+    bf16::to_bits,
+    bf16::from_bits
+);
 
 /// Runs `f` on a contiguous slice holding `t`'s elements in row-major order, then makes sure
 /// the values land in `t` (directly when contiguous, else through a temporary).
@@ -149,7 +167,11 @@ fn per_lane<T: Send>(out: &mut [T], words: usize, gen: &Generator, f: impl Fn(u6
 
 fn float_only(op: &str, t: &Tensor) -> Result<()> {
     if !t.dtype().is_floating_point() {
-        bail!(Runtime, "\"{op}\" not implemented for '{}'", torch_type_name(t.dtype()));
+        bail!(
+            Runtime,
+            "\"{op}\" not implemented for '{}'",
+            torch_type_name(t.dtype())
+        );
     }
     Ok(())
 }
@@ -175,7 +197,10 @@ pub fn torch_type_name(d: DType) -> &'static str {
 pub fn uniform_(t: &Tensor, from: f64, to: f64, gen: &Generator) -> Result<()> {
     float_only("check_uniform_bounds", t)?;
     if from > to {
-        bail!(Runtime, "uniform_ expects to return a [from, to) range, but found from={from} > to={to}");
+        bail!(
+            Runtime,
+            "uniform_ expects to return a [from, to) range, but found from={from} > to={to}"
+        );
     }
     fn run<T: RandFloat>(t: &Tensor, from: f64, to: f64, gen: &Generator) -> Result<()> {
         let (lo, span) = (T::R::from_f64(from), T::R::from_f64(to - from));
@@ -234,7 +259,10 @@ pub fn normal_(t: &Tensor, mean: f64, std: f64, gen: &Generator) -> Result<()> {
 pub fn log_normal_(t: &Tensor, mean: f64, std: f64, gen: &Generator) -> Result<()> {
     float_only("log_normal_cpu", t)?;
     if std <= 0.0 || std.is_nan() {
-        bail!(Runtime, "log_normal_ expects std > 0.0, but found std={std}");
+        bail!(
+            Runtime,
+            "log_normal_ expects std > 0.0, but found std={std}"
+        );
     }
     dispatch_float!(t.dtype(), T => write_inplace::<T>(t, |s| normals(s, mean, std, true, gen)), _ => Ok(()))
 }
@@ -243,7 +271,10 @@ pub fn log_normal_(t: &Tensor, mean: f64, std: f64, gen: &Generator) -> Result<(
 pub fn exponential_(t: &Tensor, lambd: f64, gen: &Generator) -> Result<()> {
     float_only("exponential_cpu", t)?;
     if lambd.is_nan() || lambd <= 0.0 {
-        bail!(Runtime, "exponential_ expects lambda > 0.0, but found lambda={lambd}");
+        bail!(
+            Runtime,
+            "exponential_ expects lambda > 0.0, but found lambda={lambd}"
+        );
     }
     fn run<T: RandFloat>(t: &Tensor, lambd: f64, gen: &Generator) -> Result<()> {
         let inv = T::R::from_f64(1.0 / lambd);
@@ -261,12 +292,17 @@ pub fn exponential_(t: &Tensor, lambd: f64, gen: &Generator) -> Result<()> {
 pub fn cauchy_(t: &Tensor, median: f64, sigma: f64, gen: &Generator) -> Result<()> {
     float_only("cauchy_cpu", t)?;
     if sigma.is_nan() || sigma <= 0.0 {
-        bail!(Runtime, "cauchy_ expects sigma > 0.0, but found sigma={sigma}");
+        bail!(
+            Runtime,
+            "cauchy_ expects sigma > 0.0, but found sigma={sigma}"
+        );
     }
     fn run<T: RandFloat>(t: &Tensor, median: f64, sigma: f64, gen: &Generator) -> Result<()> {
         let (m, sd) = (T::R::from_f64(median), T::R::from_f64(sigma));
         write_inplace::<T>(t, |s| {
-            per_lane(s, T::WORDS, gen, |b| T::from_r(T::R::fma_(m, sd, T::R::unit(b, T::R::MANT).cauchy())))
+            per_lane(s, T::WORDS, gen, |b| {
+                T::from_r(T::R::fma_(m, sd, T::R::unit(b, T::R::MANT).cauchy()))
+            })
         })
     }
     dispatch_float!(t.dtype(), T => run::<T>(t, median, sigma, gen), _ => Ok(()))
@@ -281,7 +317,10 @@ fn unit53(b: u64) -> f64 {
 /// `geometric_(p)`: 2 words, any dtype; `max(1, ceil(ln(1 - u) / ln(1 - p)))`, u = unit(bits, 53).
 pub fn geometric_(t: &Tensor, p: f64, gen: &Generator) -> Result<()> {
     if !(p > 0.0 && p < 1.0) {
-        bail!(Runtime, "geometric_ expects p to be in (0, 1), but got p={p}");
+        bail!(
+            Runtime,
+            "geometric_ expects p to be in (0, 1), but got p={p}"
+        );
     }
     let denom = (-p).ln_1p();
     dispatch_all!(t.dtype(), T => write_inplace::<T>(t, |s| {
@@ -292,7 +331,10 @@ pub fn geometric_(t: &Tensor, p: f64, gen: &Generator) -> Result<()> {
 /// `bernoulli_(p)` with a number: 2 words, any dtype; `unit(bits, 53) < p`.
 pub fn bernoulli_scalar_(t: &Tensor, p: f64, gen: &Generator) -> Result<()> {
     if !(0.0..=1.0).contains(&p) {
-        bail!(Runtime, "bernoulli_ expects p to be in [0, 1], but got p={p}");
+        bail!(
+            Runtime,
+            "bernoulli_ expects p to be in [0, 1], but got p={p}"
+        );
     }
     dispatch_all!(t.dtype(), T => write_inplace::<T>(t, |s| {
         per_lane(s, 2, gen, |b| T::from_i64((unit53(b) < p) as i64))
@@ -345,7 +387,10 @@ pub fn random_(t: &Tensor, from: i64, to: Option<i64>, gen: &Generator) -> Resul
         None => hi + 1,
     };
     if from >= to {
-        bail!(Runtime, "random_ expects 'from' to be less than 'to', but got from={from} >= to={to}");
+        bail!(
+            Runtime,
+            "random_ expects 'from' to be less than 'to', but got from={from} >= to={to}"
+        );
     }
     if from < lo || from > hi {
         bail!(Runtime, "from is out of bounds for {}", t.dtype());
@@ -370,7 +415,11 @@ pub fn random_(t: &Tensor, from: i64, to: Option<i64>, gen: &Generator) -> Resul
 pub fn normal_tensors(mean: &Tensor, std: &Tensor, gen: &Generator) -> Result<Tensor> {
     let dt = result_type(&[mean.operand(), std.operand()]);
     if !dt.is_floating_point() {
-        bail!(Runtime, "\"normal_kernel_cpu\" not implemented for '{}'", torch_type_name(dt));
+        bail!(
+            Runtime,
+            "\"normal_kernel_cpu\" not implemented for '{}'",
+            torch_type_name(dt)
+        );
     }
     if std.to_vec::<f64>().iter().any(|&x| x < 0.0 || x.is_nan()) {
         bail!(Runtime, "normal expects all elements of std >= 0.0");
@@ -394,17 +443,36 @@ fn shift_scale<T: RandFloat>(mean: T, std: T, z: T) -> T {
     T::from_r(T::R::fma_(r(mean), r(std), r(z)))
 }
 
+/// A zero-filled vector whose allocation failure is an error, not an abort (sizes come from
+/// users).
+fn try_zeroed<T: Default + Clone>(n: usize) -> Result<Vec<T>> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(n).map_err(|_| {
+        crate::error::Error::runtime(format!(
+            "DefaultCPUAllocator: not enough memory: you tried to allocate {} bytes.",
+            n.saturating_mul(std::mem::size_of::<T>())
+        ))
+    })?;
+    v.resize(n, T::default());
+    Ok(v)
+}
+
 /// `torch.randperm(n)`: 2 words per element; a forward Fisher-Yates shuffle of `0..n` where
 /// step `i` swaps position `i` with `i + bits_i % (n - i)`, `bits_i` being element i's lane.
 pub fn randperm(n: usize, dtype: DType, gen: &Generator) -> Result<Tensor> {
     if dtype == DType::Bool || (n > 0 && (n - 1) as i128 > dtype_bounds(dtype).1) {
-        bail!(Runtime, "n is too large for result tensor type: '{}'", torch_type_name(dtype));
+        bail!(
+            Runtime,
+            "n is too large for result tensor type: '{}'",
+            torch_type_name(dtype)
+        );
     }
-    let mut bits = vec![0u64; n];
+    let mut bits = try_zeroed::<u64>(n)?;
     per_lane(&mut bits, 2, gen, |b| b);
-    let mut perm: Vec<i64> = (0..n as i64).collect();
-    for i in 0..n.saturating_sub(1) {
-        let j = i + (bits[i] % (n - i) as u64) as usize;
+    let mut perm = try_zeroed::<i64>(n)?;
+    perm.iter_mut().enumerate().for_each(|(i, v)| *v = i as i64);
+    for (i, &b) in bits.iter().enumerate().take(n.saturating_sub(1)) {
+        let j = i + (b % (n - i) as u64) as usize;
         perm.swap(i, j);
     }
     Tensor::from_vec(perm, &[n])?.to_dtype(dtype)
@@ -417,7 +485,12 @@ pub fn randperm(n: usize, dtype: DType, gen: &Generator) -> Result<Tensor> {
 /// `r * categories + k`) gives category k the key `w_k / -ln(1 - u)`; the `num_samples` largest
 /// keys, in decreasing order, are the sample (the exponential-race form of weighted sampling
 /// without replacement, as torch uses).
-pub fn multinomial(probs: &Tensor, num_samples: usize, replacement: bool, gen: &Generator) -> Result<Tensor> {
+pub fn multinomial(
+    probs: &Tensor,
+    num_samples: usize,
+    replacement: bool,
+    gen: &Generator,
+) -> Result<Tensor> {
     if probs.ndim() != 1 && probs.ndim() != 2 {
         bail!(Runtime, "prob_dist must be 1 or 2 dim");
     }
@@ -432,9 +505,16 @@ pub fn multinomial(probs: &Tensor, num_samples: usize, replacement: bool, gen: &
         bail!(Runtime, "cannot sample n_sample <= 0 samples");
     }
     let k = probs.shape()[probs.ndim() - 1];
-    let rows = if probs.ndim() == 2 { probs.shape()[0] } else { 1 };
+    let rows = if probs.ndim() == 2 {
+        probs.shape()[0]
+    } else {
+        1
+    };
     if !replacement && num_samples > k {
-        bail!(Runtime, "cannot sample n_sample > prob_dist.size(-1) samples without replacement");
+        bail!(
+            Runtime,
+            "cannot sample n_sample > prob_dist.size(-1) samples without replacement"
+        );
     }
     if k > 1 << 24 {
         bail!(Runtime, "number of categories cannot exceed 2^24");
@@ -443,11 +523,17 @@ pub fn multinomial(probs: &Tensor, num_samples: usize, replacement: bool, gen: &
     for r in 0..rows {
         let row = &w[r * k..(r + 1) * k];
         if row.iter().any(|&x| !x.is_finite() || x < 0.0) {
-            bail!(Runtime, "probability tensor contains either `inf`, `nan` or element < 0");
+            bail!(
+                Runtime,
+                "probability tensor contains either `inf`, `nan` or element < 0"
+            );
         }
         let total: f64 = row.iter().sum();
         if total <= 0.0 {
-            bail!(Runtime, "invalid multinomial distribution (sum of probabilities <= 0)");
+            bail!(
+                Runtime,
+                "invalid multinomial distribution (sum of probabilities <= 0)"
+            );
         }
         if !replacement && row.iter().filter(|&&x| x > 0.0).count() < num_samples {
             bail!(
@@ -457,9 +543,9 @@ pub fn multinomial(probs: &Tensor, num_samples: usize, replacement: bool, gen: &
             );
         }
     }
-    let mut out = vec![0i64; rows * num_samples];
+    let mut out = try_zeroed::<i64>(rows.saturating_mul(num_samples))?;
     if replacement {
-        let mut u = vec![0f64; rows * num_samples];
+        let mut u = try_zeroed::<f64>(rows * num_samples)?;
         per_lane(&mut u, 2, gen, unit53);
         for r in 0..rows {
             let mut cum = w[r * k..(r + 1) * k].to_vec();
@@ -467,7 +553,10 @@ pub fn multinomial(probs: &Tensor, num_samples: usize, replacement: bool, gen: &
                 cum[i] += cum[i - 1];
             }
             let total = cum[k - 1];
-            let last_nonzero = w[r * k..(r + 1) * k].iter().rposition(|&x| x > 0.0).unwrap_or(0);
+            let last_nonzero = w[r * k..(r + 1) * k]
+                .iter()
+                .rposition(|&x| x > 0.0)
+                .unwrap_or(0);
             for s in 0..num_samples {
                 let target = u[r * num_samples + s] * total;
                 let idx = cum.partition_point(|&c| c <= target).min(last_nonzero);
@@ -475,7 +564,7 @@ pub fn multinomial(probs: &Tensor, num_samples: usize, replacement: bool, gen: &
             }
         }
     } else {
-        let mut u = vec![0f64; rows * k];
+        let mut u = try_zeroed::<f64>(rows * k)?;
         per_lane(&mut u, 2, gen, unit53);
         let mut keys: Vec<(f64, usize)> = Vec::with_capacity(k);
         for r in 0..rows {
@@ -493,6 +582,10 @@ pub fn multinomial(probs: &Tensor, num_samples: usize, replacement: bool, gen: &
             }
         }
     }
-    let shape: Vec<usize> = if probs.ndim() == 2 { vec![rows, num_samples] } else { vec![num_samples] };
+    let shape: Vec<usize> = if probs.ndim() == 2 {
+        vec![rows, num_samples]
+    } else {
+        vec![num_samples]
+    };
     Tensor::from_vec(out, &shape)
 }

@@ -34,16 +34,28 @@ fn arange(
 ) -> PyResult<Py<PyTensor>> {
     let _ = (layout, pin_memory);
     let opts = factory_options(dtype, device, requires_grad)?;
-    let num = |o: Option<&Bound<'_, PyAny>>| o.filter(|v| !v.is_none()).map(|v| scalar_arg(v, "arange")).transpose();
+    let num = |o: Option<&Bound<'_, PyAny>>| {
+        o.filter(|v| !v.is_none())
+            .map(|v| scalar_arg(v, "arange"))
+            .transpose()
+    };
     let (start, end, step) = (num(start)?, num(end)?, num(step)?);
     let (start, end) = match (start, end) {
         (Some(s), Some(e)) => (s, e),
         (Some(e), None) | (None, Some(e)) => (Scalar::Int(0), e),
-        (None, None) => return Err(PyTypeError::new_err("arange() missing required argument 'end'")),
+        (None, None) => {
+            return Err(PyTypeError::new_err(
+                "arange() missing required argument 'end'",
+            ))
+        }
     };
     let step = step.unwrap_or(Scalar::Int(1));
     let dt = dtype_or_out(&opts, out);
-    finish_out(py, wrap(py, factory::arange(start, end, step, dt, opts.device).py()?)?, out)
+    finish_out(
+        py,
+        wrap(py, factory::arange(start, end, step, dt, opts.device).py()?)?,
+        out,
+    )
 }
 
 #[pyfunction]
@@ -75,7 +87,9 @@ fn _range(
 fn steps_arg(steps: &Bound<'_, PyAny>) -> PyResult<i64> {
     match scalar_arg(steps, "linspace")? {
         Scalar::Int(i) => Ok(i),
-        _ => Err(PyTypeError::new_err("linspace(): argument 'steps' must be int")),
+        _ => Err(PyTypeError::new_err(
+            "linspace(): argument 'steps' must be int",
+        )),
     }
 }
 
@@ -96,7 +110,14 @@ fn linspace(
     let _ = layout;
     let opts = factory_options(dtype, device, requires_grad)?;
     let (a, b) = (scalar_arg(start, "linspace")?, scalar_arg(end, "linspace")?);
-    let t = factory::linspace(a, b, steps_arg(steps)?, dtype_or_out(&opts, out), opts.device).py()?;
+    let t = factory::linspace(
+        a,
+        b,
+        steps_arg(steps)?,
+        dtype_or_out(&opts, out),
+        opts.device,
+    )
+    .py()?;
     finish_out(py, wrap(py, t)?, out)
 }
 

@@ -23,9 +23,13 @@ pub struct PyGenerator {
 /// A Python int seed as torch accepts it: any value in `[-2^63, 2^64)`, negatives wrapping.
 fn seed_arg(seed: &Bound<'_, PyAny>) -> PyResult<u64> {
     if seed.is_instance_of::<pyo3::types::PyFloat>() {
-        return Err(PyTypeError::new_err("manual_seed expected an int seed, got float"));
+        return Err(PyTypeError::new_err(
+            "manual_seed expected an int seed, got float",
+        ));
     }
-    let v: i128 = seed.extract().map_err(|_| PyRuntimeError::new_err("Overflow when unpacking long"))?;
+    let v: i128 = seed
+        .extract()
+        .map_err(|_| PyRuntimeError::new_err("Overflow when unpacking long"))?;
     if v < i64::MIN as i128 || v > u64::MAX as i128 {
         return Err(PyRuntimeError::new_err("Overflow when unpacking long"));
     }
@@ -44,7 +48,10 @@ fn set_state_from(g: &Generator, state: &Bound<'_, PyAny>) -> PyResult<()> {
         .inner
         .clone();
     if t.dtype() != DType::U8 {
-        return Err(PyTypeError::new_err(format!("expected a torch.ByteTensor, but got {}", t.dtype())));
+        return Err(PyTypeError::new_err(format!(
+            "expected a torch.ByteTensor, but got {}",
+            t.dtype()
+        )));
     }
     g.set_state(&t.to_vec::<u8>()).py()
 }
@@ -58,9 +65,15 @@ impl PyGenerator {
             Some(d) => crate::device::extract_device(d)?,
             None => Device::Cpu,
         };
-        Ok(PyGenerator { g: GenRef::Owned(Arc::new(Generator::default())), device })
+        Ok(PyGenerator {
+            g: GenRef::Owned(Arc::new(Generator::default())),
+            device,
+        })
     }
-    fn manual_seed<'py>(slf: &Bound<'py, Self>, seed: &Bound<'_, PyAny>) -> PyResult<Bound<'py, Self>> {
+    fn manual_seed<'py>(
+        slf: &Bound<'py, Self>,
+        seed: &Bound<'_, PyAny>,
+    ) -> PyResult<Bound<'py, Self>> {
         slf.get().g.get().manual_seed(seed_arg(seed)?);
         Ok(slf.clone())
     }
@@ -73,7 +86,10 @@ impl PyGenerator {
     fn get_state(&self, py: Python<'_>) -> PyResult<Py<PyTensor>> {
         wrap(py, state_tensor(self.g.get())?)
     }
-    fn set_state<'py>(slf: &Bound<'py, Self>, new_state: &Bound<'_, PyAny>) -> PyResult<Bound<'py, Self>> {
+    fn set_state<'py>(
+        slf: &Bound<'py, Self>,
+        new_state: &Bound<'_, PyAny>,
+    ) -> PyResult<Bound<'py, Self>> {
         set_state_from(slf.get().g.get(), new_state)?;
         Ok(slf.clone())
     }
@@ -108,11 +124,15 @@ pub fn gen_arg(obj: Option<&Bound<'_, PyAny>>) -> PyResult<GenRef> {
     }
 }
 
-fn size_from(args: &Bound<'_, PyTuple>, size: Option<&Bound<'_, PyAny>>, op: &str) -> PyResult<Vec<usize>> {
+fn size_from(
+    args: &Bound<'_, PyTuple>,
+    size: Option<&Bound<'_, PyAny>>,
+    op: &str,
+) -> PyResult<Vec<usize>> {
     let raw = match size.filter(|s| !s.is_none()) {
-        Some(s) => s
-            .extract::<Vec<i64>>()
-            .map_err(|_| PyTypeError::new_err(format!("{op}(): argument 'size' must be tuple of ints")))?,
+        Some(s) => s.extract::<Vec<i64>>().map_err(|_| {
+            PyTypeError::new_err(format!("{op}(): argument 'size' must be tuple of ints"))
+        })?,
         None => extract_shape_args(args)?,
     };
     raw.iter()
@@ -197,7 +217,9 @@ fn _randint(
     let opts = factory_options(dtype, device, requires_grad)?;
     let g = gen_arg(generator)?;
     let dt = opts.dtype.or_else(|| out_dtype(out)).unwrap_or(DType::I64);
-    fresh(py, &shape, dt, opts.device, out, |t| dist::random_(t, low, Some(high), g.get()))
+    fresh(py, &shape, dt, opts.device, out, |t| {
+        dist::random_(t, low, Some(high), g.get())
+    })
 }
 
 #[pyfunction]
@@ -217,7 +239,9 @@ fn randperm(
     let _ = (layout, pin_memory);
     let opts = factory_options(dtype, device, requires_grad)?;
     if n < 0 {
-        return Err(PyRuntimeError::new_err(format!("n must be non-negative, got{n}")));
+        return Err(PyRuntimeError::new_err(format!(
+            "n must be non-negative, got{n}"
+        )));
     }
     let g = gen_arg(generator)?;
     let dt = opts.dtype.or_else(|| out_dtype(out)).unwrap_or(DType::I64);
@@ -247,8 +271,14 @@ fn normal(
     let g = gen_arg(generator)?;
     let is_tensor = |o: Option<&Bound<'_, PyAny>>| o.is_some_and(|o| o.cast::<PyTensor>().is_ok());
     if !is_tensor(mean) && !is_tensor(std) {
-        let m = mean.map(|m| scalar_arg(m, "normal")).transpose()?.map_or(0.0, |s| s.to_f64());
-        let s = std.map(|s| scalar_arg(s, "normal")).transpose()?.map_or(1.0, |s| s.to_f64());
+        let m = mean
+            .map(|m| scalar_arg(m, "normal"))
+            .transpose()?
+            .map_or(0.0, |s| s.to_f64());
+        let s = std
+            .map(|s| scalar_arg(s, "normal"))
+            .transpose()?
+            .map_or(1.0, |s| s.to_f64());
         let Some(size) = size.filter(|s| !s.is_none()) else {
             return Err(PyTypeError::new_err(
                 "normal() received an invalid combination of arguments - got (float, float), but \
@@ -256,8 +286,13 @@ fn normal(
             ));
         };
         let shape = size_from(&PyTuple::empty(py), Some(size), "normal")?;
-        let dt = opts.dtype.or_else(|| out_dtype(out)).unwrap_or_else(default_float);
-        return fresh(py, &shape, dt, opts.device, out, |t| dist::normal_(t, m, s, g.get()));
+        let dt = opts
+            .dtype
+            .or_else(|| out_dtype(out))
+            .unwrap_or_else(default_float);
+        return fresh(py, &shape, dt, opts.device, out, |t| {
+            dist::normal_(t, m, s, g.get())
+        });
     }
     let m = match mean {
         Some(m) => tensor_or_scalar(m, "normal")?,
@@ -279,7 +314,11 @@ fn like_opts(
     requires_grad: bool,
 ) -> PyResult<(DType, Device)> {
     let opts = factory_options(dtype, device, requires_grad)?;
-    let dev = if device.is_some_and(|d| !d.is_none()) { opts.device } else { input.device() };
+    let dev = if device.is_some_and(|d| !d.is_none()) {
+        opts.device
+    } else {
+        input.device()
+    };
     Ok((opts.dtype.unwrap_or(input.dtype()), dev))
 }
 
@@ -326,7 +365,9 @@ fn _randint_like(
     let _ = (layout, memory_format);
     let (dt, dev) = like_opts(&input.inner, dtype, device, requires_grad)?;
     let g = gen_arg(generator)?;
-    fresh(py, input.inner.shape(), dt, dev, None, |t| dist::random_(t, low, Some(high), g.get()))
+    fresh(py, input.inner.shape(), dt, dev, None, |t| {
+        dist::random_(t, low, Some(high), g.get())
+    })
 }
 
 #[pyfunction]
@@ -338,7 +379,10 @@ fn manual_seed(seed: &Bound<'_, PyAny>) -> PyResult<()> {
 
 #[pyfunction]
 fn get_rng_state(py: Python<'_>) -> PyResult<Py<PyTensor>> {
-    wrap(py, state_tensor(ferrotorch_core::random::default_generator())?)
+    wrap(
+        py,
+        state_tensor(ferrotorch_core::random::default_generator())?,
+    )
 }
 
 #[pyfunction]
@@ -350,37 +394,71 @@ fn set_rng_state(new_state: &Bound<'_, PyAny>) -> PyResult<()> {
 #[pymethods]
 impl PyTensor {
     #[pyo3(signature = (from_=0.0, to=1.0, *, generator=None))]
-    fn uniform_<'py>(slf: &Bound<'py, Self>, from_: f64, to: f64, generator: Option<&Bound<'_, PyAny>>) -> PyResult<Bound<'py, Self>> {
+    fn uniform_<'py>(
+        slf: &Bound<'py, Self>,
+        from_: f64,
+        to: f64,
+        generator: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Bound<'py, Self>> {
         dist::uniform_(&slf.borrow().inner, from_, to, gen_arg(generator)?.get()).py()?;
         Ok(slf.clone())
     }
 
     #[pyo3(signature = (mean=0.0, std=1.0, *, generator=None))]
-    fn normal_<'py>(slf: &Bound<'py, Self>, mean: f64, std: f64, generator: Option<&Bound<'_, PyAny>>) -> PyResult<Bound<'py, Self>> {
+    fn normal_<'py>(
+        slf: &Bound<'py, Self>,
+        mean: f64,
+        std: f64,
+        generator: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Bound<'py, Self>> {
         dist::normal_(&slf.borrow().inner, mean, std, gen_arg(generator)?.get()).py()?;
         Ok(slf.clone())
     }
 
     #[pyo3(signature = (mean=1.0, std=2.0, *, generator=None))]
-    fn log_normal_<'py>(slf: &Bound<'py, Self>, mean: f64, std: f64, generator: Option<&Bound<'_, PyAny>>) -> PyResult<Bound<'py, Self>> {
+    fn log_normal_<'py>(
+        slf: &Bound<'py, Self>,
+        mean: f64,
+        std: f64,
+        generator: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Bound<'py, Self>> {
         dist::log_normal_(&slf.borrow().inner, mean, std, gen_arg(generator)?.get()).py()?;
         Ok(slf.clone())
     }
 
     #[pyo3(signature = (lambd=1.0, *, generator=None))]
-    fn exponential_<'py>(slf: &Bound<'py, Self>, lambd: f64, generator: Option<&Bound<'_, PyAny>>) -> PyResult<Bound<'py, Self>> {
+    fn exponential_<'py>(
+        slf: &Bound<'py, Self>,
+        lambd: f64,
+        generator: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Bound<'py, Self>> {
         dist::exponential_(&slf.borrow().inner, lambd, gen_arg(generator)?.get()).py()?;
         Ok(slf.clone())
     }
 
     #[pyo3(signature = (median=0.0, sigma=1.0, *, generator=None))]
-    fn cauchy_<'py>(slf: &Bound<'py, Self>, median: f64, sigma: f64, generator: Option<&Bound<'_, PyAny>>) -> PyResult<Bound<'py, Self>> {
-        dist::cauchy_(&slf.borrow().inner, median, sigma, gen_arg(generator)?.get()).py()?;
+    fn cauchy_<'py>(
+        slf: &Bound<'py, Self>,
+        median: f64,
+        sigma: f64,
+        generator: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Bound<'py, Self>> {
+        dist::cauchy_(
+            &slf.borrow().inner,
+            median,
+            sigma,
+            gen_arg(generator)?.get(),
+        )
+        .py()?;
         Ok(slf.clone())
     }
 
     #[pyo3(signature = (p, *, generator=None))]
-    fn geometric_<'py>(slf: &Bound<'py, Self>, p: f64, generator: Option<&Bound<'_, PyAny>>) -> PyResult<Bound<'py, Self>> {
+    fn geometric_<'py>(
+        slf: &Bound<'py, Self>,
+        p: f64,
+        generator: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Bound<'py, Self>> {
         dist::geometric_(&slf.borrow().inner, p, gen_arg(generator)?.get()).py()?;
         Ok(slf.clone())
     }
@@ -394,15 +472,24 @@ impl PyTensor {
         generator: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Bound<'py, Self>> {
         let opt = |o: Option<Bound<'_, PyAny>>| -> PyResult<Option<i64>> {
-            o.filter(|v| !v.is_none()).map(|v| v.extract::<i64>()).transpose()
+            o.filter(|v| !v.is_none())
+                .map(|v| v.extract::<i64>())
+                .transpose()
         };
         let to_kw = opt(to.cloned())?;
         let (from, to) = match args.len() {
             0 => (0, to_kw),
             1 if to.is_some() => (opt(Some(args.get_item(0)?))?.unwrap_or(0), to_kw),
             1 => (0, opt(Some(args.get_item(0)?))?),
-            2 => (opt(Some(args.get_item(0)?))?.unwrap_or(0), opt(Some(args.get_item(1)?))?),
-            n => return Err(PyTypeError::new_err(format!("random_() takes at most 2 arguments ({n} given)"))),
+            2 => (
+                opt(Some(args.get_item(0)?))?.unwrap_or(0),
+                opt(Some(args.get_item(1)?))?,
+            ),
+            n => {
+                return Err(PyTypeError::new_err(format!(
+                    "random_() takes at most 2 arguments ({n} given)"
+                )))
+            }
         };
         let t = slf.borrow().inner.clone();
         // With no bounds, floats draw integers in [0, 2^mantissa] as torch does.
@@ -411,7 +498,11 @@ impl PyTensor {
     }
 
     #[pyo3(signature = (p=None, *, generator=None))]
-    fn bernoulli_<'py>(slf: &Bound<'py, Self>, p: Option<&Bound<'_, PyAny>>, generator: Option<&Bound<'_, PyAny>>) -> PyResult<Bound<'py, Self>> {
+    fn bernoulli_<'py>(
+        slf: &Bound<'py, Self>,
+        p: Option<&Bound<'_, PyAny>>,
+        generator: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Bound<'py, Self>> {
         let t = slf.borrow().inner.clone();
         let g = gen_arg(generator)?;
         match p {
@@ -419,7 +510,9 @@ impl PyTensor {
                 let pt = p.cast::<PyTensor>()?.borrow().inner.clone();
                 dist::bernoulli_tensor_(&t, &pt, g.get()).py()?;
             }
-            Some(p) => dist::bernoulli_scalar_(&t, scalar_arg(p, "bernoulli_")?.to_f64(), g.get()).py()?,
+            Some(p) => {
+                dist::bernoulli_scalar_(&t, scalar_arg(p, "bernoulli_")?.to_f64(), g.get()).py()?
+            }
             None => dist::bernoulli_scalar_(&t, 0.5, g.get()).py()?,
         }
         Ok(slf.clone())
@@ -436,10 +529,17 @@ impl PyTensor {
     ) -> PyResult<Py<PyTensor>> {
         let g = gen_arg(generator)?;
         let src = &self.inner;
-        fresh(py, src.shape(), src.dtype(), src.device(), out, |t| match p {
-            Some(p) => dist::bernoulli_scalar_(t, p, g.get()),
-            None => dist::bernoulli_tensor_(t, src, g.get()),
-        })
+        fresh(
+            py,
+            src.shape(),
+            src.dtype(),
+            src.device(),
+            out,
+            |t| match p {
+                Some(p) => dist::bernoulli_scalar_(t, p, g.get()),
+                None => dist::bernoulli_tensor_(t, src, g.get()),
+            },
+        )
     }
 
     #[pyo3(signature = (num_samples, replacement=false, *, generator=None, out=None))]
@@ -466,7 +566,13 @@ fn _philox4x32_10(counter: [u32; 4], key: [u32; 2]) -> [u32; 4] {
 
 /// The default generator as a Python object (`torch.default_generator`).
 fn default_generator_object(py: Python<'_>) -> PyResult<Py<PyGenerator>> {
-    Py::new(py, PyGenerator { g: GenRef::Default, device: Device::Cpu })
+    Py::new(
+        py,
+        PyGenerator {
+            g: GenRef::Default,
+            device: Device::Cpu,
+        },
+    )
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {

@@ -12,7 +12,11 @@ use crate::{bail, dispatch_all};
 use rayon::prelude::*;
 
 /// A new 1-D tensor of `n` elements with `out[i] = f(i)`, filled in parallel when large.
-fn from_index<T: Element>(n: usize, device: Device, f: impl Fn(usize) -> T + Sync) -> Result<Tensor> {
+fn from_index<T: Element>(
+    n: usize,
+    device: Device,
+    f: impl Fn(usize) -> T + Sync,
+) -> Result<Tensor> {
     let t = Tensor::empty(&[n], T::DTYPE, device)?;
     // SAFETY: fresh contiguous tensor of n elements of T.
     let s = unsafe { std::slice::from_raw_parts_mut(t.data_ptr::<T>(), n) };
@@ -39,10 +43,18 @@ fn check_range(xstart: f64, xend: f64, xstep: f64, start: Scalar, end: Scalar) -
         bail!(Runtime, "step must be nonzero");
     }
     if !xstart.is_finite() || !xend.is_finite() {
-        bail!(Runtime, "unsupported range: {} -> {}", fmt_scalar(start), fmt_scalar(end));
+        bail!(
+            Runtime,
+            "unsupported range: {} -> {}",
+            fmt_scalar(start),
+            fmt_scalar(end)
+        );
     }
     if !((xstep > 0.0 && xend >= xstart) || (xstep < 0.0 && xend <= xstart)) {
-        bail!(Runtime, "upper bound and larger bound inconsistent with step sign");
+        bail!(
+            Runtime,
+            "upper bound and larger bound inconsistent with step sign"
+        );
     }
     Ok(())
 }
@@ -65,7 +77,13 @@ fn checked_size(size_d: f64) -> Result<usize> {
 /// `torch.arange(start, end, step)`: `ceil((end - start) / step)` elements
 /// `start + i * step`. Integer dtypes first truncate the bounds and step to integers, as
 /// torch does (so `arange(0, 3, 0.5, dtype=int64)` fails with a zero step).
-pub fn arange(start: Scalar, end: Scalar, step: Scalar, dtype: Option<DType>, device: Device) -> Result<Tensor> {
+pub fn arange(
+    start: Scalar,
+    end: Scalar,
+    step: Scalar,
+    dtype: Option<DType>,
+    device: Device,
+) -> Result<Tensor> {
     let dtype = dtype.unwrap_or_else(|| arange_dtype(&[start, end, step]));
     if dtype == DType::Bool {
         bail!(Runtime, "\"arange_cpu\" not implemented for 'Bool'");
@@ -92,12 +110,22 @@ pub fn arange(start: Scalar, end: Scalar, step: Scalar, dtype: Option<DType>, de
 
 /// `torch.range(start, end, step)` (deprecated): `floor((end - start) / step) + 1` elements
 /// including `end`; the default float dtype unless `dtype` is given.
-pub fn range(start: Scalar, end: Scalar, step: Scalar, dtype: Option<DType>, device: Device) -> Result<Tensor> {
+pub fn range(
+    start: Scalar,
+    end: Scalar,
+    step: Scalar,
+    dtype: Option<DType>,
+    device: Device,
+) -> Result<Tensor> {
     let dtype = dtype.unwrap_or_else(default_float);
     let (a, b, s) = if dtype.is_floating_point() {
         (start.to_f64(), end.to_f64(), step.to_f64())
     } else {
-        (start.to_i64() as f64, end.to_i64() as f64, step.to_i64() as f64)
+        (
+            start.to_i64() as f64,
+            end.to_i64() as f64,
+            step.to_i64() as f64,
+        )
     };
     check_range(a, b, s, start, end)?;
     let n = checked_size(((b - a) / s).floor() + 1.0)?;
@@ -143,7 +171,13 @@ fn check_steps(steps: i64) -> Result<usize> {
 
 /// `torch.linspace(start, end, steps)`: torch's two-sided formula
 /// (`start + step * i` in the first half, `end - step * (steps - 1 - i)` in the second).
-pub fn linspace(start: Scalar, end: Scalar, steps: i64, dtype: Option<DType>, device: Device) -> Result<Tensor> {
+pub fn linspace(
+    start: Scalar,
+    end: Scalar,
+    steps: i64,
+    dtype: Option<DType>,
+    device: Device,
+) -> Result<Tensor> {
     let n = check_steps(steps)?;
     let dtype = dtype.unwrap_or_else(default_float);
     dispatch_all!(dtype, T => from_index::<T>(n, device, |i| {
@@ -202,16 +236,42 @@ mod tests {
 
     #[test]
     fn arange_sizes_match_torch() {
-        let t = arange(Scalar::Int(0), Scalar::Int(10), Scalar::Int(3), None, Device::Cpu).unwrap_or_else(|e| panic!("{e}"));
+        let t = arange(
+            Scalar::Int(0),
+            Scalar::Int(10),
+            Scalar::Int(3),
+            None,
+            Device::Cpu,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(t.to_vec::<i64>(), vec![0, 3, 6, 9]);
-        let t = arange(Scalar::Float(1.0), Scalar::Float(2.0), Scalar::Float(0.3), None, Device::Cpu);
+        let t = arange(
+            Scalar::Float(1.0),
+            Scalar::Float(2.0),
+            Scalar::Float(0.3),
+            None,
+            Device::Cpu,
+        );
         assert_eq!(t.map(|t| t.numel()).ok(), Some(4));
-        assert!(arange(Scalar::Int(0), Scalar::Int(5), Scalar::Int(-1), None, Device::Cpu).is_err());
+        assert!(arange(
+            Scalar::Int(0),
+            Scalar::Int(5),
+            Scalar::Int(-1),
+            None,
+            Device::Cpu
+        )
+        .is_err());
     }
 
     #[test]
     fn linspace_ends_exactly() {
-        let t = linspace(Scalar::Float(0.0), Scalar::Float(1.0), 7, Some(DType::F32), Device::Cpu);
+        let t = linspace(
+            Scalar::Float(0.0),
+            Scalar::Float(1.0),
+            7,
+            Some(DType::F32),
+            Device::Cpu,
+        );
         let v = t.map(|t| t.to_vec::<f32>()).unwrap_or_default();
         assert_eq!(v.first(), Some(&0.0));
         assert_eq!(v.last(), Some(&1.0));
