@@ -146,17 +146,17 @@ fn size_from(
         .collect()
 }
 
-/// Draws into a fresh tensor with `fill`, then applies `out=`.
+/// Draws into a fresh tensor with `fill` (without holding the GIL), then applies `out=`.
 fn fresh(
     py: Python<'_>,
     shape: &[usize],
     dtype: DType,
     device: Device,
     out: Option<&Bound<'_, PyAny>>,
-    fill: impl FnOnce(&Tensor) -> ferrotorch_core::Result<()>,
+    fill: impl FnOnce(&Tensor) -> ferrotorch_core::Result<()> + Send,
 ) -> PyResult<Py<PyTensor>> {
     let t = Tensor::empty(shape, dtype, device).py()?;
-    fill(&t).py()?;
+    py.detach(|| fill(&t)).py()?;
     finish_out(py, wrap(py, t)?, out)
 }
 
