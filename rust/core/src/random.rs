@@ -15,9 +15,20 @@
 //!   `i % per_block` inside it, where a lane is `words` consecutive 32-bit words:
 //!   `words = 1` -> word `lane`; `words = 2` -> the u64 `w[2*lane] | w[2*lane+1] << 32`.
 //!   `per_block = 4 / words`.
-//! * Which `words` each distribution uses, and how a lane becomes a value, is documented on
-//!   each op in [`dist`] (e.g. float32 uniform: 1 word, `(w >> 8) * 2^-24`; float64: 2 words,
-//!   `(u >> 11) * 2^-53`; normal: Box-Muller over the two lanes-pairs of a block).
+//! * Which `words` each distribution uses, and how a lane becomes a value (details on each op
+//!   in [`dist`]; `unit(bits, m) = (bits >> (64 - m)) * 2^-m` with one-word lanes in the high
+//!   half of `bits`):
+//!
+//!   | op | words | value |
+//!   |----|-------|-------|
+//!   | `uniform_` f32/f16/bf16 | 1 | `from + unit(bits, 24/11/8) * (to - from)`, stepped below `to` if rounded onto it |
+//!   | `uniform_` f64 | 2 | same with `unit(bits, 53)` |
+//!   | `normal_`, `log_normal_` | 1 (f64: 2) | Box-Muller on lane pairs (0,1), (2,3): `r cos`, `r sin` |
+//!   | `exponential_`, `cauchy_` | 1 (f64: 2) | `-ln(1-u)/lambd`, `median + sigma tan(pi (u - 1/2))` |
+//!   | `random_`/`randint` | 1 if `to - from <= 2^32` else 2 | `from + word(s) % (to - from)` |
+//!   | `bernoulli*`, `geometric_` | 2 | `unit(bits, 53) < p`, `ceil(ln(1-u) / ln(1-p))` |
+//!   | `randperm(n)` | 2 | Fisher-Yates: step i swaps i with `i + bits_i % (n - i)` |
+//!   | `multinomial` | 2 | see [`dist::multinomial`] |
 //!
 //! Because every element's counter is a pure function of (offset, i), values do not depend on
 //! how many threads generate them, and a draw of `n` elements equals the first `n` elements
