@@ -148,8 +148,8 @@ pub fn squeeze(t: &Tensor, dims: Option<&[i64]>) -> Result<Tensor> {
     let mut drop = vec![false; n];
     match dims {
         None => {
-            for d in 0..n {
-                drop[d] = t.shape()[d] == 1;
+            for (flag, &size) in drop.iter_mut().zip(t.shape()) {
+                *flag = size == 1;
             }
         }
         Some(ds) => {

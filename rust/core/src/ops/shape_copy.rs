@@ -107,16 +107,38 @@ pub fn stack(ts: &[Tensor], dim: i64) -> Result<Tensor> {
 }
 
 /// Copies `src` read through `src_strides` from element offset `shift` of its view (strides
-/// may be negative) into the contiguous, same-shape tensor `out`, converting dtype.
+/// may be negative) into the contiguous, same-dtype, same-shape tensor `out`. Runs that read
+/// forwards are memcpys and runs that read backwards are reversed slices (both vectorise).
 ///
 /// Callers guarantee every address read lies inside `src`'s view.
 fn copy_with_strides(out: &Tensor, src: &Tensor, shift: isize, src_strides: &[isize]) {
-    dispatch_all!(out.dtype(), D => dispatch_all!(src.dtype(), S => unsafe {
-        crate::cpu::copy::cast_copy::<S, D>(
-            out.shape(), out.data_ptr::<D>(), out.strides(),
-            src.data_ptr::<S>().offset(shift), src_strides,
-        )
-    }))
+    fn run<T: Element>(out: &Tensor, src: &Tensor, shift: isize, src_strides: &[isize]) {
+        let (o, p) = (SendPtr(out.data_ptr::<T>()), SendPtr(src.data_ptr::<T>()));
+        for_each_run(
+            out.shape(),
+            [out.strides(), src_strides],
+            |off, st, len| unsafe {
+                let d = o.get().offset(off[0]);
+                let s = p.get().offset(shift + off[1]);
+                match st {
+                    [1, 1] => std::ptr::copy_nonoverlapping(s, d, len),
+                    [1, -1] => {
+                        let ds = std::slice::from_raw_parts_mut(d, len);
+                        let ss = std::slice::from_raw_parts(s.offset(1 - len as isize), len);
+                        for (x, &y) in ds.iter_mut().zip(ss.iter().rev()) {
+                            *x = y;
+                        }
+                    }
+                    _ => {
+                        for i in 0..len as isize {
+                            *d.offset(i * st[0]) = *s.offset(i * st[1]);
+                        }
+                    }
+                }
+            },
+        );
+    }
+    dispatch_all!(out.dtype(), T => run::<T>(out, src, shift, src_strides))
 }
 
 /// Wraps each dim and refuses duplicates (`flip`, `roll`).
@@ -336,22 +358,44 @@ pub fn repeat_interleave(
     let src = src.contiguous()?;
     let outer: usize = shape[..d].iter().product();
     let inner: usize = shape[d + 1..].iter().product();
-    // Dtype-agnostic: every copied block is `inner` whole elements, so copy bytes.
-    let block = inner * src.dtype().size();
-    let (sp, op) = (src.data_ptr_raw(), out.data_ptr_raw());
+    dispatch_all!(src.dtype(), T => interleave::<T>(&src, &out, outer, inner, &counts));
+    Ok(out)
+}
+
+/// The repeat_interleave kernel on contiguous tensors: block `i` (of `inner` elements) of
+/// each outer row is written `counts[i]` times in a row.
+fn interleave<T: Element>(
+    src: &Tensor,
+    out: &Tensor,
+    outer: usize,
+    inner: usize,
+    counts: &[usize],
+) {
+    let n = counts.len();
+    let total: usize = counts.iter().sum();
+    // SAFETY: both tensors are contiguous with exactly these element counts.
+    let (ss, os) = unsafe {
+        (
+            std::slice::from_raw_parts(src.data_ptr::<T>(), outer * n * inner),
+            std::slice::from_raw_parts_mut(out.data_ptr::<T>(), outer * total * inner),
+        )
+    };
     let mut w = 0usize;
     for o in 0..outer {
         for (i, &c) in counts.iter().enumerate() {
-            let from = (o * n + i) * block;
-            for _ in 0..c {
-                // SAFETY: `from` indexes block i of row o of the contiguous source, `w` walks
-                // the contiguous output which has exactly outer * total blocks.
-                unsafe { std::ptr::copy_nonoverlapping(sp.add(from), op.add(w), block) };
-                w += block;
+            let from = (o * n + i) * inner;
+            if inner == 1 {
+                os[w..w + c].fill(ss[from]);
+                w += c;
+            } else {
+                let block = &ss[from..from + inner];
+                for _ in 0..c {
+                    os[w..w + inner].copy_from_slice(block);
+                    w += inner;
+                }
             }
         }
     }
-    Ok(out)
 }
 
 /// `torch.repeat_interleave(repeats)`: indices `0..len` each repeated `repeats[i]` times.
