@@ -415,6 +415,22 @@ def test_as_strided_contiguous_is_contiguous_stride():
         x.as_strided((4, 4), (4, 1))
 
 
+def test_inplace_view_ops_rebind_the_same_object():
+    x, a = ramp(2, 1, 3)
+    ptr = x.data_ptr()
+    assert x.squeeze_() is x and x.shape == (2, 3)
+    assert x.unsqueeze_(0) is x and x.shape == (1, 2, 3)
+    x.squeeze_(0).t_()
+    assert x.shape == (3, 2) and x.stride() == (1, 3) and x.data_ptr() == ptr
+    assert_same(x, a.reshape(2, 3).T)
+    x.transpose_(0, 1).swapaxes_(0, 1).swapdims_(1, 0)
+    assert x.stride() == (3, 1)
+    x.as_strided_((3,), (2,), 1)
+    assert_same(x, a.ravel()[1::2])
+    with pytest.raises(RuntimeError, match=r"t_\(\) expects a tensor with <= 2 dimensions"):
+        torch.ones(1, 1, 1).t_()
+
+
 def test_stride_and_is_contiguous():
     x, a = ramp(2, 3, 4)
     assert x.stride() == (12, 4, 1) and x.stride(-1) == 1

@@ -94,7 +94,7 @@ impl PyTensor {
     }
     /// `t()`: transpose of a matrix; 0-d and 1-d tensors come back as they are.
     #[pyo3(name = "t")]
-    fn t_(&self, py: Python<'_>) -> PyResult<Py<PyTensor>> {
+    fn transposed(&self, py: Python<'_>) -> PyResult<Py<PyTensor>> {
         let n = self.inner.ndim();
         if n > 2 {
             return Err(PyRuntimeError::new_err(format!(
@@ -143,7 +143,7 @@ impl PyTensor {
                 "tensor.H is only supported on matrices (2-D tensors). Got {n}-D tensor."
             )));
         }
-        self.t_(py)
+        self.transposed(py)
     }
     /// `expand(*sizes)`: broadcast view; -1 keeps a dim.
     #[pyo3(signature = (*sizes))]
@@ -439,6 +439,65 @@ impl PyTensor {
     fn triu_<'py>(slf: &Bound<'py, Self>, diagonal: i64) -> PyResult<Bound<'py, Self>> {
         sc::triu_(&slf.borrow().inner, diagonal).py()?;
         Ok(slf.clone())
+    }
+}
+
+/// Rebinds `slf` to the view `f` makes of it (the in-place view ops `t_`, `squeeze_` ...).
+fn rebind<'py>(
+    slf: &Bound<'py, PyTensor>,
+    f: impl FnOnce(&Tensor) -> ferrotorch_core::Result<Tensor>,
+) -> PyResult<Bound<'py, PyTensor>> {
+    let new = f(&slf.borrow().inner).py()?;
+    slf.borrow_mut().inner = new;
+    Ok(slf.clone())
+}
+
+#[pymethods]
+impl PyTensor {
+    fn t_<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, Self>> {
+        let n = slf.borrow().inner.ndim();
+        if n > 2 {
+            return Err(PyRuntimeError::new_err(format!(
+                "t_() expects a tensor with <= 2 dimensions, but self is {n}D"
+            )));
+        }
+        rebind(slf, |t| sh::transpose(t, 0, if n == 2 { 1 } else { 0 }))
+    }
+    fn transpose_<'py>(slf: &Bound<'py, Self>, dim0: i64, dim1: i64) -> PyResult<Bound<'py, Self>> {
+        rebind(slf, |t| sh::transpose(t, dim0, dim1))
+    }
+    fn swapaxes_<'py>(
+        slf: &Bound<'py, Self>,
+        axis0: i64,
+        axis1: i64,
+    ) -> PyResult<Bound<'py, Self>> {
+        rebind(slf, |t| sh::transpose(t, axis0, axis1))
+    }
+    fn swapdims_<'py>(slf: &Bound<'py, Self>, dim0: i64, dim1: i64) -> PyResult<Bound<'py, Self>> {
+        rebind(slf, |t| sh::transpose(t, dim0, dim1))
+    }
+    #[pyo3(signature = (dim=None))]
+    fn squeeze_<'py>(
+        slf: &Bound<'py, Self>,
+        dim: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, Self>> {
+        let dims = dim
+            .filter(|d| !d.is_none())
+            .map(|d| int_or_list(d, "dim"))
+            .transpose()?;
+        rebind(slf, |t| sh::squeeze(t, dims.as_deref()))
+    }
+    fn unsqueeze_<'py>(slf: &Bound<'py, Self>, dim: i64) -> PyResult<Bound<'py, Self>> {
+        rebind(slf, |t| sh::unsqueeze(t, dim))
+    }
+    #[pyo3(signature = (size, stride, storage_offset=None))]
+    fn as_strided_<'py>(
+        slf: &Bound<'py, Self>,
+        size: Vec<i64>,
+        stride: Vec<i64>,
+        storage_offset: Option<i64>,
+    ) -> PyResult<Bound<'py, Self>> {
+        rebind(slf, |t| sh::as_strided(t, &size, &stride, storage_offset))
     }
 }
 
