@@ -50,6 +50,73 @@ def np_strides(a):
 # Views share storage
 
 
+SWV = np.lib.stride_tricks.sliding_window_view
+VIEW_CASES = {
+    "view": (lambda x: x.view(6, 4), lambda a: a.reshape(6, 4)),
+    "view_flat": (lambda x: x.view(-1), lambda a: a.reshape(-1)),
+    "reshape": (lambda x: x.reshape(4, -1), lambda a: a.reshape(4, -1)),
+    "permute": (lambda x: x.permute(1, 2, 0), lambda a: a.transpose(1, 2, 0)),
+    "transpose": (lambda x: x.transpose(0, 2), lambda a: a.swapaxes(0, 2)),
+    "swapdims": (lambda x: torch.swapdims(x, -1, 0), lambda a: a.swapaxes(-1, 0)),
+    "T": (lambda x: x.T, lambda a: a.T),
+    "mT": (lambda x: x.mT, lambda a: a.swapaxes(-1, -2)),
+    "expand": (lambda x: x.narrow(1, 0, 1).expand(2, 5, 4), lambda a: np.broadcast_to(a[:, :1], (2, 5, 4))),
+    "broadcast_to": (lambda x: x.broadcast_to((3, 2, 3, 4)), lambda a: np.broadcast_to(a, (3, 2, 3, 4))),
+    "unsqueeze": (lambda x: x.unsqueeze(1), lambda a: a[:, None]),
+    "squeeze": (lambda x: x.narrow(1, 1, 1).squeeze(1), lambda a: a[:, 1]),
+    "flatten": (lambda x: x.flatten(0, 1), lambda a: a.reshape(6, 4)),
+    "unflatten": (lambda x: x.unflatten(2, (2, 2)), lambda a: a.reshape(2, 3, 2, 2)),
+    "narrow": (lambda x: x.narrow(2, 1, 2), lambda a: a[:, :, 1:3]),
+    "select": (lambda x: x.select(1, 2), lambda a: a[:, 2]),
+    "unfold": (lambda x: x.unfold(2, 2, 1), lambda a: SWV(a, 2, axis=2)),
+    "chunk": (lambda x: x.chunk(2, 2)[1], lambda a: a[:, :, 2:]),
+    "split": (lambda x: x.split([1, 2], 1)[1], lambda a: a[:, 1:]),
+    "tensor_split": (lambda x: x.tensor_split([1, 3], 2)[1], lambda a: a[:, :, 1:3]),
+    "unbind": (lambda x: x.unbind(2)[3], lambda a: a[:, :, 3]),
+    "movedim": (lambda x: x.movedim(0, -1), lambda a: np.moveaxis(a, 0, -1)),
+    "diagonal": (lambda x: x.diagonal(1, 1, 2), lambda a: np.diagonal(a, 1, 1, 2)),
+    "as_strided": (lambda x: x.as_strided((3, 3), (5, 1), 2), lambda a: np.lib.stride_tricks.as_strided(a.ravel()[2:], (3, 3), (40, 8))),
+    "view_of_view": (lambda x: x.transpose(0, 1).select(2, 1).narrow(0, 1, 2), lambda a: a.swapaxes(0, 1)[:, :, 1][1:3]),
+}
+
+
+@pytest.mark.parametrize("name", list(VIEW_CASES))
+@pytest.mark.parametrize("base", ["contiguous", "strided"])
+def test_view_ops_share_storage_with_numpy_strides(name, base):
+    fn, np_fn = VIEW_CASES[name]
+    a = np.arange(24, dtype=np.int64).reshape(2, 3, 4)
+    x = torch.from_numpy(a)
+    if base == "strided":
+        # A view with a storage offset and gaps, built from view ops alone, so offsets and
+        # strides must compose.
+        big = np.zeros(49, dtype=np.int64)
+        a = big[1:].reshape(2, 3, 8)[:, :, 2:6]
+        a[...] = np.arange(24).reshape(2, 3, 4)
+        x = torch.from_numpy(big).narrow(0, 1, 48).view(2, 3, 8).unfold(2, 4, 1).select(2, 2)
+        assert x.stride() == (24, 8, 1) and x.storage_offset() == 3
+        if name == "view_flat":
+            with pytest.raises(RuntimeError, match="view size is not compatible"):
+                fn(x)
+            return
+        if name in ("reshape", "as_strided"):
+            # reshape must copy here; as_strided's offset is absolute (tested separately).
+            return
+    v = fn(x)
+    e = np_fn(a)
+    assert_same(v, e)
+    # Same memory: the same first element address, and the same element strides as NumPy's
+    # view of the same buffer (size-1 dims may have any stride).
+    if e.size:
+        assert v.data_ptr() - x.data_ptr() == e.ctypes.data - a.ctypes.data
+        for size, s1, s2 in zip(e.shape, v.stride(), np_strides(e)):
+            if size > 1:
+                assert s1 == s2, (v.stride(), np_strides(e))
+        # A write through the view is visible in the base.
+        v.numpy()[(0,) * v.dim()] = -77
+        assert e[(0,) * e.ndim] == -77
+        assert (a == -77).any()
+
+
 def test_view_and_reshape_share_storage_and_match_numpy():
     x, a = ramp(2, 3, 4)
     v = x.view(4, -1)
