@@ -846,3 +846,18 @@ def test_property_ops_match_numpy(shape, data):
 
 def test_dtype_list_covers_all():
     assert len(ALL_DTYPES) == 10 and len(NP_DTYPES) == 9
+
+
+def test_absurd_sizes_raise_instead_of_crashing():
+    x, a = ramp(3, 4)
+    with pytest.raises(RuntimeError):
+        x.as_strided((2**40, 2**40), (1, 1))
+    with pytest.raises(RuntimeError):
+        x.as_strided((2**62, 3), (2**62, 1))
+    with pytest.raises(RuntimeError):
+        torch.ones(1, 1).expand(2**40, 2**40)
+    with pytest.raises(RuntimeError, match="exceeds dimension size"):
+        x.narrow(1, 1, 2**63 - 1)
+    assert_same(x.tril(2**63 - 1), a)
+    assert_same(x.triu(-(2**63)), a)
+    assert_same(x.tril(-(2**63)), np.zeros_like(a))

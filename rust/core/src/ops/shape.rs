@@ -2,7 +2,7 @@
 
 use crate::bail;
 use crate::error::Result;
-use crate::layout::{contiguous_strides, infer_shape, wrap_dim, Layout};
+use crate::layout::{checked_numel, contiguous_strides, infer_shape, wrap_dim, Layout};
 use crate::tensor::Tensor;
 
 /// `view(shape)`: fails when the memory layout cannot express the new shape without a copy.
@@ -120,11 +120,13 @@ pub fn expand(t: &Tensor, shape: &[i64]) -> Result<Tensor> {
             target.push(s as usize);
         }
     }
+    checked_numel(&target, "expand")?;
     t.view_with(t.layout().broadcast_to(&target, "expand")?)
 }
 
 /// `broadcast_to(shape)` on a resolved shape.
 pub fn broadcast_to(t: &Tensor, shape: &[usize]) -> Result<Tensor> {
+    checked_numel(shape, "broadcast_to")?;
     t.view_with(t.layout().broadcast_to(shape, "broadcast_to")?)
 }
 
@@ -204,7 +206,7 @@ pub fn narrow(t: &Tensor, dim: i64, start: i64, length: i64) -> Result<Tensor> {
             -size
         );
     }
-    if length < 0 || start + length > size {
+    if length < 0 || length > size - start {
         bail!(
             Runtime,
             "start ({start}) + length ({length}) exceeds dimension size ({size})."
@@ -252,8 +254,21 @@ pub fn as_strided(t: &Tensor, size: &[i64], stride: &[i64], offset: Option<i64>)
     if offset < 0 {
         bail!(Runtime, "Tensor: invalid storage offset {offset}");
     }
+    // Reject views whose last element cannot even be addressed (before from_parts does the
+    // bounds check in arithmetic that must not overflow).
+    let span = size.iter().zip(stride).try_fold(offset, |acc, (&n, &st)| {
+        if n == 0 {
+            return Some(acc);
+        }
+        (n - 1).checked_mul(st).and_then(|v| v.checked_add(acc))
+    });
+    let shape: Vec<usize> = size.iter().map(|&s| s as usize).collect();
+    checked_numel(&shape, "as_strided")?;
+    if span.is_none_or(|v| v > isize::MAX as i64 / 8) {
+        bail!(Runtime, "as_strided: size {size:?} and stride {stride:?} address memory out of bounds for storage");
+    }
     let layout = Layout {
-        shape: size.iter().map(|&s| s as usize).collect(),
+        shape,
         strides: stride.iter().map(|&s| s as isize).collect(),
         offset: offset as usize,
     };

@@ -428,9 +428,12 @@ fn zero_triangle(t: &Tensor, lower: bool, k: i64, op: &str) -> Result<()> {
     // Columns to zero in row i: tril -> (i + k, cols), triu -> [0, i + k).
     let range = move |i: i64| -> (usize, usize) {
         if lower {
-            ((i + k + 1).clamp(0, cols) as usize, cols as usize)
+            (
+                i.saturating_add(k).saturating_add(1).clamp(0, cols) as usize,
+                cols as usize,
+            )
         } else {
-            (0, (i + k).clamp(0, cols) as usize)
+            (0, i.saturating_add(k).clamp(0, cols) as usize)
         }
     };
     fn run<T: Element>(
