@@ -1,5 +1,7 @@
 """Views and shape ops against NumPy: values, shapes, strides, storage sharing and errors."""
 
+import warnings
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -80,6 +82,7 @@ VIEW_CASES = {
 }
 
 
+@pytest.mark.filterwarnings("ignore:The use of `x.T`:UserWarning")
 @pytest.mark.parametrize("name", list(VIEW_CASES))
 @pytest.mark.parametrize("base", ["contiguous", "strided"])
 def test_view_ops_share_storage_with_numpy_strides(name, base):
@@ -132,6 +135,37 @@ def test_view_and_reshape_share_storage_and_match_numpy():
     assert a.ravel()[1] == -5
     assert_same(x.reshape_as(torch.zeros(8, 3)), a.reshape(8, 3))
     assert torch.reshape(x, (2, 12)).shape == (2, 12)
+
+
+@pytest.mark.parametrize("src", ALL_DTYPES, ids=str)
+@pytest.mark.parametrize("dst", [d for d in ALL_DTYPES if d != torch.bool], ids=str)
+def test_view_dtype_reinterprets_bytes(src, dst):
+    base = np.arange(1, 33, dtype=np.uint8).reshape(2, 16)
+    x = torch.from_numpy(base).view(src) if src != torch.bool else torch.from_numpy(base.astype(np.bool_))
+    data = base.tobytes() if src != torch.bool else base.astype(np.bool_).tobytes()
+    v = x.view(dst)
+    assert v.data_ptr() == x.data_ptr()
+    assert v.shape == (2, 16 // dst.itemsize) and v.stride() == (16 // dst.itemsize, 1)
+    assert v.view(torch.uint8).numpy().tobytes() == data
+    if dst in NP_DTYPES:
+        expected = np.frombuffer(data, dtype=NP_DTYPES[dst]).reshape(2, -1)
+        np.testing.assert_array_equal(v.numpy(), expected)
+
+
+def test_view_dtype_errors_and_strides():
+    x = torch.from_numpy(np.arange(12, dtype=np.float32).reshape(3, 4))
+    d = x.view(torch.float64)
+    assert d.shape == (3, 2) and d.stride() == (2, 1)
+    assert x.view(torch.int16).stride() == (8, 1)
+    assert x.view(torch.int32).shape == (3, 4)
+    with pytest.raises(RuntimeError, match=r"self.stride\(-1\) must be 1 to view Float as Double \(different element sizes\), but got 4"):
+        x.t().view(torch.float64)
+    with pytest.raises(RuntimeError, match="self.dim\\(\\) cannot be 0"):
+        torch.tensor(1.0).view(torch.float16)
+    with pytest.raises(RuntimeError, match=r"self.storage_offset\(\) must be divisible by 2"):
+        x.narrow(1, 1, 2).view(torch.float64)
+    with pytest.raises(NotImplementedError):
+        x.view(torch.bool)
 
 
 def test_view_of_noncontiguous_fails_and_reshape_copies():
@@ -215,7 +249,9 @@ def test_transpose_swap_and_t():
 
 def test_T_and_mT_properties():
     x, a = ramp(2, 3, 4)
-    assert_same(x.T, a.T)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert_same(x.T, a.T)
     assert x.T.stride() == np_strides(a.T)
     assert_same(x.mT, np.swapaxes(a, -1, -2))
     assert_same(x.mH, np.swapaxes(a, -1, -2))

@@ -54,6 +54,12 @@ fn tensor_list(obj: &Bound<'_, PyAny>, op: &str) -> PyResult<Vec<Tensor>> {
     Ok(out)
 }
 
+static T_WARNED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+const T_DEPRECATION: &std::ffi::CStr = c"The use of `x.T` on tensors of dimension other than 2 to reverse their \
+    shape is deprecated and it will throw an error in a future release. Consider `x.mT` to transpose \
+    batches of matrices or `x.permute(*torch.arange(x.ndim - 1, -1, -1))` to reverse the dimensions \
+    of a tensor.";
+
 fn rw(py: Python<'_>, r: ferrotorch_core::Result<Tensor>) -> PyResult<Py<PyTensor>> {
     wrap(py, r.py()?)
 }
@@ -63,6 +69,11 @@ impl PyTensor {
     /// `view(*shape)`: same storage, new shape (one -1 is inferred).
     #[pyo3(signature = (*shape))]
     fn view(&self, py: Python<'_>, shape: &Bound<'_, PyTuple>) -> PyResult<Py<PyTensor>> {
+        if shape.len() == 1 {
+            if let Ok(d) = shape.get_item(0)?.cast::<crate::dtype::PyDType>() {
+                return rw(py, sh::view_dtype(&self.inner, d.get().d));
+            }
+        }
         rw(py, sh::view(&self.inner, &extract_shape_args(shape)?))
     }
     fn view_as(&self, py: Python<'_>, other: PyRef<'_, PyTensor>) -> PyResult<Py<PyTensor>> {
@@ -109,6 +120,12 @@ impl PyTensor {
     /// `T`: all dims reversed.
     #[getter(T)]
     fn big_t(&self, py: Python<'_>) -> PyResult<Py<PyTensor>> {
+        let n = self.inner.ndim();
+        if n != 2 && n != 0 && !T_WARNED.swap(true, std::sync::atomic::Ordering::Relaxed) {
+            // torch warns once per process (TORCH_WARN_ONCE).
+            let ty = py.get_type::<pyo3::exceptions::PyUserWarning>();
+            PyErr::warn(py, &ty, T_DEPRECATION, 1)?;
+        }
         let dims: Vec<i64> = (0..self.inner.ndim() as i64).rev().collect();
         rw(py, sh::permute(&self.inner, &dims))
     }

@@ -1,6 +1,7 @@
 //! Views (no copy: new layout over the same storage) and shape ops.
 
 use crate::bail;
+use crate::dtype::DType;
 use crate::error::Result;
 use crate::layout::{checked_numel, contiguous_strides, infer_shape, wrap_dim, Layout};
 use crate::tensor::Tensor;
@@ -273,6 +274,95 @@ pub fn as_strided(t: &Tensor, size: &[i64], stride: &[i64], offset: Option<i64>)
         offset: offset as usize,
     };
     t.view_with(layout)
+}
+
+/// torch's C++ scalar-type name, used in `view(dtype)` messages.
+fn scalar_type_name(d: DType) -> &'static str {
+    match d {
+        DType::Bool => "Bool",
+        DType::U8 => "Byte",
+        DType::I8 => "Char",
+        DType::I16 => "Short",
+        DType::I32 => "Int",
+        DType::I64 => "Long",
+        DType::F16 => "Half",
+        DType::BF16 => "BFloat16",
+        DType::F32 => "Float",
+        DType::F64 => "Double",
+    }
+}
+
+/// `view(dtype)`: the same bytes reinterpreted as `dtype`. With a different element size the
+/// last dim (stride 1) is rescaled, as torch does.
+pub fn view_dtype(t: &Tensor, dtype: DType) -> Result<Tensor> {
+    let from = t.dtype();
+    if dtype == DType::Bool && from != DType::Bool {
+        // Arbitrary bytes are not valid Rust bools; torch allows this, ferrotorch cannot yet.
+        bail!(
+            NotImplemented,
+            "view: reinterpreting {from} as torch.bool is not supported"
+        );
+    }
+    let (a, b) = (from.size(), dtype.size());
+    let mut l = t.layout().clone();
+    if a == b {
+        return Tensor::from_parts(t.storage().clone(), l, dtype);
+    }
+    let what = format!(
+        "to view {} as {} (different element sizes)",
+        scalar_type_name(from),
+        scalar_type_name(dtype)
+    );
+    let n = t.ndim();
+    if n == 0 {
+        bail!(Runtime, "self.dim() cannot be 0 {what}");
+    }
+    if l.strides[n - 1] != 1 && l.shape[n - 1] != 1 {
+        bail!(
+            Runtime,
+            "self.stride(-1) must be 1 {what}, but got {}",
+            l.strides[n - 1]
+        );
+    }
+    if a > b {
+        let r = a / b;
+        for d in 0..n - 1 {
+            l.strides[d] *= r as isize;
+        }
+        l.shape[n - 1] *= r;
+        l.strides[n - 1] = 1;
+        l.offset *= r;
+    } else {
+        let r = b / a;
+        if l.shape[n - 1] % r != 0 {
+            bail!(
+                Runtime,
+                "self.size(-1) must be divisible by {r} {what}, but got {}",
+                l.shape[n - 1]
+            );
+        }
+        if l.offset % r != 0 {
+            bail!(
+                Runtime,
+                "self.storage_offset() must be divisible by {r} {what}, but got {}",
+                l.offset
+            );
+        }
+        for d in 0..n - 1 {
+            if l.strides[d] % r as isize != 0 {
+                bail!(
+                    Runtime,
+                    "self.stride({d}) must be divisible by {r} {what}, but got {}",
+                    l.strides[d]
+                );
+            }
+            l.strides[d] /= r as isize;
+        }
+        l.shape[n - 1] /= r;
+        l.strides[n - 1] = 1;
+        l.offset /= r;
+    }
+    Tensor::from_parts(t.storage().clone(), l, dtype)
 }
 
 /// `flatten(start_dim, end_dim)`: merges dims `start..=end`; a view when the layout allows it.
