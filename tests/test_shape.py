@@ -897,3 +897,13 @@ def test_absurd_sizes_raise_instead_of_crashing():
     assert_same(x.tril(2**63 - 1), a)
     assert_same(x.triu(-(2**63)), a)
     assert_same(x.tril(-(2**63)), np.zeros_like(a))
+
+
+@pytest.mark.parametrize("dim", [0, 1, 2])
+def test_cat_contiguous_fast_path_large_uneven(rng, dim):
+    shapes = [[64, 40, 30], [64, 40, 30], [64, 40, 30]]
+    for i, n in enumerate([1, 7, 50]):
+        shapes[i][dim] = n
+    arrs = [rng.integers(-100, 100, s).astype(np.int16) for s in shapes]
+    got = torch.cat([torch.from_numpy(a) for a in arrs], dim)
+    assert_same(got, np.concatenate(arrs, dim))
