@@ -907,3 +907,16 @@ def test_cat_contiguous_fast_path_large_uneven(rng, dim):
     arrs = [rng.integers(-100, 100, s).astype(np.int16) for s in shapes]
     got = torch.cat([torch.from_numpy(a) for a in arrs], dim)
     assert_same(got, np.concatenate(arrs, dim))
+
+
+def test_keyword_forms_of_size_arguments():
+    x, a = ramp(2, 3)
+    assert torch.reshape(x, shape=(3, 2)).shape == (3, 2)
+    assert x.view(size=(6,)).shape == (6,)
+    assert torch.permute(x, dims=(1, 0)).shape == (3, 2)
+    assert x.expand(size=(4, 2, 3)).shape == (4, 2, 3)
+    assert_same(torch.flip(x, dims=[1]), np.flip(a, 1))
+    assert_same(torch.tile(x, dims=(2, 1)), np.tile(a, (2, 1)))
+    assert_same(x.repeat(repeats=(1, 2)), np.tile(a, (1, 2)))
+    with pytest.raises(TypeError, match="multiple values for argument 'shape'"):
+        x.reshape(6, shape=(6,))

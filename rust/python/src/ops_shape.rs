@@ -23,6 +23,22 @@ fn int_or_list(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Vec<i64>> {
         .map_err(|_| PyTypeError::new_err(format!("{what} must be an int or a tuple of ints")))
 }
 
+/// A sizes/dims argument given as varargs or through its keyword (`reshape(shape=...)`).
+fn sizes_arg(
+    args: &Bound<'_, PyTuple>,
+    kw: Option<&Bound<'_, PyAny>>,
+    op: &str,
+    name: &str,
+) -> PyResult<Vec<i64>> {
+    match kw {
+        None => extract_shape_args(args),
+        Some(_) if !args.is_empty() => Err(PyTypeError::new_err(format!(
+            "{op}() got multiple values for argument '{name}'"
+        ))),
+        Some(k) => int_or_list(k, name),
+    }
+}
+
 /// Core tensors as a Python tuple of Tensors.
 fn tuple_of(py: Python<'_>, ts: Vec<Tensor>) -> PyResult<Py<PyTuple>> {
     let items = ts
@@ -67,32 +83,59 @@ fn rw(py: Python<'_>, r: ferrotorch_core::Result<Tensor>) -> PyResult<Py<PyTenso
 #[pymethods]
 impl PyTensor {
     /// `view(*shape)`: same storage, new shape (one -1 is inferred).
-    #[pyo3(signature = (*shape))]
-    fn view(&self, py: Python<'_>, shape: &Bound<'_, PyTuple>) -> PyResult<Py<PyTensor>> {
-        if shape.len() == 1 {
-            if let Ok(d) = shape.get_item(0)?.cast::<crate::dtype::PyDType>() {
+    #[pyo3(signature = (*shape_args, size=None))]
+    fn view(
+        &self,
+        py: Python<'_>,
+        shape_args: &Bound<'_, PyTuple>,
+        size: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Py<PyTensor>> {
+        if shape_args.len() == 1 {
+            if let Ok(d) = shape_args.get_item(0)?.cast::<crate::dtype::PyDType>() {
                 return rw(py, sh::view_dtype(&self.inner, d.get().d));
             }
         }
-        rw(py, sh::view(&self.inner, &extract_shape_args(shape)?))
+        rw(
+            py,
+            sh::view(&self.inner, &sizes_arg(shape_args, size, "view", "size")?),
+        )
     }
     fn view_as(&self, py: Python<'_>, other: PyRef<'_, PyTensor>) -> PyResult<Py<PyTensor>> {
         let s: Vec<i64> = other.inner.shape().iter().map(|&v| v as i64).collect();
         rw(py, sh::view(&self.inner, &s))
     }
     /// `reshape(*shape)`: a view when possible, else a copy.
-    #[pyo3(signature = (*shape))]
-    fn reshape(&self, py: Python<'_>, shape: &Bound<'_, PyTuple>) -> PyResult<Py<PyTensor>> {
-        rw(py, sh::reshape(&self.inner, &extract_shape_args(shape)?))
+    #[pyo3(signature = (*shape_args, shape=None))]
+    fn reshape(
+        &self,
+        py: Python<'_>,
+        shape_args: &Bound<'_, PyTuple>,
+        shape: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Py<PyTensor>> {
+        rw(
+            py,
+            sh::reshape(
+                &self.inner,
+                &sizes_arg(shape_args, shape, "reshape", "shape")?,
+            ),
+        )
     }
     fn reshape_as(&self, py: Python<'_>, other: PyRef<'_, PyTensor>) -> PyResult<Py<PyTensor>> {
         let s: Vec<i64> = other.inner.shape().iter().map(|&v| v as i64).collect();
         rw(py, sh::reshape(&self.inner, &s))
     }
     /// `permute(*dims)`.
-    #[pyo3(signature = (*dims))]
-    fn permute(&self, py: Python<'_>, dims: &Bound<'_, PyTuple>) -> PyResult<Py<PyTensor>> {
-        rw(py, sh::permute(&self.inner, &extract_shape_args(dims)?))
+    #[pyo3(signature = (*dims_args, dims=None))]
+    fn permute(
+        &self,
+        py: Python<'_>,
+        dims_args: &Bound<'_, PyTuple>,
+        dims: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Py<PyTensor>> {
+        rw(
+            py,
+            sh::permute(&self.inner, &sizes_arg(dims_args, dims, "permute", "dims")?),
+        )
     }
     fn transpose(&self, py: Python<'_>, dim0: i64, dim1: i64) -> PyResult<Py<PyTensor>> {
         rw(py, sh::transpose(&self.inner, dim0, dim1))
@@ -163,9 +206,17 @@ impl PyTensor {
         self.transposed(py)
     }
     /// `expand(*sizes)`: broadcast view; -1 keeps a dim.
-    #[pyo3(signature = (*sizes))]
-    fn expand(&self, py: Python<'_>, sizes: &Bound<'_, PyTuple>) -> PyResult<Py<PyTensor>> {
-        rw(py, sh::expand(&self.inner, &extract_shape_args(sizes)?))
+    #[pyo3(signature = (*sizes_args, size=None))]
+    fn expand(
+        &self,
+        py: Python<'_>,
+        sizes_args: &Bound<'_, PyTuple>,
+        size: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Py<PyTensor>> {
+        rw(
+            py,
+            sh::expand(&self.inner, &sizes_arg(sizes_args, size, "expand", "size")?),
+        )
     }
     fn expand_as(&self, py: Python<'_>, other: PyRef<'_, PyTensor>) -> PyResult<Py<PyTensor>> {
         rw(py, sh::broadcast_to(&self.inner, other.inner.shape()))
@@ -360,9 +411,17 @@ impl PyTensor {
         rw(py, sc::clone(&self.inner))
     }
     /// `flip(*dims)`.
-    #[pyo3(signature = (*dims))]
-    fn flip(&self, py: Python<'_>, dims: &Bound<'_, PyTuple>) -> PyResult<Py<PyTensor>> {
-        rw(py, sc::flip(&self.inner, &extract_shape_args(dims)?))
+    #[pyo3(signature = (*dims_args, dims=None))]
+    fn flip(
+        &self,
+        py: Python<'_>,
+        dims_args: &Bound<'_, PyTuple>,
+        dims: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Py<PyTensor>> {
+        rw(
+            py,
+            sc::flip(&self.inner, &sizes_arg(dims_args, dims, "flip", "dims")?),
+        )
     }
     fn fliplr(&self, py: Python<'_>) -> PyResult<Py<PyTensor>> {
         if self.inner.ndim() < 2 {
@@ -392,14 +451,33 @@ impl PyTensor {
         rw(py, sc::roll(&self.inner, &s, &d))
     }
     /// `repeat(*sizes)`.
-    #[pyo3(signature = (*sizes))]
-    fn repeat(&self, py: Python<'_>, sizes: &Bound<'_, PyTuple>) -> PyResult<Py<PyTensor>> {
-        rw(py, sc::repeat(&self.inner, &extract_shape_args(sizes)?))
+    #[pyo3(signature = (*sizes_args, repeats=None))]
+    fn repeat(
+        &self,
+        py: Python<'_>,
+        sizes_args: &Bound<'_, PyTuple>,
+        repeats: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Py<PyTensor>> {
+        rw(
+            py,
+            sc::repeat(
+                &self.inner,
+                &sizes_arg(sizes_args, repeats, "repeat", "repeats")?,
+            ),
+        )
     }
     /// `tile(*dims)`.
-    #[pyo3(signature = (*dims))]
-    fn tile(&self, py: Python<'_>, dims: &Bound<'_, PyTuple>) -> PyResult<Py<PyTensor>> {
-        rw(py, sc::tile(&self.inner, &extract_shape_args(dims)?))
+    #[pyo3(signature = (*dims_args, dims=None))]
+    fn tile(
+        &self,
+        py: Python<'_>,
+        dims_args: &Bound<'_, PyTuple>,
+        dims: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Py<PyTensor>> {
+        rw(
+            py,
+            sc::tile(&self.inner, &sizes_arg(dims_args, dims, "tile", "dims")?),
+        )
     }
     /// `repeat_interleave(repeats, dim=None, *, output_size=None)`; int or tensor repeats.
     #[pyo3(signature = (repeats=None, dim=None, *, output_size=None))]
