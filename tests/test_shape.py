@@ -308,6 +308,8 @@ def test_squeeze_unsqueeze():
     assert x.squeeze().data_ptr() == x.data_ptr()
     with pytest.raises(IndexError, match=r"expected to be in range of \[-4, 3\], but got 4"):
         x.squeeze(4)
+    with pytest.raises(RuntimeError, match="dim 0 appears multiple times in the list of dims"):
+        x.squeeze((0, -4))
     y, b = ramp(2, 3)
     for d in range(-3, 3):
         u = y.unsqueeze(d)

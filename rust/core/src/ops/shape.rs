@@ -156,13 +156,16 @@ pub fn squeeze(t: &Tensor, dims: Option<&[i64]>) -> Result<Tensor> {
             }
         }
         Some(ds) => {
+            let mut seen = vec![false; n.max(1)];
             for &d in ds {
-                if n == 0 {
-                    wrap_dim(d, 0, "squeeze")?;
-                    continue;
+                let w = wrap_dim(d, n, "squeeze")?;
+                if seen[w] {
+                    bail!(Runtime, "dim {w} appears multiple times in the list of dims");
                 }
-                let d = wrap_dim(d, n, "squeeze")?;
-                drop[d] = t.shape()[d] == 1;
+                seen[w] = true;
+                if n > 0 {
+                    drop[w] = t.shape()[w] == 1;
+                }
             }
         }
     }
