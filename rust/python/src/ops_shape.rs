@@ -1,7 +1,640 @@
-//! (in progress)
+//! Views and shape ops: Tensor methods plus `cat`/`stack`/`broadcast_tensors` functions.
+//! Argument forms follow torch: sizes as varargs or one sequence, dims as int or tuple.
 
+use crate::errors::IntoPyResult;
+use crate::tensor::{extract_shape_args, finish_out, wrap, PyTensor};
+use ferrotorch_core::ops::shape as sh;
+use ferrotorch_core::ops::shape_copy as sc;
+use ferrotorch_core::Tensor;
+use pyo3::exceptions::{PyRuntimeError, PyTypeError};
 use pyo3::prelude::*;
+use pyo3::types::{PyInt, PyTuple};
 
-pub fn register(_m: &Bound<'_, PyModule>) -> PyResult<()> {
+/// An int or a sequence of ints (`dims=` of squeeze/flip/roll, `source=` of movedim ...).
+fn int_or_list(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Vec<i64>> {
+    if obj.is_instance_of::<PyInt>() {
+        return Ok(vec![obj.extract::<i64>()?]);
+    }
+    if let Ok(t) = obj.cast::<PyTensor>() {
+        let t = &t.borrow().inner;
+        return Ok(t.to_vec::<i64>());
+    }
+    obj.extract::<Vec<i64>>()
+        .map_err(|_| PyTypeError::new_err(format!("{what} must be an int or a tuple of ints")))
+}
+
+/// A sizes/dims argument given as varargs or through its keyword (`reshape(shape=...)`).
+fn sizes_arg(
+    args: &Bound<'_, PyTuple>,
+    kw: Option<&Bound<'_, PyAny>>,
+    op: &str,
+    name: &str,
+) -> PyResult<Vec<i64>> {
+    match kw {
+        None => extract_shape_args(args),
+        Some(_) if !args.is_empty() => Err(PyTypeError::new_err(format!(
+            "{op}() got multiple values for argument '{name}'"
+        ))),
+        Some(k) => int_or_list(k, name),
+    }
+}
+
+/// Core tensors as a Python tuple of Tensors.
+fn tuple_of(py: Python<'_>, ts: Vec<Tensor>) -> PyResult<Py<PyTuple>> {
+    let items = ts
+        .into_iter()
+        .map(|t| wrap(py, t))
+        .collect::<PyResult<Vec<_>>>()?;
+    Ok(PyTuple::new(py, items)?.unbind())
+}
+
+/// A sequence of Tensors (`cat`, `stack`, `broadcast_tensors`).
+fn tensor_list(obj: &Bound<'_, PyAny>, op: &str) -> PyResult<Vec<Tensor>> {
+    if obj.cast::<PyTensor>().is_ok() {
+        return Err(PyTypeError::new_err(format!(
+            "{op}(): argument 'tensors' (position 1) must be tuple of Tensors, not Tensor"
+        )));
+    }
+    let mut out = Vec::new();
+    for (i, item) in obj.try_iter()?.enumerate() {
+        let item = item?;
+        let t = item.cast::<PyTensor>().map_err(|_| {
+            PyTypeError::new_err(format!(
+                "{op}(): argument 'tensors' must be tuple of Tensors, but found element of type {} \
+                 at pos {i}",
+                item.get_type().name().map(|n| n.to_string()).unwrap_or_default()
+            ))
+        })?;
+        out.push(t.borrow().inner.clone());
+    }
+    Ok(out)
+}
+
+static T_WARNED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+const T_DEPRECATION: &std::ffi::CStr = c"The use of `x.T` on tensors of dimension other than 2 to reverse their \
+    shape is deprecated and it will throw an error in a future release. Consider `x.mT` to transpose \
+    batches of matrices or `x.permute(*torch.arange(x.ndim - 1, -1, -1))` to reverse the dimensions \
+    of a tensor.";
+
+fn rw(py: Python<'_>, r: ferrotorch_core::Result<Tensor>) -> PyResult<Py<PyTensor>> {
+    wrap(py, r.py()?)
+}
+
+#[pymethods]
+impl PyTensor {
+    /// `view(*shape)`: same storage, new shape (one -1 is inferred).
+    #[pyo3(signature = (*shape_args, size=None))]
+    fn view(
+        &self,
+        py: Python<'_>,
+        shape_args: &Bound<'_, PyTuple>,
+        size: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Py<PyTensor>> {
+        if shape_args.len() == 1 {
+            if let Ok(d) = shape_args.get_item(0)?.cast::<crate::dtype::PyDType>() {
+                return rw(py, sh::view_dtype(&self.inner, d.get().d));
+            }
+        }
+        rw(
+            py,
+            sh::view(&self.inner, &sizes_arg(shape_args, size, "view", "size")?),
+        )
+    }
+    fn view_as(&self, py: Python<'_>, other: PyRef<'_, PyTensor>) -> PyResult<Py<PyTensor>> {
+        let s: Vec<i64> = other.inner.shape().iter().map(|&v| v as i64).collect();
+        rw(py, sh::view(&self.inner, &s))
+    }
+    /// `reshape(*shape)`: a view when possible, else a copy.
+    #[pyo3(signature = (*shape_args, shape=None))]
+    fn reshape(
+        &self,
+        py: Python<'_>,
+        shape_args: &Bound<'_, PyTuple>,
+        shape: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Py<PyTensor>> {
+        rw(
+            py,
+            sh::reshape(
+                &self.inner,
+                &sizes_arg(shape_args, shape, "reshape", "shape")?,
+            ),
+        )
+    }
+    fn reshape_as(&self, py: Python<'_>, other: PyRef<'_, PyTensor>) -> PyResult<Py<PyTensor>> {
+        let s: Vec<i64> = other.inner.shape().iter().map(|&v| v as i64).collect();
+        rw(py, sh::reshape(&self.inner, &s))
+    }
+    /// `permute(*dims)`.
+    #[pyo3(signature = (*dims_args, dims=None))]
+    fn permute(
+        &self,
+        py: Python<'_>,
+        dims_args: &Bound<'_, PyTuple>,
+        dims: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Py<PyTensor>> {
+        rw(
+            py,
+            sh::permute(&self.inner, &sizes_arg(dims_args, dims, "permute", "dims")?),
+        )
+    }
+    fn transpose(&self, py: Python<'_>, dim0: i64, dim1: i64) -> PyResult<Py<PyTensor>> {
+        rw(py, sh::transpose(&self.inner, dim0, dim1))
+    }
+    fn swapaxes(&self, py: Python<'_>, axis0: i64, axis1: i64) -> PyResult<Py<PyTensor>> {
+        rw(py, sh::transpose(&self.inner, axis0, axis1))
+    }
+    fn swapdims(&self, py: Python<'_>, dim0: i64, dim1: i64) -> PyResult<Py<PyTensor>> {
+        rw(py, sh::transpose(&self.inner, dim0, dim1))
+    }
+    /// `t()`: transpose of a matrix; 0-d and 1-d tensors come back as they are.
+    #[pyo3(name = "t")]
+    fn transposed(&self, py: Python<'_>) -> PyResult<Py<PyTensor>> {
+        let n = self.inner.ndim();
+        if n > 2 {
+            return Err(PyRuntimeError::new_err(format!(
+                "t() expects a tensor with <= 2 dimensions, but self is {n}D"
+            )));
+        }
+        rw(
+            py,
+            sh::transpose(&self.inner, 0, if n == 2 { 1 } else { 0 }),
+        )
+    }
+    /// `T`: all dims reversed.
+    #[getter(T)]
+    fn big_t(&self, py: Python<'_>) -> PyResult<Py<PyTensor>> {
+        let n = self.inner.ndim();
+        if n != 2 && n != 0 && !T_WARNED.swap(true, std::sync::atomic::Ordering::Relaxed) {
+            // torch warns once per process (TORCH_WARN_ONCE).
+            let ty = py.get_type::<pyo3::exceptions::PyUserWarning>();
+            PyErr::warn(py, &ty, T_DEPRECATION, 1)?;
+        }
+        let dims: Vec<i64> = (0..self.inner.ndim() as i64).rev().collect();
+        rw(py, sh::permute(&self.inner, &dims))
+    }
+    /// `mT`: the last two dims swapped.
+    #[getter(mT)]
+    fn m_t(&self, py: Python<'_>) -> PyResult<Py<PyTensor>> {
+        let n = self.inner.ndim();
+        if n < 2 {
+            return Err(PyRuntimeError::new_err(format!(
+                "tensor.mT is only supported on matrices or batches of matrices. Got {n}-D tensor."
+            )));
+        }
+        rw(py, sh::transpose(&self.inner, -2, -1))
+    }
+    /// `mH`: conjugate transpose of the last two dims (real dtypes: `mT`).
+    #[getter(mH)]
+    fn m_h(&self, py: Python<'_>) -> PyResult<Py<PyTensor>> {
+        let n = self.inner.ndim();
+        if n < 2 {
+            return Err(PyRuntimeError::new_err(format!(
+                "tensor.mH is only supported on matrices or batches of matrices. Got {n}-D tensor."
+            )));
+        }
+        rw(py, sh::transpose(&self.inner, -2, -1))
+    }
+    /// `H`: conjugate transpose of a matrix.
+    #[getter(H)]
+    fn big_h(&self, py: Python<'_>) -> PyResult<Py<PyTensor>> {
+        let n = self.inner.ndim();
+        if n != 2 && n != 0 {
+            return Err(PyRuntimeError::new_err(format!(
+                "tensor.H is only supported on matrices (2-D tensors). Got {n}-D tensor."
+            )));
+        }
+        self.transposed(py)
+    }
+    /// `expand(*sizes)`: broadcast view; -1 keeps a dim.
+    #[pyo3(signature = (*sizes_args, size=None))]
+    fn expand(
+        &self,
+        py: Python<'_>,
+        sizes_args: &Bound<'_, PyTuple>,
+        size: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Py<PyTensor>> {
+        rw(
+            py,
+            sh::expand(&self.inner, &sizes_arg(sizes_args, size, "expand", "size")?),
+        )
+    }
+    fn expand_as(&self, py: Python<'_>, other: PyRef<'_, PyTensor>) -> PyResult<Py<PyTensor>> {
+        rw(py, sh::broadcast_to(&self.inner, other.inner.shape()))
+    }
+    fn broadcast_to(&self, py: Python<'_>, size: Vec<i64>) -> PyResult<Py<PyTensor>> {
+        rw(py, sh::expand(&self.inner, &size))
+    }
+    /// `squeeze(dim=None)`: dim may be an int or a tuple.
+    #[pyo3(signature = (dim=None))]
+    fn squeeze(&self, py: Python<'_>, dim: Option<&Bound<'_, PyAny>>) -> PyResult<Py<PyTensor>> {
+        let dims = dim
+            .filter(|d| !d.is_none())
+            .map(|d| int_or_list(d, "dim"))
+            .transpose()?;
+        rw(py, sh::squeeze(&self.inner, dims.as_deref()))
+    }
+    fn unsqueeze(&self, py: Python<'_>, dim: i64) -> PyResult<Py<PyTensor>> {
+        rw(py, sh::unsqueeze(&self.inner, dim))
+    }
+    #[pyo3(signature = (start_dim=0, end_dim=-1))]
+    fn flatten(&self, py: Python<'_>, start_dim: i64, end_dim: i64) -> PyResult<Py<PyTensor>> {
+        rw(py, sh::flatten(&self.inner, start_dim, end_dim))
+    }
+    fn unflatten(&self, py: Python<'_>, dim: i64, sizes: Vec<i64>) -> PyResult<Py<PyTensor>> {
+        rw(py, sh::unflatten(&self.inner, dim, &sizes))
+    }
+    fn narrow(&self, py: Python<'_>, dim: i64, start: i64, length: i64) -> PyResult<Py<PyTensor>> {
+        rw(py, sh::narrow(&self.inner, dim, start, length))
+    }
+    fn select(&self, py: Python<'_>, dim: i64, index: i64) -> PyResult<Py<PyTensor>> {
+        rw(py, sh::select(&self.inner, dim, index))
+    }
+    fn unfold(
+        &self,
+        py: Python<'_>,
+        dimension: i64,
+        size: i64,
+        step: i64,
+    ) -> PyResult<Py<PyTensor>> {
+        rw(py, sh::unfold(&self.inner, dimension, size, step))
+    }
+    #[pyo3(signature = (chunks, dim=0))]
+    fn chunk(&self, py: Python<'_>, chunks: i64, dim: i64) -> PyResult<Py<PyTuple>> {
+        tuple_of(py, sh::chunk(&self.inner, chunks, dim).py()?)
+    }
+    /// `split(split_size_or_sections, dim=0)`.
+    #[pyo3(signature = (split_size, dim=0))]
+    fn split(
+        &self,
+        py: Python<'_>,
+        split_size: &Bound<'_, PyAny>,
+        dim: i64,
+    ) -> PyResult<Py<PyTuple>> {
+        let parts = if split_size.is_instance_of::<PyInt>() {
+            sh::split(&self.inner, split_size.extract()?, dim)
+        } else {
+            sh::split_with_sizes(&self.inner, &int_or_list(split_size, "split_size")?, dim)
+        };
+        tuple_of(py, parts.py()?)
+    }
+    #[pyo3(signature = (split_sizes, dim=0))]
+    fn split_with_sizes(
+        &self,
+        py: Python<'_>,
+        split_sizes: Vec<i64>,
+        dim: i64,
+    ) -> PyResult<Py<PyTuple>> {
+        tuple_of(
+            py,
+            sh::split_with_sizes(&self.inner, &split_sizes, dim).py()?,
+        )
+    }
+    /// `tensor_split(indices_or_sections, dim=0)`; also `sections=` / `indices=` keywords.
+    #[pyo3(signature = (indices_or_sections=None, dim=0, *, sections=None, indices=None))]
+    fn tensor_split(
+        &self,
+        py: Python<'_>,
+        indices_or_sections: Option<&Bound<'_, PyAny>>,
+        dim: i64,
+        sections: Option<i64>,
+        indices: Option<Vec<i64>>,
+    ) -> PyResult<Py<PyTuple>> {
+        let parts = match (indices_or_sections, sections, indices) {
+            (_, Some(s), _) => sh::tensor_split_sections(&self.inner, s, dim),
+            (_, _, Some(i)) => sh::tensor_split_indices(&self.inner, &i, dim),
+            (Some(obj), _, _) => {
+                let as_int = if obj.is_instance_of::<PyInt>() {
+                    Some(obj.extract::<i64>()?)
+                } else if let Ok(t) = obj.cast::<PyTensor>() {
+                    let t = &t.borrow().inner;
+                    if t.dtype().is_floating_point() || t.dtype() == ferrotorch_core::DType::Bool {
+                        return Err(PyRuntimeError::new_err(format!(
+                            "tensor_split expected tensor_indices_or_sections to have integer \
+                             dtype, but got {}",
+                            t.dtype()
+                        )));
+                    }
+                    if t.ndim() > 1 {
+                        return Err(PyRuntimeError::new_err(format!(
+                            "tensor_split expected tensor_indices_or_sections to be a zero-dimensional \
+                             or one-dimensional tensor, but got a tensor with {} dims",
+                            t.ndim()
+                        )));
+                    }
+                    (t.ndim() == 0).then(|| t.to_vec::<i64>()[0])
+                } else {
+                    None
+                };
+                match as_int {
+                    Some(s) => sh::tensor_split_sections(&self.inner, s, dim),
+                    None => {
+                        sh::tensor_split_indices(&self.inner, &int_or_list(obj, "indices")?, dim)
+                    }
+                }
+            }
+            _ => {
+                return Err(PyTypeError::new_err(
+                    "tensor_split() missing argument 'indices_or_sections'",
+                ))
+            }
+        };
+        tuple_of(py, parts.py()?)
+    }
+    #[pyo3(signature = (dim=0))]
+    fn unbind(&self, py: Python<'_>, dim: i64) -> PyResult<Py<PyTuple>> {
+        tuple_of(py, sh::unbind(&self.inner, dim).py()?)
+    }
+    fn movedim(
+        &self,
+        py: Python<'_>,
+        source: &Bound<'_, PyAny>,
+        destination: &Bound<'_, PyAny>,
+    ) -> PyResult<Py<PyTensor>> {
+        let (s, d) = (
+            int_or_list(source, "source")?,
+            int_or_list(destination, "destination")?,
+        );
+        rw(py, sh::movedim(&self.inner, &s, &d))
+    }
+    fn moveaxis(
+        &self,
+        py: Python<'_>,
+        source: &Bound<'_, PyAny>,
+        destination: &Bound<'_, PyAny>,
+    ) -> PyResult<Py<PyTensor>> {
+        self.movedim(py, source, destination)
+    }
+    #[pyo3(signature = (offset=0, dim1=0, dim2=1))]
+    fn diagonal(
+        &self,
+        py: Python<'_>,
+        offset: i64,
+        dim1: i64,
+        dim2: i64,
+    ) -> PyResult<Py<PyTensor>> {
+        rw(py, sh::diagonal(&self.inner, offset, dim1, dim2))
+    }
+    #[pyo3(signature = (size, stride, storage_offset=None))]
+    fn as_strided(
+        &self,
+        py: Python<'_>,
+        size: Vec<i64>,
+        stride: Vec<i64>,
+        storage_offset: Option<i64>,
+    ) -> PyResult<Py<PyTensor>> {
+        rw(
+            py,
+            sh::as_strided(&self.inner, &size, &stride, storage_offset),
+        )
+    }
+    /// `contiguous()`: self when already contiguous, else a contiguous copy.
+    #[pyo3(signature = (memory_format=None))]
+    fn contiguous(
+        slf: &Bound<'_, Self>,
+        memory_format: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Py<PyTensor>> {
+        let _ = memory_format;
+        let t = slf.borrow().inner.clone();
+        if t.is_contiguous() {
+            return Ok(slf.clone().unbind());
+        }
+        rw(slf.py(), t.contiguous())
+    }
+    /// `clone(memory_format=torch.preserve_format)`: a contiguous copy.
+    #[pyo3(signature = (*, memory_format=None))]
+    fn clone(
+        &self,
+        py: Python<'_>,
+        memory_format: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Py<PyTensor>> {
+        let _ = memory_format;
+        rw(py, sc::clone(&self.inner))
+    }
+    /// `flip(*dims)`.
+    #[pyo3(signature = (*dims_args, dims=None))]
+    fn flip(
+        &self,
+        py: Python<'_>,
+        dims_args: &Bound<'_, PyTuple>,
+        dims: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Py<PyTensor>> {
+        rw(
+            py,
+            sc::flip(&self.inner, &sizes_arg(dims_args, dims, "flip", "dims")?),
+        )
+    }
+    fn fliplr(&self, py: Python<'_>) -> PyResult<Py<PyTensor>> {
+        if self.inner.ndim() < 2 {
+            return Err(PyRuntimeError::new_err("Input must be >= 2-d."));
+        }
+        rw(py, sc::flip(&self.inner, &[1]))
+    }
+    fn flipud(&self, py: Python<'_>) -> PyResult<Py<PyTensor>> {
+        if self.inner.ndim() < 1 {
+            return Err(PyRuntimeError::new_err("Input must be >= 1-d."));
+        }
+        rw(py, sc::flip(&self.inner, &[0]))
+    }
+    /// `roll(shifts, dims=None)`.
+    #[pyo3(signature = (shifts, dims=None))]
+    fn roll(
+        &self,
+        py: Python<'_>,
+        shifts: &Bound<'_, PyAny>,
+        dims: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Py<PyTensor>> {
+        let s = int_or_list(shifts, "shifts")?;
+        let d = match dims.filter(|d| !d.is_none()) {
+            Some(d) => int_or_list(d, "dims")?,
+            None => Vec::new(),
+        };
+        rw(py, sc::roll(&self.inner, &s, &d))
+    }
+    /// `repeat(*sizes)`.
+    #[pyo3(signature = (*sizes_args, repeats=None))]
+    fn repeat(
+        &self,
+        py: Python<'_>,
+        sizes_args: &Bound<'_, PyTuple>,
+        repeats: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Py<PyTensor>> {
+        rw(
+            py,
+            sc::repeat(
+                &self.inner,
+                &sizes_arg(sizes_args, repeats, "repeat", "repeats")?,
+            ),
+        )
+    }
+    /// `tile(*dims)`.
+    #[pyo3(signature = (*dims_args, dims=None))]
+    fn tile(
+        &self,
+        py: Python<'_>,
+        dims_args: &Bound<'_, PyTuple>,
+        dims: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Py<PyTensor>> {
+        rw(
+            py,
+            sc::tile(&self.inner, &sizes_arg(dims_args, dims, "tile", "dims")?),
+        )
+    }
+    /// `repeat_interleave(repeats, dim=None, *, output_size=None)`; int or tensor repeats.
+    #[pyo3(signature = (repeats=None, dim=None, *, output_size=None))]
+    fn repeat_interleave(
+        &self,
+        py: Python<'_>,
+        repeats: Option<&Bound<'_, PyAny>>,
+        dim: Option<i64>,
+        output_size: Option<i64>,
+    ) -> PyResult<Py<PyTensor>> {
+        let Some(repeats) = repeats.filter(|r| !r.is_none()) else {
+            // torch.repeat_interleave(repeats_tensor): the tensor itself is the repeats.
+            return rw(py, sc::repeat_interleave_indices(&self.inner, output_size));
+        };
+        if let Ok(r) = repeats.cast::<PyTensor>() {
+            let r = r.borrow().inner.clone();
+            return rw(
+                py,
+                sc::repeat_interleave(&self.inner, sc::Repeats::Each(&r), dim, output_size),
+            );
+        }
+        let r: i64 = repeats.extract().map_err(|_| {
+            PyTypeError::new_err("repeat_interleave(): argument 'repeats' must be Tensor or int")
+        })?;
+        rw(
+            py,
+            sc::repeat_interleave(&self.inner, sc::Repeats::Same(r), dim, output_size),
+        )
+    }
+    #[pyo3(signature = (diagonal=0, *, out=None))]
+    fn tril(
+        &self,
+        py: Python<'_>,
+        diagonal: i64,
+        out: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Py<PyTensor>> {
+        finish_out(py, rw(py, sc::tril(&self.inner, diagonal))?, out)
+    }
+    #[pyo3(signature = (diagonal=0, *, out=None))]
+    fn triu(
+        &self,
+        py: Python<'_>,
+        diagonal: i64,
+        out: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Py<PyTensor>> {
+        finish_out(py, rw(py, sc::triu(&self.inner, diagonal))?, out)
+    }
+    #[pyo3(signature = (diagonal=0))]
+    fn tril_<'py>(slf: &Bound<'py, Self>, diagonal: i64) -> PyResult<Bound<'py, Self>> {
+        sc::tril_(&slf.borrow().inner, diagonal).py()?;
+        Ok(slf.clone())
+    }
+    #[pyo3(signature = (diagonal=0))]
+    fn triu_<'py>(slf: &Bound<'py, Self>, diagonal: i64) -> PyResult<Bound<'py, Self>> {
+        sc::triu_(&slf.borrow().inner, diagonal).py()?;
+        Ok(slf.clone())
+    }
+}
+
+/// Rebinds `slf` to the view `f` makes of it (the in-place view ops `t_`, `squeeze_` ...).
+fn rebind<'py>(
+    slf: &Bound<'py, PyTensor>,
+    f: impl FnOnce(&Tensor) -> ferrotorch_core::Result<Tensor>,
+) -> PyResult<Bound<'py, PyTensor>> {
+    let new = f(&slf.borrow().inner).py()?;
+    slf.borrow_mut().inner = new;
+    Ok(slf.clone())
+}
+
+#[pymethods]
+impl PyTensor {
+    fn t_<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, Self>> {
+        let n = slf.borrow().inner.ndim();
+        if n > 2 {
+            return Err(PyRuntimeError::new_err(format!(
+                "t_() expects a tensor with <= 2 dimensions, but self is {n}D"
+            )));
+        }
+        rebind(slf, |t| sh::transpose(t, 0, if n == 2 { 1 } else { 0 }))
+    }
+    fn transpose_<'py>(slf: &Bound<'py, Self>, dim0: i64, dim1: i64) -> PyResult<Bound<'py, Self>> {
+        rebind(slf, |t| sh::transpose(t, dim0, dim1))
+    }
+    fn swapaxes_<'py>(
+        slf: &Bound<'py, Self>,
+        axis0: i64,
+        axis1: i64,
+    ) -> PyResult<Bound<'py, Self>> {
+        rebind(slf, |t| sh::transpose(t, axis0, axis1))
+    }
+    fn swapdims_<'py>(slf: &Bound<'py, Self>, dim0: i64, dim1: i64) -> PyResult<Bound<'py, Self>> {
+        rebind(slf, |t| sh::transpose(t, dim0, dim1))
+    }
+    #[pyo3(signature = (dim=None))]
+    fn squeeze_<'py>(
+        slf: &Bound<'py, Self>,
+        dim: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, Self>> {
+        let dims = dim
+            .filter(|d| !d.is_none())
+            .map(|d| int_or_list(d, "dim"))
+            .transpose()?;
+        rebind(slf, |t| sh::squeeze(t, dims.as_deref()))
+    }
+    fn unsqueeze_<'py>(slf: &Bound<'py, Self>, dim: i64) -> PyResult<Bound<'py, Self>> {
+        rebind(slf, |t| sh::unsqueeze(t, dim))
+    }
+    #[pyo3(signature = (size, stride, storage_offset=None))]
+    fn as_strided_<'py>(
+        slf: &Bound<'py, Self>,
+        size: Vec<i64>,
+        stride: Vec<i64>,
+        storage_offset: Option<i64>,
+    ) -> PyResult<Bound<'py, Self>> {
+        rebind(slf, |t| sh::as_strided(t, &size, &stride, storage_offset))
+    }
+}
+
+/// `torch.cat(tensors, dim=0, *, out=None)`.
+#[pyfunction]
+#[pyo3(signature = (tensors, dim=0, *, out=None))]
+fn cat(
+    py: Python<'_>,
+    tensors: &Bound<'_, PyAny>,
+    dim: i64,
+    out: Option<&Bound<'_, PyAny>>,
+) -> PyResult<Py<PyTensor>> {
+    let ts = tensor_list(tensors, "cat")?;
+    let r = py.detach(|| sc::cat(&ts, dim)).py()?;
+    finish_out(py, wrap(py, r)?, out)
+}
+
+/// `torch.stack(tensors, dim=0, *, out=None)`.
+#[pyfunction]
+#[pyo3(signature = (tensors, dim=0, *, out=None))]
+fn stack(
+    py: Python<'_>,
+    tensors: &Bound<'_, PyAny>,
+    dim: i64,
+    out: Option<&Bound<'_, PyAny>>,
+) -> PyResult<Py<PyTensor>> {
+    let ts = tensor_list(tensors, "stack")?;
+    let r = py.detach(|| sc::stack(&ts, dim)).py()?;
+    finish_out(py, wrap(py, r)?, out)
+}
+
+/// `torch.broadcast_tensors(*tensors)`.
+#[pyfunction]
+#[pyo3(signature = (*tensors))]
+fn broadcast_tensors(py: Python<'_>, tensors: &Bound<'_, PyTuple>) -> PyResult<Py<PyTuple>> {
+    let ts = tensor_list(tensors.as_any(), "broadcast_tensors")?;
+    tuple_of(py, sh::broadcast_tensors(&ts).py()?)
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(cat, m)?)?;
+    m.add_function(wrap_pyfunction!(stack, m)?)?;
+    m.add_function(wrap_pyfunction!(broadcast_tensors, m)?)?;
     Ok(())
 }

@@ -9,6 +9,7 @@ pub mod index;
 pub mod matmul;
 pub mod reduce;
 pub mod shape;
+pub mod shape_copy;
 pub mod sort;
 pub mod unary;
 
