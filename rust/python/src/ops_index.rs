@@ -16,7 +16,10 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyEllipsis, PyInt, PyList, PySlice, PyTuple};
 
 fn type_name(obj: &Bound<'_, PyAny>) -> String {
-    obj.get_type().name().map(|n| n.to_string()).unwrap_or_default()
+    obj.get_type()
+        .name()
+        .map(|n| n.to_string())
+        .unwrap_or_default()
 }
 
 /// A slice bound: `None`, or an integer clamped into i64 (Python ints may be larger).
@@ -65,7 +68,9 @@ fn parse_item(obj: &Bound<'_, PyAny>) -> PyResult<IndexItem> {
     if obj.is_instance_of::<PyInt>() {
         return match obj.extract::<i64>() {
             Ok(i) => Ok(IndexItem::Int(i)),
-            Err(_) => Err(PyIndexError::new_err(format!("index {obj} is out of bounds"))),
+            Err(_) => Err(PyIndexError::new_err(format!(
+                "index {obj} is out of bounds"
+            ))),
         };
     }
     if let Ok(s) = obj.cast::<PySlice>() {
@@ -122,11 +127,21 @@ fn value_arg(obj: &Bound<'_, PyAny>, op: &str) -> PyResult<Scalar> {
 }
 
 /// `src` of scatter: a tensor, or a number given positionally or as `value=`.
-fn scatter_src(t: &Tensor, src: Option<&Bound<'_, PyAny>>, value: Option<&Bound<'_, PyAny>>) -> PyResult<Tensor> {
+fn scatter_src(
+    t: &Tensor,
+    src: Option<&Bound<'_, PyAny>>,
+    value: Option<&Bound<'_, PyAny>>,
+) -> PyResult<Tensor> {
     let obj = match (src, value) {
         (Some(s), None) | (None, Some(s)) => s,
-        (Some(_), Some(_)) => return Err(PyTypeError::new_err("scatter(): got both src and value")),
-        (None, None) => return Err(PyTypeError::new_err("scatter(): missing required argument 'src' or 'value'")),
+        (Some(_), Some(_)) => {
+            return Err(PyTypeError::new_err("scatter(): got both src and value"))
+        }
+        (None, None) => {
+            return Err(PyTypeError::new_err(
+                "scatter(): missing required argument 'src' or 'value'",
+            ))
+        }
     };
     if let Ok(s) = obj.cast::<PyTensor>() {
         return Ok(s.borrow().inner.clone());
@@ -170,7 +185,10 @@ impl PyTensor {
     fn __getitem__(&self, py: Python<'_>, key: &Bound<'_, PyAny>) -> PyResult<Py<PyTensor>> {
         // Fast path: a single int is a select view.
         let items = if key.is_exact_instance_of::<PyInt>() {
-            vec![IndexItem::Int(key.extract::<i64>().map_err(|_| PyIndexError::new_err("index out of range"))?)]
+            vec![IndexItem::Int(
+                key.extract::<i64>()
+                    .map_err(|_| PyIndexError::new_err("index out of range"))?,
+            )]
         } else {
             parse_key(key)?
         };
@@ -200,14 +218,35 @@ impl PyTensor {
 
     /// `index_select(dim, index)`.
     #[pyo3(signature = (dim, index, *, out=None))]
-    fn index_select(&self, py: Python<'_>, dim: i64, index: PyRef<'_, PyTensor>, out: Out<'_, '_>) -> PyResult<Py<PyTensor>> {
-        finish_out(py, wrap(py, ig::index_select(&self.inner, dim, &index.inner).py()?)?, out)
+    fn index_select(
+        &self,
+        py: Python<'_>,
+        dim: i64,
+        index: PyRef<'_, PyTensor>,
+        out: Out<'_, '_>,
+    ) -> PyResult<Py<PyTensor>> {
+        finish_out(
+            py,
+            wrap(py, ig::index_select(&self.inner, dim, &index.inner).py()?)?,
+            out,
+        )
     }
 
     #[pyo3(signature = (dim, index, *, sparse_grad=false, out=None))]
-    fn gather(&self, py: Python<'_>, dim: i64, index: PyRef<'_, PyTensor>, sparse_grad: bool, out: Out<'_, '_>) -> PyResult<Py<PyTensor>> {
+    fn gather(
+        &self,
+        py: Python<'_>,
+        dim: i64,
+        index: PyRef<'_, PyTensor>,
+        sparse_grad: bool,
+        out: Out<'_, '_>,
+    ) -> PyResult<Py<PyTensor>> {
         let _ = sparse_grad;
-        finish_out(py, wrap(py, ig::gather(&self.inner, dim, &index.inner).py()?)?, out)
+        finish_out(
+            py,
+            wrap(py, ig::gather(&self.inner, dim, &index.inner).py()?)?,
+            out,
+        )
     }
 
     #[pyo3(signature = (dim, index, src=None, *, value=None, reduce=None, out=None))]
@@ -224,7 +263,14 @@ impl PyTensor {
     ) -> PyResult<Py<PyTensor>> {
         let s = scatter_src(&self.inner, src, value)?;
         let r = Reduce::for_scatter(reduce).py()?;
-        finish_out(py, wrap(py, ig::scatter(&self.inner, dim, &index.inner, &s, r, true).py()?)?, out)
+        finish_out(
+            py,
+            wrap(
+                py,
+                ig::scatter(&self.inner, dim, &index.inner, &s, r, true).py()?,
+            )?,
+            out,
+        )
     }
 
     #[pyo3(signature = (dim, index, src=None, *, value=None, reduce=None))]
@@ -244,12 +290,32 @@ impl PyTensor {
     }
 
     #[pyo3(signature = (dim, index, src, *, out=None))]
-    fn scatter_add(&self, py: Python<'_>, dim: i64, index: PyRef<'_, PyTensor>, src: PyRef<'_, PyTensor>, out: Out<'_, '_>) -> PyResult<Py<PyTensor>> {
-        let r = ig::scatter(&self.inner, dim, &index.inner, &src.inner, Reduce::Sum, true).py()?;
+    fn scatter_add(
+        &self,
+        py: Python<'_>,
+        dim: i64,
+        index: PyRef<'_, PyTensor>,
+        src: PyRef<'_, PyTensor>,
+        out: Out<'_, '_>,
+    ) -> PyResult<Py<PyTensor>> {
+        let r = ig::scatter(
+            &self.inner,
+            dim,
+            &index.inner,
+            &src.inner,
+            Reduce::Sum,
+            true,
+        )
+        .py()?;
         finish_out(py, wrap(py, r)?, out)
     }
 
-    fn scatter_add_<'py>(slf: &Bound<'py, Self>, dim: i64, index: PyRef<'_, PyTensor>, src: PyRef<'_, PyTensor>) -> PyResult<Bound<'py, Self>> {
+    fn scatter_add_<'py>(
+        slf: &Bound<'py, Self>,
+        dim: i64,
+        index: PyRef<'_, PyTensor>,
+        src: PyRef<'_, PyTensor>,
+    ) -> PyResult<Bound<'py, Self>> {
         let t = slf.borrow().inner.clone();
         ig::scatter_(&t, dim, &index.inner, &src.inner, Reduce::Sum, true).py()?;
         Ok(slf.clone())
@@ -297,7 +363,10 @@ impl PyTensor {
         alpha: Out<'_, '_>,
         out: Out<'_, '_>,
     ) -> PyResult<Py<PyTensor>> {
-        let alpha = alpha.map(|a| scalar_arg(a, "index_add")).transpose()?.unwrap_or(Scalar::Int(1));
+        let alpha = alpha
+            .map(|a| scalar_arg(a, "index_add"))
+            .transpose()?
+            .unwrap_or(Scalar::Int(1));
         let res = self.inner.copy_to_new(self.inner.dtype()).py()?;
         ig::index_add_(&res, dim, &index.inner, &source.inner, alpha).py()?;
         finish_out(py, wrap(py, res)?, out)
@@ -311,32 +380,57 @@ impl PyTensor {
         source: PyRef<'_, PyTensor>,
         alpha: Out<'_, 'py>,
     ) -> PyResult<Bound<'py, Self>> {
-        let alpha = alpha.map(|a| scalar_arg(a, "index_add_")).transpose()?.unwrap_or(Scalar::Int(1));
+        let alpha = alpha
+            .map(|a| scalar_arg(a, "index_add_"))
+            .transpose()?
+            .unwrap_or(Scalar::Int(1));
         let t = slf.borrow().inner.clone();
         ig::index_add_(&t, dim, &index.inner, &source.inner, alpha).py()?;
         Ok(slf.clone())
     }
 
-    fn index_copy(&self, py: Python<'_>, dim: i64, index: PyRef<'_, PyTensor>, source: PyRef<'_, PyTensor>) -> PyResult<Py<PyTensor>> {
+    fn index_copy(
+        &self,
+        py: Python<'_>,
+        dim: i64,
+        index: PyRef<'_, PyTensor>,
+        source: PyRef<'_, PyTensor>,
+    ) -> PyResult<Py<PyTensor>> {
         let res = self.inner.copy_to_new(self.inner.dtype()).py()?;
         ig::index_copy_(&res, dim, &index.inner, &source.inner).py()?;
         wrap(py, res)
     }
 
-    fn index_copy_<'py>(slf: &Bound<'py, Self>, dim: i64, index: PyRef<'_, PyTensor>, source: PyRef<'_, PyTensor>) -> PyResult<Bound<'py, Self>> {
+    fn index_copy_<'py>(
+        slf: &Bound<'py, Self>,
+        dim: i64,
+        index: PyRef<'_, PyTensor>,
+        source: PyRef<'_, PyTensor>,
+    ) -> PyResult<Bound<'py, Self>> {
         let t = slf.borrow().inner.clone();
         ig::index_copy_(&t, dim, &index.inner, &source.inner).py()?;
         Ok(slf.clone())
     }
 
-    fn index_fill(&self, py: Python<'_>, dim: i64, index: PyRef<'_, PyTensor>, value: &Bound<'_, PyAny>) -> PyResult<Py<PyTensor>> {
+    fn index_fill(
+        &self,
+        py: Python<'_>,
+        dim: i64,
+        index: PyRef<'_, PyTensor>,
+        value: &Bound<'_, PyAny>,
+    ) -> PyResult<Py<PyTensor>> {
         let v = value_arg(value, "index_fill_")?;
         let res = self.inner.copy_to_new(self.inner.dtype()).py()?;
         ig::index_fill_(&res, dim, &index.inner, v).py()?;
         wrap(py, res)
     }
 
-    fn index_fill_<'py>(slf: &Bound<'py, Self>, dim: i64, index: PyRef<'_, PyTensor>, value: &Bound<'py, PyAny>) -> PyResult<Bound<'py, Self>> {
+    fn index_fill_<'py>(
+        slf: &Bound<'py, Self>,
+        dim: i64,
+        index: PyRef<'_, PyTensor>,
+        value: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, Self>> {
         let v = value_arg(value, "index_fill_")?;
         let t = slf.borrow().inner.clone();
         ig::index_fill_(&t, dim, &index.inner, v).py()?;
@@ -344,7 +438,13 @@ impl PyTensor {
     }
 
     #[pyo3(signature = (indices, values, accumulate=false))]
-    fn index_put(&self, py: Python<'_>, indices: &Bound<'_, PyAny>, values: PyRef<'_, PyTensor>, accumulate: bool) -> PyResult<Py<PyTensor>> {
+    fn index_put(
+        &self,
+        py: Python<'_>,
+        indices: &Bound<'_, PyAny>,
+        values: PyRef<'_, PyTensor>,
+        accumulate: bool,
+    ) -> PyResult<Py<PyTensor>> {
         let idx = index_list(indices)?;
         let res = self.inner.copy_to_new(self.inner.dtype()).py()?;
         ig::index_put_(&res, &idx, &values.inner, accumulate).py()?;
@@ -352,19 +452,33 @@ impl PyTensor {
     }
 
     #[pyo3(signature = (indices, values, accumulate=false))]
-    fn index_put_<'py>(slf: &Bound<'py, Self>, indices: &Bound<'py, PyAny>, values: PyRef<'_, PyTensor>, accumulate: bool) -> PyResult<Bound<'py, Self>> {
+    fn index_put_<'py>(
+        slf: &Bound<'py, Self>,
+        indices: &Bound<'py, PyAny>,
+        values: PyRef<'_, PyTensor>,
+        accumulate: bool,
+    ) -> PyResult<Bound<'py, Self>> {
         let idx = index_list(indices)?;
         let t = slf.borrow().inner.clone();
         ig::index_put_(&t, &idx, &values.inner, accumulate).py()?;
         Ok(slf.clone())
     }
 
-    fn masked_fill(&self, py: Python<'_>, mask: PyRef<'_, PyTensor>, value: &Bound<'_, PyAny>) -> PyResult<Py<PyTensor>> {
+    fn masked_fill(
+        &self,
+        py: Python<'_>,
+        mask: PyRef<'_, PyTensor>,
+        value: &Bound<'_, PyAny>,
+    ) -> PyResult<Py<PyTensor>> {
         let v = value_arg(value, "masked_fill_")?;
         wrap(py, im::masked_fill(&self.inner, &mask.inner, v).py()?)
     }
 
-    fn masked_fill_<'py>(slf: &Bound<'py, Self>, mask: PyRef<'_, PyTensor>, value: &Bound<'py, PyAny>) -> PyResult<Bound<'py, Self>> {
+    fn masked_fill_<'py>(
+        slf: &Bound<'py, Self>,
+        mask: PyRef<'_, PyTensor>,
+        value: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, Self>> {
         let v = value_arg(value, "masked_fill_")?;
         let t = slf.borrow().inner.clone();
         im::masked_fill_(&t, &mask.inner, v).py()?;
@@ -372,15 +486,36 @@ impl PyTensor {
     }
 
     #[pyo3(signature = (mask, *, out=None))]
-    fn masked_select(&self, py: Python<'_>, mask: PyRef<'_, PyTensor>, out: Out<'_, '_>) -> PyResult<Py<PyTensor>> {
-        finish_out(py, wrap(py, im::masked_select(&self.inner, &mask.inner).py()?)?, out)
+    fn masked_select(
+        &self,
+        py: Python<'_>,
+        mask: PyRef<'_, PyTensor>,
+        out: Out<'_, '_>,
+    ) -> PyResult<Py<PyTensor>> {
+        finish_out(
+            py,
+            wrap(py, im::masked_select(&self.inner, &mask.inner).py()?)?,
+            out,
+        )
     }
 
-    fn masked_scatter(&self, py: Python<'_>, mask: PyRef<'_, PyTensor>, source: PyRef<'_, PyTensor>) -> PyResult<Py<PyTensor>> {
-        wrap(py, im::masked_scatter(&self.inner, &mask.inner, &source.inner).py()?)
+    fn masked_scatter(
+        &self,
+        py: Python<'_>,
+        mask: PyRef<'_, PyTensor>,
+        source: PyRef<'_, PyTensor>,
+    ) -> PyResult<Py<PyTensor>> {
+        wrap(
+            py,
+            im::masked_scatter(&self.inner, &mask.inner, &source.inner).py()?,
+        )
     }
 
-    fn masked_scatter_<'py>(slf: &Bound<'py, Self>, mask: PyRef<'_, PyTensor>, source: PyRef<'_, PyTensor>) -> PyResult<Bound<'py, Self>> {
+    fn masked_scatter_<'py>(
+        slf: &Bound<'py, Self>,
+        mask: PyRef<'_, PyTensor>,
+        source: PyRef<'_, PyTensor>,
+    ) -> PyResult<Bound<'py, Self>> {
         let t = slf.borrow().inner.clone();
         check_inplace(&t, source.inner.dtype(), "masked_scatter_")?;
         im::masked_scatter_(&t, &mask.inner, &source.inner).py()?;
@@ -388,13 +523,35 @@ impl PyTensor {
     }
 
     #[pyo3(signature = (index, *, out=None))]
-    fn take(&self, py: Python<'_>, index: PyRef<'_, PyTensor>, out: Out<'_, '_>) -> PyResult<Py<PyTensor>> {
-        finish_out(py, wrap(py, ig::take(&self.inner, &index.inner).py()?)?, out)
+    fn take(
+        &self,
+        py: Python<'_>,
+        index: PyRef<'_, PyTensor>,
+        out: Out<'_, '_>,
+    ) -> PyResult<Py<PyTensor>> {
+        finish_out(
+            py,
+            wrap(py, ig::take(&self.inner, &index.inner).py()?)?,
+            out,
+        )
     }
 
     #[pyo3(signature = (indices, dim=None, *, out=None))]
-    fn take_along_dim(&self, py: Python<'_>, indices: PyRef<'_, PyTensor>, dim: Option<i64>, out: Out<'_, '_>) -> PyResult<Py<PyTensor>> {
-        finish_out(py, wrap(py, ig::take_along_dim(&self.inner, &indices.inner, dim).py()?)?, out)
+    fn take_along_dim(
+        &self,
+        py: Python<'_>,
+        indices: PyRef<'_, PyTensor>,
+        dim: Option<i64>,
+        out: Out<'_, '_>,
+    ) -> PyResult<Py<PyTensor>> {
+        finish_out(
+            py,
+            wrap(
+                py,
+                ig::take_along_dim(&self.inner, &indices.inner, dim).py()?,
+            )?,
+            out,
+        )
     }
 
     #[pyo3(signature = (*, as_tuple=false, out=None))]
@@ -403,12 +560,15 @@ impl PyTensor {
         if !as_tuple {
             return Ok(finish_out(py, wrap(py, nz)?, out)?.into_any());
         }
-        // A 0-d input is treated as 1-D, as torch does for as_tuple=True.
-        let cols = nz.shape()[1].max(1);
-        let nz = if self.inner.ndim() == 0 {
-            ferrotorch_core::ops::shape::reshape(&nz, &[-1, 1]).py()?
+        // A 0-d input is treated as 1-D: one column of zeros, one row per non-zero value.
+        let (nz, cols) = if self.inner.ndim() == 0 {
+            (
+                Tensor::zeros(&[nz.shape()[0], 1], DType::I64, nz.device()).py()?,
+                1,
+            )
         } else {
-            nz
+            let c = nz.shape()[1];
+            (nz, c)
         };
         let parts = (0..cols)
             .map(|j| {
@@ -424,7 +584,12 @@ impl PyTensor {
     }
 
     #[pyo3(signature = (weights=None, minlength=0))]
-    fn bincount(&self, py: Python<'_>, weights: Option<PyRef<'_, PyTensor>>, minlength: i64) -> PyResult<Py<PyTensor>> {
+    fn bincount(
+        &self,
+        py: Python<'_>,
+        weights: Option<PyRef<'_, PyTensor>>,
+        minlength: i64,
+    ) -> PyResult<Py<PyTensor>> {
         let w = weights.as_ref().map(|w| &w.inner);
         wrap(py, is::bincount(&self.inner, w, minlength).py()?)
     }
@@ -434,9 +599,14 @@ impl PyTensor {
 fn index_list(obj: &Bound<'_, PyAny>) -> PyResult<Vec<Tensor>> {
     let items: Vec<Bound<'_, PyAny>> = obj
         .try_iter()
-        .map_err(|_| PyTypeError::new_err("index_put(): argument 'indices' must be tuple of Tensors"))?
+        .map_err(|_| {
+            PyTypeError::new_err("index_put(): argument 'indices' must be tuple of Tensors")
+        })?
         .collect::<PyResult<_>>()?;
-    items.iter().map(|o| tensor_arg(o, "index_put", "indices")).collect()
+    items
+        .iter()
+        .map(|o| tensor_arg(o, "index_put", "indices"))
+        .collect()
 }
 
 /// Resolves `right=` and `side=` of searchsorted.
@@ -495,7 +665,11 @@ fn searchsorted(
         }
         None => sorted_sequence.inner.clone(),
     };
-    finish_out(py, wrap(py, is::searchsorted(&seq, &values, right, out_int32).py()?)?, out)
+    finish_out(
+        py,
+        wrap(py, is::searchsorted(&seq, &values, right, out_int32).py()?)?,
+        out,
+    )
 }
 
 #[pyfunction]
@@ -512,12 +686,23 @@ fn bucketize(
         Ok(t) => t.borrow().inner.clone(),
         Err(_) => Tensor::wrapped_scalar(scalar_arg(input, "bucketize")?).py()?,
     };
-    finish_out(py, wrap(py, is::bucketize(&values, &boundaries.inner, right, out_int32).py()?)?, out)
+    finish_out(
+        py,
+        wrap(
+            py,
+            is::bucketize(&values, &boundaries.inner, right, out_int32).py()?,
+        )?,
+        out,
+    )
 }
 
 #[pyfunction]
 #[pyo3(signature = (tensor, num_classes=-1))]
-fn _one_hot(py: Python<'_>, tensor: PyRef<'_, PyTensor>, num_classes: i64) -> PyResult<Py<PyTensor>> {
+fn _one_hot(
+    py: Python<'_>,
+    tensor: PyRef<'_, PyTensor>,
+    num_classes: i64,
+) -> PyResult<Py<PyTensor>> {
     wrap(py, is::one_hot(&tensor.inner, num_classes).py()?)
 }
 

@@ -64,6 +64,18 @@ fn bool_index(value: bool) -> Result<Tensor> {
     Tensor::zeros(&[usize::from(value)], DType::I64, crate::Device::Cpu)
 }
 
+/// `select` with torch's indexing error, which names the dim of the indexed tensor.
+fn select_checked(v: &Tensor, dim: usize, i: i64, real: usize) -> Result<Tensor> {
+    let size = v.shape()[dim] as i64;
+    if i < -size || i >= size {
+        bail!(
+            Index,
+            "index {i} is out of bounds for dimension {real} with size {size}"
+        );
+    }
+    select(v, dim as i64, i)
+}
+
 fn plan(t: &Tensor, items: &[IndexItem]) -> Result<Plan> {
     let mut consumed = 0usize;
     let mut ellipses = 0usize;
@@ -80,14 +92,24 @@ fn plan(t: &Tensor, items: &[IndexItem]) -> Result<Plan> {
         bail!(Index, "an index can only have a single ellipsis ('...')");
     }
     if consumed > t.ndim() {
-        bail!(Index, "too many indices for tensor of dimension {}", t.ndim());
+        bail!(
+            Index,
+            "too many indices for tensor of dimension {}",
+            t.ndim()
+        );
     }
     let mut v = t.clone();
     let mut dim = 0usize;
+    // The dim of `t` the next item consumes, for error messages (torch reports it, not the
+    // dim of the partially indexed view).
+    let mut real = 0usize;
     let mut adv: Vec<(usize, Tensor)> = Vec::new();
     for it in items {
         match it {
-            IndexItem::Int(i) => v = select(&v, dim as i64, *i)?,
+            IndexItem::Int(i) => {
+                v = select_checked(&v, dim, *i, real)?;
+                real += 1;
+            }
             IndexItem::Slice(start, stop, step) => {
                 let step = step.unwrap_or(1);
                 if step == 0 {
@@ -99,12 +121,16 @@ fn plan(t: &Tensor, items: &[IndexItem]) -> Result<Plan> {
                 let (s, e) = resolve_slice(*start, *stop, v.shape()[dim]);
                 v = slice(&v, dim, s, e, step as usize)?;
                 dim += 1;
+                real += 1;
             }
             IndexItem::NewAxis => {
                 v = unsqueeze(&v, dim as i64)?;
                 dim += 1;
             }
-            IndexItem::Ellipsis => dim += t.ndim() - consumed,
+            IndexItem::Ellipsis => {
+                dim += t.ndim() - consumed;
+                real += t.ndim() - consumed;
+            }
             IndexItem::Bool(b) => {
                 v = unsqueeze(&v, dim as i64)?;
                 adv.push((dim, bool_index(*b)?));
@@ -136,13 +162,16 @@ fn plan(t: &Tensor, items: &[IndexItem]) -> Result<Plan> {
                         adv.push((dim + j, select(&nz, 1, j as i64)?));
                     }
                     dim += x.ndim();
+                    real += x.ndim();
                 }
                 DType::I64 | DType::I32 if x.ndim() == 0 => {
-                    v = select(&v, dim as i64, x.item()?.to_i64())?;
+                    v = select_checked(&v, dim, x.item()?.to_i64(), real)?;
+                    real += 1;
                 }
                 DType::I64 | DType::I32 => {
                     adv.push((dim, x.to_dtype(DType::I64)?));
                     dim += 1;
+                    real += 1;
                 }
                 other => bail!(
                     Index,
@@ -174,8 +203,11 @@ impl Gather {
                 ix.shape().to_vec()
             } else {
                 broadcast_shapes(&bshape, ix.shape(), "index").map_err(|_| {
-                    let shapes: Vec<String> =
-                        p.adv.iter().map(|(_, t)| format!("{:?}", t.shape())).collect();
+                    let shapes: Vec<String> = p
+                        .adv
+                        .iter()
+                        .map(|(_, t)| format!("{:?}", t.shape()))
+                        .collect();
                     Error::index(format!(
                         "shape mismatch: indexing tensors could not be broadcast together with \
                          shapes {}",
@@ -205,7 +237,10 @@ impl Gather {
                 k += 1;
             });
             if let Some(i) = bad {
-                bail!(Index, "index {i} is out of bounds for dimension {d} with size {size}");
+                bail!(
+                    Index,
+                    "index {i} is out of bounds for dimension {d} with size {size}"
+                );
             }
         }
         let dims: Vec<usize> = p.adv.iter().map(|(d, _)| *d).collect();
@@ -216,7 +251,13 @@ impl Gather {
         } else {
             (Vec::new(), rest)
         };
-        Ok(Gather { view: v, pre, post, bshape, offs })
+        Ok(Gather {
+            view: v,
+            pre,
+            post,
+            bshape,
+            offs,
+        })
     }
 
     fn out_shape(&self) -> Vec<usize> {
@@ -229,7 +270,10 @@ impl Gather {
 
     fn dims_of(&self, dims: &[usize]) -> (Vec<usize>, Vec<isize>) {
         let l = self.view.layout();
-        (dims.iter().map(|&d| l.shape[d]).collect(), dims.iter().map(|&d| l.strides[d]).collect())
+        (
+            dims.iter().map(|&d| l.shape[d]).collect(),
+            dims.iter().map(|&d| l.strides[d]).collect(),
+        )
     }
 
     /// Copies the indexed elements into a new contiguous tensor.
@@ -343,11 +387,24 @@ fn strip_leading_ones(value: &Tensor, ndim: usize) -> Result<Tensor> {
 
 /// `t[items] = value` (or `+=` with `accumulate`), in place on `t`'s storage. `value` is
 /// converted to `t`'s dtype and broadcast to the indexed shape.
-pub fn index_put_items(t: &Tensor, items: &[IndexItem], value: &Tensor, accumulate: bool) -> Result<()> {
+pub fn index_put_items(
+    t: &Tensor,
+    items: &[IndexItem],
+    value: &Tensor,
+    accumulate: bool,
+) -> Result<()> {
     crate::ops::check_same_device("index_put_", &[t, value])?;
     let p = plan(t, items)?;
-    let shape = if p.adv.is_empty() { p.view.shape().to_vec() } else { Vec::new() };
-    let g = if p.adv.is_empty() { None } else { Some(Gather::new(p)?) };
+    let shape = if p.adv.is_empty() {
+        p.view.shape().to_vec()
+    } else {
+        Vec::new()
+    };
+    let g = if p.adv.is_empty() {
+        None
+    } else {
+        Some(Gather::new(p)?)
+    };
     let target = g.as_ref().map_or(shape, |g| g.out_shape());
     let value = strip_leading_ones(value, target.len())?;
     if value.layout().broadcast_to(&target, "index_put_").is_err() {

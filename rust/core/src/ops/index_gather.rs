@@ -17,7 +17,12 @@ use crate::{dispatch_all, dispatch_by_size};
 
 /// Checks every value of an int64/int32 `idx` lies in `[-size, size)` (`[0, size)` unless
 /// `negative`), reporting the first bad one through `err`.
-fn check_values(idx: &Tensor, size: usize, negative: bool, err: impl Fn(i64) -> Error) -> Result<()> {
+fn check_values(
+    idx: &Tensor,
+    size: usize,
+    negative: bool,
+    err: impl Fn(i64) -> Error,
+) -> Result<()> {
     let lo = if negative { -(size as i64) } else { 0 };
     let mut bad = None;
     dispatch_all!(idx.dtype(), T => {
@@ -45,7 +50,11 @@ fn is_index_dtype(d: DType) -> bool {
 /// `[:, :, ..., idx]` with `idx` on `dim`, as index items.
 fn items_on_dim(dim: usize, idx: &Tensor) -> Result<Vec<IndexItem>> {
     let mut items = vec![IndexItem::Slice(None, None, None); dim];
-    let flat = if idx.ndim() == 0 { idx.view_with(Layout::contiguous(&[1]))? } else { idx.clone() };
+    let flat = if idx.ndim() == 0 {
+        idx.view_with(Layout::contiguous(&[1]))?
+    } else {
+        idx.clone()
+    };
     items.push(IndexItem::Tensor(flat));
     Ok(items)
 }
@@ -53,7 +62,11 @@ fn items_on_dim(dim: usize, idx: &Tensor) -> Result<Vec<IndexItem>> {
 /// A 0-d tensor as a 1-element 1-D view (torch treats 0-d self like 1-D in dim-wise ops).
 fn at_least_1d(t: &Tensor) -> Result<Tensor> {
     if t.ndim() == 0 {
-        t.view_with(Layout { shape: vec![1], strides: vec![1], offset: t.offset() })
+        t.view_with(Layout {
+            shape: vec![1],
+            strides: vec![1],
+            offset: t.offset(),
+        })
     } else {
         Ok(t.clone())
     }
@@ -62,14 +75,19 @@ fn at_least_1d(t: &Tensor) -> Result<Tensor> {
 /// `torch.index_select(t, dim, index)`.
 pub fn index_select(t: &Tensor, dim: i64, idx: &Tensor) -> Result<Tensor> {
     if !is_index_dtype(idx.dtype()) {
-        bail!(Runtime, "index_select(): Expected dtype int32 or int64 for index");
+        bail!(
+            Runtime,
+            "index_select(): Expected dtype int32 or int64 for index"
+        );
     }
     if idx.ndim() > 1 {
         bail!(Index, "index_select(): Index is supposed to be a vector");
     }
     let t1 = at_least_1d(t)?;
     let d = wrap_dim(dim, t.ndim(), "index_select")?;
-    check_values(idx, t1.shape()[d], false, |_| Error::index("index out of range in self"))?;
+    check_values(idx, t1.shape()[d], false, |_| {
+        Error::index("index out of range in self")
+    })?;
     let out = index(&t1, &items_on_dim(d, idx)?)?;
     if t.ndim() == 0 {
         return out.view_with(Layout::contiguous(&[]));
@@ -79,12 +97,21 @@ pub fn index_select(t: &Tensor, dim: i64, idx: &Tensor) -> Result<Tensor> {
 
 /// Checks shared by gather and scatter: same ndim, index no larger than self (except along
 /// `dim`) and than `src`.
-fn check_scatter_gather(op: &str, t: &Tensor, d: usize, idx: &Tensor, src: Option<&Tensor>) -> Result<()> {
+fn check_scatter_gather(
+    op: &str,
+    t: &Tensor,
+    d: usize,
+    idx: &Tensor,
+    src: Option<&Tensor>,
+) -> Result<()> {
     if idx.dtype() != DType::I64 {
         bail!(Runtime, "{op}(): Expected dtype int64 for index");
     }
     if idx.ndim().max(1) != t.ndim().max(1) {
-        bail!(Runtime, "Index tensor must have the same number of dimensions as input tensor");
+        bail!(
+            Runtime,
+            "Index tensor must have the same number of dimensions as input tensor"
+        );
     }
     let ts = at_least_1d(t)?;
     let is = at_least_1d(idx)?;
@@ -114,7 +141,9 @@ fn check_scatter_gather(op: &str, t: &Tensor, d: usize, idx: &Tensor, src: Optio
     }
     let size = ts.shape()[d];
     check_values(idx, size, false, |i| {
-        Error::runtime(format!("index {i} is out of bounds for dimension {d} with size {size}"))
+        Error::runtime(format!(
+            "index {i} is out of bounds for dimension {d} with size {size}"
+        ))
     })
 }
 
@@ -199,21 +228,50 @@ fn apply<T: Combine>(r: Reduce, old: T, new: T) -> T {
 /// `self.scatter_(dim, index, src, reduce=...)` / `scatter_reduce_(..., include_self)`, in
 /// place. `src` is a tensor of self's dtype, or a 0-d value broadcast everywhere. Writes go in
 /// row-major order of `index`, so for duplicates the last write wins.
-pub fn scatter_(t: &Tensor, dim: i64, idx: &Tensor, src: &Tensor, reduce: Reduce, include_self: bool) -> Result<()> {
+pub fn scatter_(
+    t: &Tensor,
+    dim: i64,
+    idx: &Tensor,
+    src: &Tensor,
+    reduce: Reduce,
+    include_self: bool,
+) -> Result<()> {
     crate::ops::check_same_device("scatter_", &[t, idx, src])?;
     let d = wrap_dim(dim, t.ndim(), "scatter")?;
     let is_value = src.ndim() == 0 && t.ndim() > 0;
     if src.dtype() != t.dtype() {
-        bail!(Runtime, "scatter(): Expected self.dtype to be equal to src.dtype");
+        bail!(
+            Runtime,
+            "scatter(): Expected self.dtype to be equal to src.dtype"
+        );
     }
-    check_scatter_gather("scatter", t, d, idx, if is_value { None } else { Some(src) })?;
+    check_scatter_gather(
+        "scatter",
+        t,
+        d,
+        idx,
+        if is_value { None } else { Some(src) },
+    )?;
     let is = at_least_1d(idx)?;
-    let src_st = if is_value { vec![0isize; is.ndim()] } else { at_least_1d(src)?.strides().to_vec() };
+    let src_st = if is_value {
+        vec![0isize; is.ndim()]
+    } else {
+        at_least_1d(src)?.strides().to_vec()
+    };
     let simple = matches!(reduce, Reduce::Assign | Reduce::Sum | Reduce::Prod) && include_self;
     // Reductions that need per-position counts work on a contiguous copy written back at the end.
-    let work = if simple { at_least_1d(t)? } else { t.copy_to_new(t.dtype())?.view_with(Layout::contiguous(at_least_1d(t)?.shape()))? };
+    let work = if simple {
+        at_least_1d(t)?
+    } else {
+        t.copy_to_new(t.dtype())?
+            .view_with(Layout::contiguous(at_least_1d(t)?.shape()))?
+    };
     let (dst_st, sd) = strides_without(&work, d);
-    let mut counts = if simple { Vec::new() } else { vec![0i64; work.numel()] };
+    let mut counts = if simple {
+        Vec::new()
+    } else {
+        vec![0i64; work.numel()]
+    };
     dispatch_all!(t.dtype(), T => {
         let (pd, pi, ps) = (work.data_ptr::<T>(), is.data_ptr::<i64>(), src.data_ptr::<T>());
         walk(is.shape(), [&dst_st, is.strides(), &src_st], |o| unsafe {
@@ -250,7 +308,14 @@ pub fn scatter_(t: &Tensor, dim: i64, idx: &Tensor, src: &Tensor, reduce: Reduce
 }
 
 /// Out-of-place `scatter`/`scatter_reduce`: a copy of `t` scattered into.
-pub fn scatter(t: &Tensor, dim: i64, idx: &Tensor, src: &Tensor, reduce: Reduce, include_self: bool) -> Result<Tensor> {
+pub fn scatter(
+    t: &Tensor,
+    dim: i64,
+    idx: &Tensor,
+    src: &Tensor,
+    reduce: Reduce,
+    include_self: bool,
+) -> Result<Tensor> {
     let out = t.copy_to_new(t.dtype())?;
     scatter_(&out, dim, idx, src, reduce, include_self)?;
     Ok(out)
@@ -287,16 +352,27 @@ fn check_index_source(op: &str, t: &Tensor, d: usize, idx: &Tensor, source: &Ten
     }
     let size = at_least_1d(t)?.shape()[d];
     check_values(idx, size, false, |i| {
-        Error::index(format!("{op}(): index {i} is out of bounds for dimension {d} with size {size}"))
+        Error::index(format!(
+            "{op}(): index {i} is out of bounds for dimension {d} with size {size}"
+        ))
     })
 }
 
 /// `self.index_add_(dim, index, source, alpha=alpha)`: duplicates accumulate.
-pub fn index_add_(t: &Tensor, dim: i64, idx: &Tensor, source: &Tensor, alpha: Scalar) -> Result<()> {
+pub fn index_add_(
+    t: &Tensor,
+    dim: i64,
+    idx: &Tensor,
+    source: &Tensor,
+    alpha: Scalar,
+) -> Result<()> {
     let d = wrap_dim(dim, t.ndim(), "index_add_")?;
     check_index_source("index_add_", t, d, idx, source)?;
     if alpha.is_float() && !t.dtype().is_floating_point() {
-        bail!(Runtime, "For integral input tensors, argument alpha must not be a floating point number.");
+        bail!(
+            Runtime,
+            "For integral input tensors, argument alpha must not be a floating point number."
+        );
     }
     let src = if alpha == Scalar::Int(1) {
         source.clone()
@@ -327,7 +403,9 @@ pub fn index_fill_(t: &Tensor, dim: i64, idx: &Tensor, value: Scalar) -> Result<
     let t1 = at_least_1d(t)?;
     let size = t1.shape()[d];
     check_values(idx, size, true, |i| {
-        Error::index(format!("index {i} is out of bounds for dimension {d} with size {size}"))
+        Error::index(format!(
+            "index {i} is out of bounds for dimension {d} with size {size}"
+        ))
     })?;
     index_fill_items(&t1, &items_on_dim(d, idx)?, value)
 }
@@ -344,8 +422,14 @@ pub fn index_put_(t: &Tensor, indices: &[Tensor], values: &Tensor, accumulate: b
         );
     }
     for ix in indices {
-        if !matches!(ix.dtype(), DType::I64 | DType::I32 | DType::Bool | DType::U8) {
-            bail!(Index, "tensors used as indices must be long, int, byte or bool tensors");
+        if !matches!(
+            ix.dtype(),
+            DType::I64 | DType::I32 | DType::Bool | DType::U8
+        ) {
+            bail!(
+                Index,
+                "tensors used as indices must be long, int, byte or bool tensors"
+            );
         }
     }
     // 0-d integer indices are advanced indices here (index_put never makes views).
@@ -353,7 +437,8 @@ pub fn index_put_(t: &Tensor, indices: &[Tensor], values: &Tensor, accumulate: b
         .iter()
         .map(|ix| {
             if ix.ndim() == 0 && is_index_dtype(ix.dtype()) {
-                ix.view_with(Layout::contiguous(&[1])).map(IndexItem::Tensor)
+                ix.view_with(Layout::contiguous(&[1]))
+                    .map(IndexItem::Tensor)
             } else {
                 Ok(IndexItem::Tensor(ix.clone()))
             }
@@ -365,12 +450,18 @@ pub fn index_put_(t: &Tensor, indices: &[Tensor], values: &Tensor, accumulate: b
 /// `torch.take(t, index)`: indexes `t` as if flattened; the result has the index's shape.
 pub fn take(t: &Tensor, idx: &Tensor) -> Result<Tensor> {
     if idx.dtype() != DType::I64 {
-        bail!(Runtime, "take(): Expected a long tensor for index, but got {}", idx.dtype().name());
+        bail!(
+            Runtime,
+            "take(): Expected a long tensor for index, but got {}",
+            idx.dtype().name()
+        );
     }
     let n = t.numel();
     let flat = crate::ops::shape::reshape(t, &[-1])?;
     check_values(idx, n, true, |i| {
-        Error::index(format!("out of range: tried to access index {i} on a tensor of {n} elements."))
+        Error::index(format!(
+            "out of range: tried to access index {i} on a tensor of {n} elements."
+        ))
     })?;
     let i1 = at_least_1d(idx)?;
     let out = index(&flat, &[IndexItem::Tensor(i1)])?;

@@ -10,10 +10,22 @@ use half::{bf16, f16};
 macro_rules! dispatch_by_size {
     ($size:expr, $T:ident => $body:expr) => {{
         match $size {
-            1 => { type $T = u8; $body }
-            2 => { type $T = u16; $body }
-            4 => { type $T = u32; $body }
-            _ => { type $T = u64; $body }
+            1 => {
+                type $T = u8;
+                $body
+            }
+            2 => {
+                type $T = u16;
+                $body
+            }
+            4 => {
+                type $T = u32;
+                $body
+            }
+            _ => {
+                type $T = u64;
+                $body
+            }
         }
     }};
 }
@@ -40,7 +52,9 @@ pub unsafe fn copy_strided<T: Copy>(
         std::ptr::copy_nonoverlapping(src, dst, shape[0]);
         return;
     }
-    walk2(shape, dst_st, src_st, |d, s| *dst.offset(d) = *src.offset(s));
+    walk2(shape, dst_st, src_st, |d, s| {
+        *dst.offset(d) = *src.offset(s)
+    });
 }
 
 /// `dst[i] = f(dst[i], src[i])` over a strided box, in row-major order.
@@ -55,12 +69,18 @@ pub unsafe fn combine_strided<T: Copy>(
     shape: &[usize],
     f: impl Fn(T, T) -> T,
 ) {
-    walk2(shape, dst_st, src_st, |d, s| *dst.offset(d) = f(*dst.offset(d), *src.offset(s)));
+    walk2(shape, dst_st, src_st, |d, s| {
+        *dst.offset(d) = f(*dst.offset(d), *src.offset(s))
+    });
 }
 
 /// Calls `f(offsets)` for every element of a box walked with `N` stride sets, in row-major
 /// order, on this thread.
-pub fn walk<const N: usize>(shape: &[usize], strides: [&[isize]; N], mut f: impl FnMut([isize; N])) {
+pub fn walk<const N: usize>(
+    shape: &[usize],
+    strides: [&[isize]; N],
+    mut f: impl FnMut([isize; N]),
+) {
     let nd = shape.len();
     if shape.contains(&0) {
         return;

@@ -98,7 +98,9 @@ pub fn masked_select(t: &Tensor, mask: &Tensor) -> Result<Tensor> {
     let pm = mv.data_ptr::<bool>();
     let mut count = 0usize;
     // SAFETY: offsets come from the validated broadcast layouts.
-    walk2(&shape, mv.strides(), mv.strides(), |o, _| count += unsafe { *pm.offset(o) } as usize);
+    walk2(&shape, mv.strides(), mv.strides(), |o, _| {
+        count += unsafe { *pm.offset(o) } as usize
+    });
     let out = Tensor::empty(&[count], t.dtype(), t.device())?;
     dispatch_by_size!(t.dtype().size(), T => {
         let (src, dst) = (tv.data_ptr_raw() as *const T, out.data_ptr_raw() as *mut T);
@@ -131,12 +133,22 @@ pub fn masked_scatter_(t: &Tensor, mask: &Tensor, source: &Tensor) -> Result<()>
     let pm = m.data_ptr::<bool>();
     let mut count = 0usize;
     // SAFETY: offsets come from the validated broadcast layout.
-    walk2(t.shape(), m.strides(), m.strides(), |o, _| count += unsafe { *pm.offset(o) } as usize);
+    walk2(t.shape(), m.strides(), m.strides(), |o, _| {
+        count += unsafe { *pm.offset(o) } as usize
+    });
     if count > source.numel() {
-        bail!(Runtime, "masked_scatter: expected source to have at least {count} elements, but got {}", source.numel());
+        bail!(
+            Runtime,
+            "masked_scatter: expected source to have at least {count} elements, but got {}",
+            source.numel()
+        );
     }
     let src = source.contiguous()?;
-    let src = if src.shares_storage(t) { src.copy_to_new(src.dtype())? } else { src };
+    let src = if src.shares_storage(t) {
+        src.copy_to_new(src.dtype())?
+    } else {
+        src
+    };
     dispatch_by_size!(t.dtype().size(), T => {
         let (dst, sp) = (t.data_ptr_raw() as *mut T, src.data_ptr_raw() as *const T);
         let mut k = 0usize;

@@ -14,13 +14,23 @@ pub fn bincount(input: &Tensor, weights: Option<&Tensor>, minlength: i64) -> Res
         bail!(Runtime, "minlength should be >= 0");
     }
     if input.ndim() != 1 || !input.dtype().is_integral(false) {
-        bail!(Runtime, "bincount only supports 1-d non-negative integral inputs.");
+        bail!(
+            Runtime,
+            "bincount only supports 1-d non-negative integral inputs."
+        );
     }
     let vals = input.to_vec::<i64>();
     if vals.iter().any(|&v| v < 0) {
-        bail!(Runtime, "bincount only supports 1-d non-negative integral inputs.");
+        bail!(
+            Runtime,
+            "bincount only supports 1-d non-negative integral inputs."
+        );
     }
-    let len = vals.iter().max().map_or(0, |&m| m as usize + 1).max(minlength as usize);
+    let len = vals
+        .iter()
+        .max()
+        .map_or(0, |&m| m as usize + 1)
+        .max(minlength as usize);
     match weights {
         None => {
             let mut counts = vec![0i64; len];
@@ -31,7 +41,10 @@ pub fn bincount(input: &Tensor, weights: Option<&Tensor>, minlength: i64) -> Res
         }
         Some(w) => {
             if w.ndim() != 1 || w.numel() != vals.len() {
-                bail!(Runtime, "weights should be 1-d and have the same length as input");
+                bail!(
+                    Runtime,
+                    "weights should be 1-d and have the same length as input"
+                );
             }
             let ws = w.to_vec::<f64>();
             let mut sums = vec![0f64; len];
@@ -72,7 +85,11 @@ pub fn searchsorted(seq: &Tensor, values: &Tensor, right: bool, out_int32: bool)
     let s = seq.to_dtype(dt)?.contiguous()?;
     let v = values.to_dtype(dt)?.contiguous()?;
     let row = s.shape()[s.ndim() - 1];
-    let per_row = if seq.ndim() == 1 { v.numel().max(1) } else { v.shape()[v.ndim() - 1].max(1) };
+    let per_row = if seq.ndim() == 1 {
+        v.numel().max(1)
+    } else {
+        v.shape()[v.ndim() - 1].max(1)
+    };
     let mut pos = vec![0i64; v.numel()];
     dispatch_all!(dt, T => {
         // SAFETY: both contiguous with numel elements of T.
@@ -81,10 +98,11 @@ pub fn searchsorted(seq: &Tensor, values: &Tensor, right: bool, out_int32: bool)
         for (i, (&x, p)) in vs.iter().zip(pos.iter_mut()).enumerate() {
             let r = if seq.ndim() == 1 { 0 } else { i / per_row };
             let b = &ss[r * row..(r + 1) * row];
+            // torch's lower/upper bound tests, which also send NaN values to the end.
             *p = if right {
-                b.partition_point(|&e: &T| !(e > x)) as i64
+                b.partition_point(|e: &T| !e.gt(&x)) as i64
             } else {
-                b.partition_point(|&e: &T| e < x) as i64
+                b.partition_point(|e: &T| !e.ge(&x)) as i64
             };
         }
     });
@@ -97,9 +115,18 @@ pub fn searchsorted(seq: &Tensor, values: &Tensor, right: bool, out_int32: bool)
 }
 
 /// `torch.bucketize(input, boundaries, right=)`: searchsorted with 1-D boundaries.
-pub fn bucketize(input: &Tensor, boundaries: &Tensor, right: bool, out_int32: bool) -> Result<Tensor> {
+pub fn bucketize(
+    input: &Tensor,
+    boundaries: &Tensor,
+    right: bool,
+    out_int32: bool,
+) -> Result<Tensor> {
     if boundaries.ndim() != 1 {
-        bail!(Runtime, "boundaries tensor must be 1 dimension, but got dim({})", boundaries.ndim());
+        bail!(
+            Runtime,
+            "boundaries tensor must be 1 dimension, but got dim({})",
+            boundaries.ndim()
+        );
     }
     searchsorted(boundaries, input, right, out_int32)
 }
@@ -107,13 +134,19 @@ pub fn bucketize(input: &Tensor, boundaries: &Tensor, right: bool, out_int32: bo
 /// `nn.functional.one_hot(t, num_classes=-1)`: int64 of shape `[*t.shape, num_classes]`.
 pub fn one_hot(t: &Tensor, num_classes: i64) -> Result<Tensor> {
     if t.dtype() != DType::I64 {
-        bail!(Runtime, "one_hot is only applicable to index tensor of type LongTensor.");
+        bail!(
+            Runtime,
+            "one_hot is only applicable to index tensor of type LongTensor."
+        );
     }
     let vals = t.to_vec::<i64>();
     let classes = if num_classes == -1 {
         match vals.iter().max() {
             Some(&m) => m + 1,
-            None => bail!(Runtime, "Can not infer total number of classes from empty tensor."),
+            None => bail!(
+                Runtime,
+                "Can not infer total number of classes from empty tensor."
+            ),
         }
     } else {
         num_classes
