@@ -12,7 +12,7 @@ use crate::cpu::iter::{Geometry, SendPtr, PARALLEL_THRESHOLD};
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::layout::{broadcast_shapes, contiguous_strides};
-use crate::ops::index_kernels::{combine_strided, copy_strided, for_each_offset, Combine};
+use crate::ops::index_kernels::{combine_strided, copy_strided, for_each_offset, walk2, Combine};
 use crate::ops::index_mask::nonzero;
 use crate::ops::shape::{select, slice, unsqueeze};
 use crate::tensor::Tensor;
@@ -39,7 +39,7 @@ pub enum IndexItem {
 /// The result of applying the basic items: a view plus the advanced indices on its dims.
 struct Plan {
     view: Tensor,
-    /// `(dim of view, int64 index tensor)`, in increasing dim order.
+    /// `(first dim of view, int64 index tensor or bool/uint8 mask)`, in increasing dim order.
     adv: Vec<(usize, Tensor)>,
 }
 
@@ -157,10 +157,7 @@ fn plan(t: &Tensor, items: &[IndexItem]) -> Result<Plan> {
                             );
                         }
                     }
-                    let nz = nonzero(x)?;
-                    for j in 0..x.ndim() {
-                        adv.push((dim + j, select(&nz, 1, j as i64)?));
-                    }
+                    adv.push((dim, x.clone()));
                     dim += x.ndim();
                     real += x.ndim();
                 }
@@ -196,6 +193,36 @@ struct Gather {
 
 impl Gather {
     fn new(p: Plan) -> Result<Gather> {
+        let v = p.view;
+        if let [(d, m)] = p.adv.as_slice() {
+            if is_mask(m) {
+                // A lone mask (`x[mask]`): one pass over the mask gives the offsets directly.
+                let k = m.ndim();
+                let mut offs = Vec::new();
+                let pm = m.data_ptr_raw() as *const u8;
+                // SAFETY: the mask's shape equals the view's dims d..d+k (checked in `plan`).
+                walk2(m.shape(), m.strides(), &v.strides()[*d..*d + k], |om, ov| unsafe {
+                    if *pm.offset(om) != 0 {
+                        offs.push(ov);
+                    }
+                });
+                let dims: Vec<usize> = (*d..*d + k).collect();
+                return Ok(Gather::place(v, &dims, vec![offs.len()], offs));
+            }
+        }
+        // Masks become one int64 index per dim (their non-zero coordinates).
+        let mut adv: Vec<(usize, Tensor)> = Vec::new();
+        for (d, x) in &p.adv {
+            if is_mask(x) {
+                let nz = nonzero(x)?;
+                for j in 0..x.ndim() {
+                    adv.push((d + j, select(&nz, 1, j as i64)?));
+                }
+            } else {
+                adv.push((*d, x.clone()));
+            }
+        }
+        let p = Plan { view: v, adv };
         let v = p.view;
         let mut bshape: Vec<usize> = Vec::new();
         for (k, (_, ix)) in p.adv.iter().enumerate() {
@@ -244,20 +271,20 @@ impl Gather {
             }
         }
         let dims: Vec<usize> = p.adv.iter().map(|(d, _)| *d).collect();
+        Ok(Gather::place(v, &dims, bshape, offs))
+    }
+
+    /// torch's placement rule: indexed dims that are adjacent put the index dims where they
+    /// were; otherwise the index dims go first.
+    fn place(view: Tensor, dims: &[usize], bshape: Vec<usize>, offs: Vec<isize>) -> Gather {
         let adjacent = dims.windows(2).all(|w| w[1] == w[0] + 1);
-        let rest: Vec<usize> = (0..v.ndim()).filter(|d| !dims.contains(d)).collect();
+        let rest: Vec<usize> = (0..view.ndim()).filter(|d| !dims.contains(d)).collect();
         let (pre, post) = if adjacent {
             rest.iter().partition(|&&d| d < dims[0])
         } else {
             (Vec::new(), rest)
         };
-        Ok(Gather {
-            view: v,
-            pre,
-            post,
-            bshape,
-            offs,
-        })
+        Gather { view, pre, post, bshape, offs }
     }
 
     fn out_shape(&self) -> Vec<usize> {
@@ -288,26 +315,42 @@ impl Gather {
         let post_n: usize = post_shape.iter().product();
         let nb = self.offs.len();
         let outer = pre_shape.iter().product::<usize>() * nb;
+        let offs = &self.offs;
         dispatch_by_size!(self.view.dtype().size(), T => {
             let src = SendPtr(self.view.data_ptr_raw() as *mut T);
             let dst = SendPtr(out.data_ptr_raw() as *mut T);
-            let body = |i: usize| {
-                let base = offset_of(i / nb, &pre_shape, &pre_strides) + self.offs[i % nb];
-                // SAFETY: every offset was bounds-checked against the view's validated layout.
-                unsafe {
-                    copy_strided(
-                        dst.get().add(i * post_n),
-                        &geo.strides[1],
-                        src.get().offset(base),
-                        &geo.strides[0],
-                        &geo.shape,
-                    )
+            // Output blocks start..end (block i = pre position i / nb, index position i % nb).
+            let run = |start: usize, end: usize| {
+                let (src, dst) = (src.get(), dst.get());
+                let (mut p, mut b) = (start / nb, start % nb);
+                let mut pre_off = offset_of(p, &pre_shape, &pre_strides);
+                for i in start..end {
+                    let base = pre_off + offs[b];
+                    // SAFETY: every offset was bounds-checked against the view's validated
+                    // layout; the output is contiguous with outer * post_n elements.
+                    unsafe {
+                        if post_n == 1 {
+                            *dst.add(i) = *src.offset(base);
+                        } else {
+                            copy_strided(dst.add(i * post_n), &geo.strides[1], src.offset(base),
+                                &geo.strides[0], &geo.shape);
+                        }
+                    }
+                    b += 1;
+                    if b == nb {
+                        b = 0;
+                        p += 1;
+                        pre_off = offset_of(p, &pre_shape, &pre_strides);
+                    }
                 }
             };
             if out.numel() >= PARALLEL_THRESHOLD {
-                (0..outer).into_par_iter().with_min_len((4096 / post_n).max(1)).for_each(body);
+                let chunk = (PARALLEL_THRESHOLD / 4 / post_n).max(1);
+                (0..outer.div_ceil(chunk))
+                    .into_par_iter()
+                    .for_each(|c| run(c * chunk, ((c + 1) * chunk).min(outer)));
             } else {
-                (0..outer).for_each(body);
+                run(0, outer);
             }
         });
         Ok(out)
@@ -334,18 +377,23 @@ impl Gather {
         dispatch_all!(self.view.dtype(), T => {
             let dst = self.view.data_ptr::<T>();
             let src = value.data_ptr::<T>();
-            for i in 0..outer {
-                let (p, b) = (i / nb, i % nb);
-                let d = offset_of(p, &pre_shape, &pre_strides) + self.offs[b];
-                let s = offset_of(p, &pre_shape, v_pre) + v_offs[b];
-                // SAFETY: destination offsets were bounds-checked; source is a validated view.
-                unsafe {
-                    if accumulate {
-                        combine_strided(dst.offset(d), &geo.strides[0], src.offset(s), &geo.strides[1],
-                            &geo.shape, |old: T, new: T| old.combine_add(new));
-                    } else {
-                        copy_strided(dst.offset(d), &geo.strides[0], src.offset(s), &geo.strides[1],
-                            &geo.shape);
+            let scalar_post = geo.shape.is_empty();
+            for p in 0..outer / nb.max(1) {
+                let dp = offset_of(p, &pre_shape, &pre_strides);
+                let sp = offset_of(p, &pre_shape, v_pre);
+                for b in 0..nb {
+                    let (d, s) = (dp + self.offs[b], sp + v_offs[b]);
+                    // SAFETY: destination offsets were bounds-checked; source is a validated view.
+                    unsafe {
+                        match (scalar_post, accumulate) {
+                            (true, false) => *dst.offset(d) = *src.offset(s),
+                            (true, true) => *dst.offset(d) = (*dst.offset(d)).combine_add(*src.offset(s)),
+                            (false, false) => copy_strided(dst.offset(d), &geo.strides[0],
+                                src.offset(s), &geo.strides[1], &geo.shape),
+                            (false, true) => combine_strided(dst.offset(d), &geo.strides[0],
+                                src.offset(s), &geo.strides[1], &geo.shape,
+                                |old: T, new: T| old.combine_add(new)),
+                        }
                     }
                 }
             }

@@ -48,8 +48,20 @@ pub unsafe fn copy_strided<T: Copy>(
     src_st: &[isize],
     shape: &[usize],
 ) {
-    if shape.len() == 1 && dst_st[0] == 1 && src_st[0] == 1 {
-        std::ptr::copy_nonoverlapping(src, dst, shape[0]);
+    if let [n] = *shape {
+        let (ds, ss) = (dst_st[0], src_st[0]);
+        if ds == 1 && ss == 1 {
+            std::ptr::copy_nonoverlapping(src, dst, n);
+        } else if ss == 0 {
+            let v = *src;
+            for i in 0..n as isize {
+                *dst.offset(i * ds) = v;
+            }
+        } else {
+            for i in 0..n as isize {
+                *dst.offset(i * ds) = *src.offset(i * ss);
+            }
+        }
         return;
     }
     walk2(shape, dst_st, src_st, |d, s| {
