@@ -200,12 +200,26 @@ impl Gather {
                 let k = m.ndim();
                 let mut offs = Vec::new();
                 let pm = m.data_ptr_raw() as *const u8;
+                let geo = Geometry::new(m.shape(), [m.strides(), &v.strides()[*d..*d + k]]);
                 // SAFETY: the mask's shape equals the view's dims d..d+k (checked in `plan`).
-                walk2(m.shape(), m.strides(), &v.strides()[*d..*d + k], |om, ov| unsafe {
-                    if *pm.offset(om) != 0 {
-                        offs.push(ov);
+                unsafe {
+                    if let ([n], [sm], [sv]) =
+                        (&geo.shape[..], &geo.strides[0][..], &geo.strides[1][..])
+                    {
+                        // Collapsed to one run (a contiguous mask over mergeable dims).
+                        for i in 0..*n as isize {
+                            if *pm.offset(i * sm) != 0 {
+                                offs.push(i * sv);
+                            }
+                        }
+                    } else {
+                        walk2(&geo.shape, &geo.strides[0], &geo.strides[1], |om, ov| {
+                            if *pm.offset(om) != 0 {
+                                offs.push(ov);
+                            }
+                        });
                     }
-                });
+                }
                 let dims: Vec<usize> = (*d..*d + k).collect();
                 return Ok(Gather::place(v, &dims, vec![offs.len()], offs));
             }
@@ -284,7 +298,13 @@ impl Gather {
         } else {
             (Vec::new(), rest)
         };
-        Gather { view, pre, post, bshape, offs }
+        Gather {
+            view,
+            pre,
+            post,
+            bshape,
+            offs,
+        }
     }
 
     fn out_shape(&self) -> Vec<usize> {
@@ -381,8 +401,8 @@ impl Gather {
             for p in 0..outer / nb.max(1) {
                 let dp = offset_of(p, &pre_shape, &pre_strides);
                 let sp = offset_of(p, &pre_shape, v_pre);
-                for b in 0..nb {
-                    let (d, s) = (dp + self.offs[b], sp + v_offs[b]);
+                for (&ob, &vb) in self.offs.iter().zip(&v_offs) {
+                    let (d, s) = (dp + ob, sp + vb);
                     // SAFETY: destination offsets were bounds-checked; source is a validated view.
                     unsafe {
                         match (scalar_post, accumulate) {
@@ -490,4 +510,71 @@ pub fn index_fill_items(t: &Tensor, items: &[IndexItem], value: crate::Scalar) -
     }
     let v = Tensor::scalar(value, t.dtype())?;
     Gather::new(p)?.put(&v, false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ramp(shape: &[usize]) -> Tensor {
+        let n = shape.iter().product::<usize>();
+        Tensor::from_vec((0..n as i64).collect::<Vec<_>>(), shape).unwrap()
+    }
+
+    #[test]
+    fn basic_items_make_views() {
+        let t = ramp(&[3, 4]);
+        let v = index(
+            &t,
+            &[IndexItem::Slice(Some(1), None, Some(2)), IndexItem::Int(-1)],
+        )
+        .unwrap();
+        assert!(v.shares_storage(&t));
+        assert_eq!(v.to_vec::<i64>(), vec![7]);
+        let e = index(&t, &[IndexItem::Int(3)]).unwrap_err();
+        assert_eq!(
+            e.message,
+            "index 3 is out of bounds for dimension 0 with size 3"
+        );
+        assert!(index(&t, &[IndexItem::Slice(None, None, Some(-1))]).is_err());
+    }
+
+    #[test]
+    fn advanced_items_follow_torch_placement() {
+        let t = ramp(&[2, 3, 4]);
+        let i = Tensor::from_vec(vec![0i64, 1], &[2]).unwrap();
+        let slice = IndexItem::Slice(None, None, None);
+        // Separated by a slice: index dims first.
+        let r = index(
+            &t,
+            &[
+                IndexItem::Tensor(i.clone()),
+                slice.clone(),
+                IndexItem::Tensor(i.clone()),
+            ],
+        )
+        .unwrap();
+        assert_eq!(r.shape(), &[2, 3]);
+        assert_eq!(r.to_vec::<i64>(), vec![0, 4, 8, 13, 17, 21]);
+        // Adjacent: in place.
+        let r = index(
+            &t,
+            &[slice, IndexItem::Tensor(i.clone()), IndexItem::Tensor(i)],
+        )
+        .unwrap();
+        assert_eq!(r.shape(), &[2, 2]);
+        assert_eq!(r.to_vec::<i64>(), vec![0, 5, 12, 17]);
+    }
+
+    #[test]
+    fn put_checks_every_index_before_writing() {
+        let t = ramp(&[4]);
+        let i = Tensor::from_vec(vec![0i64, 9], &[2]).unwrap();
+        let v = Tensor::from_vec(vec![-1i64], &[1]).unwrap();
+        assert!(index_put_items(&t, &[IndexItem::Tensor(i)], &v, false).is_err());
+        assert_eq!(t.to_vec::<i64>(), vec![0, 1, 2, 3]);
+        let m = Tensor::from_vec(vec![true, false, true, false], &[4]).unwrap();
+        index_put_items(&t, &[IndexItem::Tensor(m)], &v, true).unwrap();
+        assert_eq!(t.to_vec::<i64>(), vec![-1, 1, 1, 3]);
+    }
 }
