@@ -810,3 +810,40 @@ def test_index_op_errors():
     with pytest.raises(IndexError):
         u.index_put_((torch.tensor([0, 9]),), torch.from_numpy(np.ones(2)))
     np.testing.assert_array_equal(npy(u), np.zeros(4))
+
+
+def test_large_inputs_take_the_parallel_paths():
+    rng = np.random.default_rng(13)
+    a = rng.standard_normal((300, 257)).astype(np.float32)
+    t = torch.from_numpy(a)
+    idx = rng.integers(-300, 300, 400)
+    cols = rng.integers(0, 257, 300)
+    m = a > 0.3
+    np.testing.assert_array_equal(npy(t[idx]), a[idx])
+    np.testing.assert_array_equal(npy(t[:, cols]), a[:, cols])
+    np.testing.assert_array_equal(npy(t[idx, 5:9]), a[idx, 5:9])
+    np.testing.assert_array_equal(npy(t[m]), a[m])
+    # strided tensor and strided mask: the general (non-collapsed) mask walk
+    tf, mf = torch.from_numpy(np.asfortranarray(a)), torch.from_numpy(np.asfortranarray(m))
+    np.testing.assert_array_equal(npy(tf[mf]), a[m])
+    np.testing.assert_array_equal(npy(tf[:, :100][mf[:, :100]]), a[:, :100][m[:, :100]])
+    b = a.copy()
+    tb = torch.from_numpy(b)
+    tb[torch.from_numpy(m)] = 0.0
+    exp = a.copy()
+    exp[m] = 0
+    np.testing.assert_array_equal(b, exp)
+
+
+def test_uint8_masks_and_int32_indices():
+    t, a = ramp((3, 4))
+    m = (a % 3 == 0).astype(np.uint8)
+    np.testing.assert_array_equal(npy(t[torch.from_numpy(m)]), a[m.astype(bool)])
+    i32 = torch.tensor([2, 0], dtype=torch.int32)
+    np.testing.assert_array_equal(npy(t[i32]), a[[2, 0]])
+    t.index_put_((i32,), torch.from_numpy(np.array(-1, np.int64)))
+    a = a.copy()
+    a[[2, 0]] = -1
+    np.testing.assert_array_equal(npy(t), a)
+    with pytest.raises(IndexError, match="tensors used as indices"):
+        t[torch.tensor([0], dtype=torch.int16)]
