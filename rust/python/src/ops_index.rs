@@ -182,6 +182,8 @@ type Out<'a, 'py> = Option<&'a Bound<'py, PyAny>>;
 
 #[pymethods]
 impl PyTensor {
+    /// `self[key]`: ints, slices, None, Ellipsis, bools, integer/bool tensors, lists and NumPy arrays.
+    /// Basic indexing returns a view; advanced indexing returns a copy.
     fn __getitem__(&self, py: Python<'_>, key: &Bound<'_, PyAny>) -> PyResult<Py<PyTensor>> {
         // Fast path: a single int is a select view.
         let items = if key.is_exact_instance_of::<PyInt>() {
@@ -196,6 +198,7 @@ impl PyTensor {
         wrap(py, py.detach(|| index(&t, &items)).py()?)
     }
 
+    /// `self[key] = value`: writes a number or a tensor (broadcast, dtype converted) in place.
     fn __setitem__(&self, key: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -> PyResult<()> {
         let items = parse_key(key)?;
         let t = &self.inner;
@@ -232,6 +235,7 @@ impl PyTensor {
         )
     }
 
+    /// gather(dim, index) -> Tensor: `out[i][j] = self[index[i][j]][j]` for dim 0.
     #[pyo3(signature = (dim, index, *, sparse_grad=false, out=None))]
     fn gather(
         &self,
@@ -249,6 +253,7 @@ impl PyTensor {
         )
     }
 
+    /// scatter(dim, index, src, *, reduce=None) -> Tensor: out-of-place `scatter_`.
     #[pyo3(signature = (dim, index, src=None, *, value=None, reduce=None, out=None))]
     #[allow(clippy::too_many_arguments)]
     fn scatter(
@@ -273,6 +278,8 @@ impl PyTensor {
         )
     }
 
+    /// scatter_(dim, index, src, *, reduce=None) -> Tensor: writes `src` (a tensor or number)
+    /// at `index` along `dim`; `reduce` is 'add' or 'multiply'.
     #[pyo3(signature = (dim, index, src=None, *, value=None, reduce=None))]
     fn scatter_<'py>(
         slf: &Bound<'py, Self>,
@@ -289,6 +296,7 @@ impl PyTensor {
         Ok(slf.clone())
     }
 
+    /// scatter_add(dim, index, src) -> Tensor: out-of-place `scatter_add_`.
     #[pyo3(signature = (dim, index, src, *, out=None))]
     fn scatter_add(
         &self,
@@ -310,6 +318,7 @@ impl PyTensor {
         finish_out(py, wrap(py, r)?, out)
     }
 
+    /// scatter_add_(dim, index, src) -> Tensor: adds `src` at `index` along `dim`.
     fn scatter_add_<'py>(
         slf: &Bound<'py, Self>,
         dim: i64,
@@ -321,6 +330,7 @@ impl PyTensor {
         Ok(slf.clone())
     }
 
+    /// scatter_reduce(dim, index, src, reduce, *, include_self=True) -> Tensor.
     #[pyo3(signature = (dim, index, src, reduce, *, include_self=true, out=None))]
     #[allow(clippy::too_many_arguments)]
     fn scatter_reduce(
@@ -338,6 +348,8 @@ impl PyTensor {
         finish_out(py, wrap(py, res)?, out)
     }
 
+    /// scatter_reduce_(dim, index, src, reduce, *, include_self=True) -> Tensor: reduces
+    /// ('sum', 'prod', 'mean', 'amax', 'amin') `src` into self at `index` along `dim`.
     #[pyo3(signature = (dim, index, src, reduce, *, include_self=true))]
     fn scatter_reduce_<'py>(
         slf: &Bound<'py, Self>,
@@ -353,6 +365,7 @@ impl PyTensor {
         Ok(slf.clone())
     }
 
+    /// index_add(dim, index, source, *, alpha=1) -> Tensor: out-of-place `index_add_`.
     #[pyo3(signature = (dim, index, source, *, alpha=None, out=None))]
     fn index_add(
         &self,
@@ -372,6 +385,8 @@ impl PyTensor {
         finish_out(py, wrap(py, res)?, out)
     }
 
+    /// index_add_(dim, index, source, *, alpha=1) -> Tensor: adds `alpha * source` to the
+    /// slices of self selected by `index` along `dim`.
     #[pyo3(signature = (dim, index, source, *, alpha=None))]
     fn index_add_<'py>(
         slf: &Bound<'py, Self>,
@@ -389,6 +404,7 @@ impl PyTensor {
         Ok(slf.clone())
     }
 
+    /// index_copy(dim, index, source) -> Tensor: out-of-place `index_copy_`.
     fn index_copy(
         &self,
         py: Python<'_>,
@@ -401,6 +417,7 @@ impl PyTensor {
         wrap(py, res)
     }
 
+    /// index_copy_(dim, index, source) -> Tensor: copies `source` into the slices selected by `index`.
     fn index_copy_<'py>(
         slf: &Bound<'py, Self>,
         dim: i64,
@@ -412,6 +429,7 @@ impl PyTensor {
         Ok(slf.clone())
     }
 
+    /// index_fill(dim, index, value) -> Tensor: out-of-place `index_fill_`.
     fn index_fill(
         &self,
         py: Python<'_>,
@@ -425,6 +443,7 @@ impl PyTensor {
         wrap(py, res)
     }
 
+    /// index_fill_(dim, index, value) -> Tensor: fills the slices selected by `index` with `value`.
     fn index_fill_<'py>(
         slf: &Bound<'py, Self>,
         dim: i64,
@@ -437,6 +456,7 @@ impl PyTensor {
         Ok(slf.clone())
     }
 
+    /// index_put(indices, values, accumulate=False) -> Tensor: out-of-place `index_put_`.
     #[pyo3(signature = (indices, values, accumulate=false))]
     fn index_put(
         &self,
@@ -451,6 +471,8 @@ impl PyTensor {
         wrap(py, res)
     }
 
+    /// index_put_(indices, values, accumulate=False) -> Tensor: `self[indices] = values`
+    /// (or `+=` with `accumulate=True`).
     #[pyo3(signature = (indices, values, accumulate=false))]
     fn index_put_<'py>(
         slf: &Bound<'py, Self>,
@@ -464,6 +486,7 @@ impl PyTensor {
         Ok(slf.clone())
     }
 
+    /// masked_fill(mask, value) -> Tensor: out-of-place `masked_fill_`.
     fn masked_fill(
         &self,
         py: Python<'_>,
@@ -474,6 +497,7 @@ impl PyTensor {
         wrap(py, im::masked_fill(&self.inner, &mask.inner, v).py()?)
     }
 
+    /// masked_fill_(mask, value) -> Tensor: fills self with `value` where the bool `mask` is True.
     fn masked_fill_<'py>(
         slf: &Bound<'py, Self>,
         mask: PyRef<'_, PyTensor>,
@@ -485,6 +509,7 @@ impl PyTensor {
         Ok(slf.clone())
     }
 
+    /// masked_select(mask) -> Tensor: the 1-D tensor of the elements where `mask` is True.
     #[pyo3(signature = (mask, *, out=None))]
     fn masked_select(
         &self,
@@ -499,6 +524,7 @@ impl PyTensor {
         )
     }
 
+    /// masked_scatter(mask, source) -> Tensor: out-of-place `masked_scatter_`.
     fn masked_scatter(
         &self,
         py: Python<'_>,
@@ -511,6 +537,8 @@ impl PyTensor {
         )
     }
 
+    /// masked_scatter_(mask, source) -> Tensor: copies `source`'s elements, in order, to the
+    /// positions where `mask` is True.
     fn masked_scatter_<'py>(
         slf: &Bound<'py, Self>,
         mask: PyRef<'_, PyTensor>,
@@ -522,6 +550,7 @@ impl PyTensor {
         Ok(slf.clone())
     }
 
+    /// take(index) -> Tensor: the elements of self, as if flattened, at `index`.
     #[pyo3(signature = (index, *, out=None))]
     fn take(
         &self,
@@ -536,6 +565,7 @@ impl PyTensor {
         )
     }
 
+    /// take_along_dim(indices, dim=None) -> Tensor: `gather` after broadcasting; flat without `dim`.
     #[pyo3(signature = (indices, dim=None, *, out=None))]
     fn take_along_dim(
         &self,
@@ -554,6 +584,8 @@ impl PyTensor {
         )
     }
 
+    /// nonzero(*, as_tuple=False) -> Tensor: the `[n, ndim]` coordinates of the non-zero elements
+    /// (a tuple of `ndim` 1-D tensors with `as_tuple=True`).
     #[pyo3(signature = (*, as_tuple=false, out=None))]
     fn nonzero(&self, py: Python<'_>, as_tuple: bool, out: Out<'_, '_>) -> PyResult<Py<PyAny>> {
         let nz = im::nonzero(&self.inner).py()?;
@@ -579,10 +611,12 @@ impl PyTensor {
         Ok(PyTuple::new(py, parts)?.into_any().unbind())
     }
 
+    /// argwhere() -> Tensor: `nonzero()`.
     fn argwhere(&self, py: Python<'_>) -> PyResult<Py<PyTensor>> {
         wrap(py, im::nonzero(&self.inner).py()?)
     }
 
+    /// bincount(weights=None, minlength=0) -> Tensor: counts of each non-negative integer.
     #[pyo3(signature = (weights=None, minlength=0))]
     fn bincount(
         &self,
@@ -625,6 +659,8 @@ fn side_arg(right: bool, side: Option<&str>) -> PyResult<bool> {
     }
 }
 
+/// searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=None, out=None, sorter=None) -> Tensor:
+/// the indices where `input` would be inserted to keep each row of `sorted_sequence` sorted.
 #[pyfunction]
 #[pyo3(signature = (sorted_sequence, input, *, out_int32=false, right=false, side=None, out=None, sorter=None))]
 #[allow(clippy::too_many_arguments)]
@@ -672,6 +708,8 @@ fn searchsorted(
     )
 }
 
+/// bucketize(input, boundaries, *, out_int32=False, right=False, out=None) -> Tensor:
+/// the bucket of each element of `input` among the 1-D `boundaries`.
 #[pyfunction]
 #[pyo3(signature = (input, boundaries, *, out_int32=false, right=false, out=None))]
 fn bucketize(
@@ -696,6 +734,7 @@ fn bucketize(
     )
 }
 
+/// one_hot(tensor, num_classes=-1): see `ferrotorch.nn.functional.one_hot`.
 #[pyfunction]
 #[pyo3(signature = (tensor, num_classes=-1))]
 fn _one_hot(
