@@ -847,3 +847,11 @@ def test_uint8_masks_and_int32_indices():
     np.testing.assert_array_equal(npy(t), a)
     with pytest.raises(IndexError, match="tensors used as indices"):
         t[torch.tensor([0], dtype=torch.int16)]
+
+
+def test_numpy_scalar_keys():
+    t, a = ramp((2, 3))
+    for k in [np.True_, np.False_, [np.int64(0), np.int64(1)], (slice(None), [np.int32(2)]), np.int32(1)]:
+        np.testing.assert_array_equal(npy(t[k]), a[k])
+    with pytest.raises(IndexError, match="tensors used as indices"):
+        t[[1.5]]

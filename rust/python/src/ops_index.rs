@@ -44,15 +44,23 @@ fn slice_bound(obj: &Bound<'_, PyAny>) -> PyResult<Option<i64>> {
 /// A list or nested sequence as an index tensor; an empty list is an empty int64 index.
 fn sequence_index(obj: &Bound<'_, PyAny>) -> PyResult<Tensor> {
     let t = tensor_from_data(obj, None)?;
-    if t.dtype().is_floating_point() {
-        if t.numel() == 0 {
-            return t.to_dtype(DType::I64).py();
-        }
-        return Err(PyIndexError::new_err(
-            "tensors used as indices must be long, int, byte or bool tensors",
-        ));
+    if !t.dtype().is_floating_point() {
+        return Ok(t);
     }
-    Ok(t)
+    if t.numel() == 0 {
+        return t.to_dtype(DType::I64).py();
+    }
+    // NumPy integer scalars inside a list read as floats above; NumPy itself keeps them ints.
+    let arr = obj.py().import("numpy")?.call_method1("asarray", (obj,))?;
+    let kind: String = arr.getattr("dtype")?.getattr("kind")?.extract()?;
+    if matches!(kind.as_str(), "i" | "u" | "b") {
+        if let Ok(a) = arr.cast::<PyUntypedArray>() {
+            return tensor_from_ndarray(a);
+        }
+    }
+    Err(PyIndexError::new_err(
+        "tensors used as indices must be long, int, byte or bool tensors",
+    ))
 }
 
 fn parse_item(obj: &Bound<'_, PyAny>) -> PyResult<IndexItem> {
@@ -85,6 +93,10 @@ fn parse_item(obj: &Bound<'_, PyAny>) -> PyResult<IndexItem> {
     }
     if let Ok(arr) = obj.cast::<PyUntypedArray>() {
         return Ok(IndexItem::Tensor(tensor_from_ndarray(arr)?));
+    }
+    // NumPy bools (`np.True_`) index like Python bools.
+    if let Ok(b) = obj.extract::<bool>() {
+        return Ok(IndexItem::Bool(b));
     }
     if obj.is_instance_of::<PyList>() || obj.is_instance_of::<PyTuple>() {
         return Ok(IndexItem::Tensor(sequence_index(obj)?));
