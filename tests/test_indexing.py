@@ -615,6 +615,12 @@ def test_index_put():
     np.testing.assert_array_equal(npy(t), exp)
     with pytest.raises(RuntimeError, match="dtypes match"):
         t.index_put_((m,), torch.from_numpy(np.array(1, np.int64)))
+    # None stands for a full slice; 0-d indices select one position
+    t.index_put_((None, torch.tensor([0, 2])), torch.from_numpy(np.array(-2.0)), accumulate=True)
+    exp[:, [0, 2]] -= 2
+    t.index_put_((torch.tensor(1), torch.tensor(1)), torch.from_numpy(np.array(5.0)))
+    exp[1, 1] = 5
+    np.testing.assert_array_equal(npy(t), exp)
 
 
 def test_masked_ops():

@@ -641,8 +641,8 @@ impl PyTensor {
     }
 }
 
-/// The `indices` of index_put: a tuple or list of tensors.
-fn index_list(obj: &Bound<'_, PyAny>) -> PyResult<Vec<Tensor>> {
+/// The `indices` of index_put: a tuple or list of tensors (or None for a full slice).
+fn index_list(obj: &Bound<'_, PyAny>) -> PyResult<Vec<Option<Tensor>>> {
     let items: Vec<Bound<'_, PyAny>> = obj
         .try_iter()
         .map_err(|_| {
@@ -651,7 +651,13 @@ fn index_list(obj: &Bound<'_, PyAny>) -> PyResult<Vec<Tensor>> {
         .collect::<PyResult<_>>()?;
     items
         .iter()
-        .map(|o| tensor_arg(o, "index_put", "indices"))
+        .map(|o| {
+            if o.is_none() {
+                Ok(None)
+            } else {
+                tensor_arg(o, "index_put", "indices").map(Some)
+            }
+        })
         .collect()
 }
 

@@ -410,8 +410,14 @@ pub fn index_fill_(t: &Tensor, dim: i64, idx: &Tensor, value: Scalar) -> Result<
     index_fill_items(&t1, &items_on_dim(d, idx)?, value)
 }
 
-/// `self.index_put_(indices, values, accumulate)`: `t[indices] = values` (or `+=`).
-pub fn index_put_(t: &Tensor, indices: &[Tensor], values: &Tensor, accumulate: bool) -> Result<()> {
+/// `self.index_put_(indices, values, accumulate)`: `t[indices] = values` (or `+=`); a `None`
+/// index stands for a full slice.
+pub fn index_put_(
+    t: &Tensor,
+    indices: &[Option<Tensor>],
+    values: &Tensor,
+    accumulate: bool,
+) -> Result<()> {
     if values.dtype() != t.dtype() {
         bail!(
             Runtime,
@@ -421,7 +427,7 @@ pub fn index_put_(t: &Tensor, indices: &[Tensor], values: &Tensor, accumulate: b
             values.dtype().name()
         );
     }
-    for ix in indices {
+    for ix in indices.iter().flatten() {
         if !matches!(
             ix.dtype(),
             DType::I64 | DType::I32 | DType::Bool | DType::U8
@@ -435,13 +441,12 @@ pub fn index_put_(t: &Tensor, indices: &[Tensor], values: &Tensor, accumulate: b
     // 0-d integer indices are advanced indices here (index_put never makes views).
     let items: Vec<IndexItem> = indices
         .iter()
-        .map(|ix| {
-            if ix.ndim() == 0 && is_index_dtype(ix.dtype()) {
-                ix.view_with(Layout::contiguous(&[1]))
-                    .map(IndexItem::Tensor)
-            } else {
-                Ok(IndexItem::Tensor(ix.clone()))
-            }
+        .map(|ix| match ix {
+            None => Ok(IndexItem::Slice(None, None, None)),
+            Some(ix) if ix.ndim() == 0 && is_index_dtype(ix.dtype()) => ix
+                .view_with(Layout::contiguous(&[1]))
+                .map(IndexItem::Tensor),
+            Some(ix) => Ok(IndexItem::Tensor(ix.clone())),
         })
         .collect::<Result<_>>()?;
     index_put_items(t, &items, values, accumulate)
