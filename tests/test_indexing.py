@@ -861,3 +861,36 @@ def test_numpy_scalar_keys():
         np.testing.assert_array_equal(npy(t[k]), a[k])
     with pytest.raises(IndexError, match="tensors used as indices"):
         t[[1.5]]
+
+
+@pytest.mark.parametrize("dt", ALL_DTYPES, ids=str)
+def test_more_ops_all_dtypes(dt):
+    rng = np.random.default_rng(14)
+    t, x = mk(rng, (4, 5), dt)
+    idx = rng.integers(0, 5, (4, 3))
+    np.testing.assert_array_equal(npy(t.take_along_dim(torch.from_numpy(idx), 1)), np.take_along_axis(x, idx, 1))
+    exp = x.copy()
+    exp[[0, -1]] = 1
+    got = t.index_fill(0, torch.tensor([0, -1]), 1)
+    assert got.dtype == dt
+    np.testing.assert_array_equal(npy(got), exp)
+    m = rng.random((4, 5)) > 0.5
+    src, srcf = mk(rng, (20,), dt)
+    exp = x.copy()
+    exp[m] = srcf[: m.sum()]
+    np.testing.assert_array_equal(npy(t.masked_scatter(torch.from_numpy(m), src)), exp)
+    exp = x.copy()
+    exp[[3, 1]] = x[[0, 2]]
+    np.testing.assert_array_equal(npy(t.index_copy(0, torch.tensor([3, 1]), t[[0, 2]])), exp)
+    exp = x.copy()
+    exp[1:3, [4, 0]] = 0
+    u = t[1:3]
+    u[:, [4, 0]] = 0  # advanced write through a basic view reaches the base tensor
+    np.testing.assert_array_equal(npy(t), exp)
+    if dt != torch.bool:
+        seq = np.sort(x.astype(np.float64).ravel())
+        ts = torch.tensor(seq, dtype=dt)
+        vals = npy(t).astype(np.float64)
+        for right in (False, True):
+            got = torch.searchsorted(ts, t, right=right)
+            np.testing.assert_array_equal(npy(got), np.searchsorted(npy(ts).astype(np.float64), vals, side="right" if right else "left"))
