@@ -52,6 +52,8 @@ pub unsafe fn copy_strided<T: Copy>(
         let (ds, ss) = (dst_st[0], src_st[0]);
         if ds == 1 && ss == 1 {
             std::ptr::copy_nonoverlapping(src, dst, n);
+        } else if ds == 1 && ss == 0 {
+            std::slice::from_raw_parts_mut(dst, n).fill(*src);
         } else if ss == 0 {
             let v = *src;
             for i in 0..n as isize {

@@ -18,23 +18,27 @@ pub fn nonzero(t: &Tensor) -> Result<Tensor> {
     let c = t.contiguous()?;
     let shape = c.shape().to_vec();
     let mut coords: Vec<i64> = Vec::new();
+    let inner = shape.last().copied().unwrap_or(1);
     dispatch_all!(c.dtype(), T => {
         // SAFETY: contiguous tensor of numel elements of T.
         let xs = unsafe { std::slice::from_raw_parts(c.data_ptr::<T>(), c.numel()) };
         let zero = T::zero();
-        for (pos, &x) in xs.iter().enumerate() {
-            if x != zero {
-                let start = coords.len();
-                coords.resize(start + nd, 0);
-                let mut p = pos;
-                for d in (0..nd).rev() {
-                    coords[start + d] = (p % shape[d]) as i64;
-                    p /= shape[d];
+        // Rows of the innermost dim; the outer coordinates advance as an odometer, so no
+        // division per hit.
+        let mut outer = vec![0i64; nd.saturating_sub(1)];
+        for row in xs.chunks(inner.max(1)) {
+            for (j, &x) in row.iter().enumerate() {
+                if x != zero {
+                    coords.extend_from_slice(&outer);
+                    coords.push(j as i64);
                 }
-                if nd == 0 {
-                    // A 0-d tensor has one row with no columns per non-zero value.
-                    coords.push(0);
+            }
+            for d in (0..outer.len()).rev() {
+                outer[d] += 1;
+                if (outer[d] as usize) < shape[d] {
+                    break;
                 }
+                outer[d] = 0;
             }
         }
     });
