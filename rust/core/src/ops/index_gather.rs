@@ -10,7 +10,7 @@ use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::layout::{broadcast_shapes, contiguous_strides, wrap_dim, Layout};
 use crate::ops::index::{index, index_fill_items, index_put_items, IndexItem};
-use crate::ops::index_kernels::{for_each_offset, walk, Combine};
+use crate::ops::index_kernels::{for_each_offset, walk, walk_runs, Combine};
 use crate::scalar::Scalar;
 use crate::tensor::Tensor;
 use crate::{dispatch_all, dispatch_by_size};
@@ -274,20 +274,25 @@ pub fn scatter_(
     };
     dispatch_all!(t.dtype(), T => {
         let (pd, pi, ps) = (work.data_ptr::<T>(), is.data_ptr::<i64>(), src.data_ptr::<T>());
-        walk(is.shape(), [&dst_st, is.strides(), &src_st], |o| unsafe {
-            // SAFETY: index values were checked against the size of `dim`; src offsets come
-            // from src's layout, which is at least as large as the index in every dim.
-            let pos = o[0] + *pi.offset(o[1]) as isize * sd;
-            let v = *ps.offset(o[2]);
-            let dst = pd.offset(pos);
-            if simple {
-                *dst = apply(reduce, *dst, v);
-            } else {
+        let strides = [&dst_st[..], is.strides(), &src_st[..]];
+        if simple {
+            // SAFETY (all kernels): index values were checked against the size of `dim`; src
+            // offsets come from src's layout, at least as large as the index in every dim.
+            match reduce {
+                Reduce::Sum => unsafe { scatter_runs(is.shape(), strides, pd, pi, ps, sd, T::combine_add) },
+                Reduce::Prod => unsafe { scatter_runs(is.shape(), strides, pd, pi, ps, sd, T::combine_mul) },
+                _ => unsafe { scatter_runs(is.shape(), strides, pd, pi, ps, sd, |_, v| v) },
+            }
+        } else {
+            walk(is.shape(), strides, |o| unsafe {
+                let pos = o[0] + *pi.offset(o[1]) as isize * sd;
+                let v = *ps.offset(o[2]);
+                let dst = pd.offset(pos);
                 let c = &mut counts[pos as usize];
                 *dst = if *c == 0 && !include_self { v } else { apply(reduce, *dst, v) };
                 *c += 1;
-            }
-        });
+            });
+        }
         if reduce == Reduce::Mean {
             // SAFETY: `work` is contiguous with `counts.len()` elements.
             let xs = unsafe { std::slice::from_raw_parts_mut(pd, counts.len()) };
@@ -305,6 +310,27 @@ pub fn scatter_(
     } else {
         t.copy_(&work.view_with(Layout::contiguous(t.shape()))?)
     }
+}
+
+/// The scatter loop for one combine function: `dst[.., index, ..] = f(dst[..], src[..])`.
+///
+/// # Safety
+/// Index values must be in range for `dim`; all three views must be valid for `shape`.
+unsafe fn scatter_runs<T: Copy>(
+    shape: &[usize],
+    strides: [&[isize]; 3],
+    pd: *mut T,
+    pi: *const i64,
+    ps: *const T,
+    sd: isize,
+    f: impl Fn(T, T) -> T,
+) {
+    walk_runs(shape, strides, |o, st, len| {
+        for k in 0..len as isize {
+            let dst = pd.offset(o[0] + k * st[0] + *pi.offset(o[1] + k * st[1]) as isize * sd);
+            *dst = f(*dst, *ps.offset(o[2] + k * st[2]));
+        }
+    });
 }
 
 /// Out-of-place `scatter`/`scatter_reduce`: a copy of `t` scattered into.

@@ -88,19 +88,19 @@ pub unsafe fn combine_strided<T: Copy>(
     });
 }
 
-/// Calls `f(offsets)` for every element of a box walked with `N` stride sets, in row-major
-/// order, on this thread.
-pub fn walk<const N: usize>(
+/// Calls `f(offsets, inner_strides, len)` for every innermost run of a box walked with `N`
+/// stride sets, in row-major order, on this thread.
+pub fn walk_runs<const N: usize>(
     shape: &[usize],
     strides: [&[isize]; N],
-    mut f: impl FnMut([isize; N]),
+    mut f: impl FnMut([isize; N], [isize; N], usize),
 ) {
     let nd = shape.len();
     if shape.contains(&0) {
         return;
     }
     if nd == 0 {
-        f([0; N]);
+        f([0; N], [0; N], 1);
         return;
     }
     let inner = shape[nd - 1];
@@ -108,9 +108,7 @@ pub fn walk<const N: usize>(
     let mut idx = vec![0usize; nd];
     let mut base = [0isize; N];
     loop {
-        for i in 0..inner as isize {
-            f(std::array::from_fn(|k| base[k] + i * inner_st[k]));
-        }
+        f(base, inner_st, inner);
         let mut d = nd - 1;
         loop {
             if d == 0 {
@@ -130,6 +128,20 @@ pub fn walk<const N: usize>(
             idx[d] = 0;
         }
     }
+}
+
+/// Calls `f(offsets)` for every element of a box walked with `N` stride sets, in row-major
+/// order, on this thread.
+pub fn walk<const N: usize>(
+    shape: &[usize],
+    strides: [&[isize]; N],
+    mut f: impl FnMut([isize; N]),
+) {
+    walk_runs(shape, strides, |base, st, len| {
+        for i in 0..len as isize {
+            f(std::array::from_fn(|k| base[k] + i * st[k]));
+        }
+    });
 }
 
 /// [`walk`] over two stride sets.
