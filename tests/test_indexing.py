@@ -351,8 +351,15 @@ def index_case(draw):
         else:
             items.append(slice(None))
             dim += 1
-    if draw(st.booleans()):
-        items.insert(draw(st.integers(0, len(items))), None)
+    extra = draw(st.sampled_from([None, None, True, False, "int0d"]))
+    if extra == "int0d":
+        # A 0-d integer array selects like an int (consumes the first dim).
+        if shape[0] > 0 and isinstance(items[0], slice) and items[0] == slice(None):
+            items[0] = np.array(draw(st.integers(-shape[0], shape[0] - 1)))
+    elif extra is not None or draw(st.booleans()):
+        if extra is False and any(isinstance(i, np.ndarray) for i in items):
+            extra = True  # an empty bool index only broadcasts against nothing
+        items.insert(draw(st.integers(0, len(items))), extra)
     return shape, tuple(items)
 
 
@@ -375,7 +382,7 @@ def test_hypothesis_getitem(case, as_tensor):
     got = t[_to_torch_items(idx, as_tensor)]
     np.testing.assert_array_equal(npy(got), exp)
     # Whenever NumPy agrees with torch's rule (no int separated from an array), match NumPy too.
-    if not any(isinstance(i, int) for i in idx):
+    if not any(isinstance(i, int) or (isinstance(i, np.ndarray) and i.ndim == 0) for i in idx):
         np.testing.assert_array_equal(npy(got), a[idx])
 
 
