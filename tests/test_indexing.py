@@ -800,8 +800,12 @@ def test_index_op_errors():
         t.scatter(0, torch.tensor([[0]]), 1.0, reduce="max")
     with pytest.raises(RuntimeError, match="sum, prod, mean, amax or amin"):
         t.scatter_reduce(0, torch.tensor([[0]]), t, "max")
-    with pytest.raises(RuntimeError, match="int32 or int64"):
+    with pytest.raises(IndexError, match="int32 or int64"):
         t.index_select(0, torch.from_numpy(np.array([0.0])))
+    with pytest.raises(IndexError, match="Expected a long tensor"):
+        t.index_copy(0, torch.tensor([0], dtype=torch.int32), t[:1])
+    with pytest.raises(IndexError, match="Expected dtype int64"):
+        t.index_fill(0, torch.tensor([0], dtype=torch.int32), 1.0)
     with pytest.raises(IndexError, match="index out of range in self"):
         t.index_select(0, torch.tensor([3]))
     with pytest.raises(IndexError, match="supposed to be a vector"):

@@ -76,7 +76,7 @@ fn at_least_1d(t: &Tensor) -> Result<Tensor> {
 pub fn index_select(t: &Tensor, dim: i64, idx: &Tensor) -> Result<Tensor> {
     if !is_index_dtype(idx.dtype()) {
         bail!(
-            Runtime,
+            Index,
             "index_select(): Expected dtype int32 or int64 for index"
         );
     }
@@ -411,6 +411,13 @@ pub fn index_add_(
 
 /// `self.index_copy_(dim, index, source)`.
 pub fn index_copy_(t: &Tensor, dim: i64, idx: &Tensor, source: &Tensor) -> Result<()> {
+    if idx.dtype() != DType::I64 {
+        bail!(
+            Index,
+            "index_copy_(): Expected a long tensor for index, but got {}",
+            idx.dtype().name()
+        );
+    }
     let d = wrap_dim(dim, t.ndim(), "index_copy_")?;
     check_index_source("index_copy_", t, d, idx, source)?;
     let (t1, s1) = (at_least_1d(t)?, at_least_1d(source)?);
@@ -420,7 +427,7 @@ pub fn index_copy_(t: &Tensor, dim: i64, idx: &Tensor, source: &Tensor) -> Resul
 /// `self.index_fill_(dim, index, value)`; negative indices count from the end.
 pub fn index_fill_(t: &Tensor, dim: i64, idx: &Tensor, value: Scalar) -> Result<()> {
     if idx.dtype() != DType::I64 {
-        bail!(Runtime, "index_fill_(): Expected dtype int64 for index.");
+        bail!(Index, "index_fill_(): Expected dtype int64 for index.");
     }
     if idx.ndim() > 1 {
         bail!(Index, "index_fill_(): Index is supposed to be a vector");
