@@ -236,16 +236,13 @@ impl Gather {
                 adv.push((*d, x.clone()));
             }
         }
-        let p = Plan { view: v, adv };
-        let v = p.view;
         let mut bshape: Vec<usize> = Vec::new();
-        for (k, (_, ix)) in p.adv.iter().enumerate() {
+        for (k, (_, ix)) in adv.iter().enumerate() {
             bshape = if k == 0 {
                 ix.shape().to_vec()
             } else {
                 broadcast_shapes(&bshape, ix.shape(), "index").map_err(|_| {
-                    let shapes: Vec<String> = p
-                        .adv
+                    let shapes: Vec<String> = adv
                         .iter()
                         .map(|(_, t)| format!("{:?}", t.shape()))
                         .collect();
@@ -259,7 +256,7 @@ impl Gather {
         }
         let nb: usize = bshape.iter().product();
         let mut offs = vec![0isize; nb];
-        for (d, ix) in &p.adv {
+        for (d, ix) in &adv {
             let size = v.shape()[*d];
             let stride = v.strides()[*d];
             let ix = ix.view_with(ix.layout().broadcast_to(&bshape, "index")?)?;
@@ -284,7 +281,7 @@ impl Gather {
                 );
             }
         }
-        let dims: Vec<usize> = p.adv.iter().map(|(d, _)| *d).collect();
+        let dims: Vec<usize> = adv.iter().map(|(d, _)| *d).collect();
         Ok(Gather::place(v, &dims, bshape, offs))
     }
 
