@@ -1,0 +1,913 @@
+"""Indexing (__getitem__/__setitem__) and the index ops, against NumPy."""
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import ferrotorch as torch
+import ferrotorch.nn.functional as F
+from helpers import ALL_DTYPES, NP_DTYPES, random_array
+
+SETTINGS = settings(max_examples=60, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+
+
+def npy(t):
+    """A NumPy copy of a tensor (bfloat16 through float32)."""
+    return np.array(np.asarray(t), copy=True)
+
+
+def tensor(arr, dtype=None):
+    return torch.tensor(np.asarray(arr), dtype=dtype)
+
+
+def mk(rng, shape, dt):
+    """A random tensor of `dt` and the exact values it holds (bfloat16 rounded, as float32)."""
+    t = torch.tensor(random_array(rng, shape, dt), dtype=dt)
+    return t, npy(t)
+
+
+def ramp(shape):
+    a = np.arange(int(np.prod(shape)), dtype=np.int64).reshape(shape)
+    return torch.from_numpy(a.copy()), a
+
+
+def torch_style(a, idx):
+    """NumPy oracle with torch's rule for integers: they select first (basic indexing), then
+    the advanced indices apply to the resulting view. Equals NumPy whenever ints and arrays
+    are not separated by a slice; `torch_style_set` is the matching assignment."""
+    view, adv = _split(a, idx)
+    return view if adv is None else view[adv]
+
+
+def torch_style_set(a, idx, value):
+    view, adv = _split(a, idx)
+    # torch drops leading size-1 dims of the value (NumPy refuses some of them for masks).
+    value = np.asarray(value)
+    target = view.shape if adv is None else view[adv].shape
+    while value.ndim > len(target) and value.shape[0] == 1:
+        value = value[0]
+    if adv is None:
+        view[...] = value
+    else:
+        view[adv] = value
+
+
+def _split(a, idx):
+    if not isinstance(idx, tuple):
+        idx = (idx,)
+    step1, step2, has_adv = [], [], False
+    for it in idx:
+        if isinstance(it, (bool, np.bool_)):
+            step1.append(None)
+            step2.append(np.arange(int(it)))
+            has_adv = True
+        elif isinstance(it, (int, np.integer)):
+            step1.append(int(it))
+        elif it is None:
+            step1.append(None)
+            step2.append(slice(None))
+        elif it is Ellipsis:
+            step1.append(Ellipsis)
+            step2.append(Ellipsis)
+        elif isinstance(it, slice):
+            step1.append(it)
+            step2.append(slice(None))
+        else:
+            arr = np.asarray(it)
+            if arr.dtype == np.bool_ and arr.ndim == 0:
+                step1.append(None)
+                step2.append(np.arange(int(arr)))
+            elif arr.ndim == 0:
+                step1.append(int(arr))
+                continue
+            elif arr.dtype == np.bool_:
+                step1.extend([slice(None)] * arr.ndim)
+                step2.append(arr)
+            else:
+                step1.append(slice(None))
+                step2.append(arr)
+            has_adv = True
+    if Ellipsis not in step1:
+        step1.append(Ellipsis)  # keeps a 0-d result a view, not a NumPy scalar
+    view = a[tuple(step1)]
+    return view, (tuple(step2) if has_adv else None)
+
+
+# ----------------------------------------------------------------------------------------------
+# __getitem__: hand-picked forms against NumPy
+
+
+BASIC = [
+    1,
+    -1,
+    (0, 2),
+    slice(1, 3),
+    slice(None, None, 2),
+    (slice(None), 1),
+    (Ellipsis, 1),
+    (None, 0),
+    (1, None, slice(None), None),
+    (Ellipsis, None),
+    (slice(-100, 100), slice(1, None, 3)),
+    (slice(3, 1),),
+    (),
+    Ellipsis,
+]
+
+ADVANCED = [
+    [0, 2],
+    ([0, 1], [1, 2]),
+    (slice(None), [0, 2]),
+    (slice(None), [[0], [2]], [1, 3]),
+    ([0, 1], slice(None), [1, 3]),
+    ([[0], [1]], slice(None), [1, 3, 0]),
+    (Ellipsis, [0, -1]),
+    (None, [1, 0], None),
+    ([-1, 0, -1],),
+    (slice(None), [], slice(1, 3)),
+    ([0, 1], Ellipsis, [0, 3]),
+    True,
+    False,
+    (None, False),
+    (slice(None), True, [1, 2]),
+]
+
+
+@pytest.mark.parametrize("idx", BASIC + ADVANCED, ids=repr)
+def test_getitem_matches_numpy(idx):
+    t, a = ramp((3, 4, 5))
+    np.testing.assert_array_equal(npy(t[idx]), a[idx])
+
+
+def test_getitem_masks():
+    t, a = ramp((2, 3, 4))
+    rng = np.random.default_rng(0)
+    for m in [a % 3 == 0, (a % 2 == 0)[:, :, 0], (a > 4)[0, 0], np.zeros((2, 3), bool)]:
+        idx = m if m.shape[0] == 2 else (slice(None), slice(None), m) if m.ndim == 1 else m
+        np.testing.assert_array_equal(npy(t[idx]), a[idx])
+        np.testing.assert_array_equal(npy(t[torch.from_numpy(m)] if m.shape[0] == 2 else t[idx]), a[idx])
+    m = rng.random(3) > 0.5
+    np.testing.assert_array_equal(npy(t[:, torch.from_numpy(m)]), a[:, m])
+    np.testing.assert_array_equal(npy(t[1, m, 2:]), a[1, m, 2:])
+    np.testing.assert_array_equal(npy(t[torch.tensor(True)]), a[np.True_])
+
+
+def test_getitem_torch_rule_for_separated_ints():
+    # torch applies ints as select first: x[1, :, [0, 1]] has shape (3, 2), not NumPy's (2, 3).
+    t, a = ramp((2, 3, 4))
+    r = t[1, :, [0, 1]]
+    assert tuple(r.shape) == (3, 2)
+    np.testing.assert_array_equal(npy(r), a[1][:, [0, 1]])
+
+
+def test_getitem_index_kinds():
+    t, a = ramp((4, 5))
+    np.testing.assert_array_equal(npy(t[np.int64(2)]), a[2])
+    np.testing.assert_array_equal(npy(t[np.array([3, 1])]), a[[3, 1]])
+    np.testing.assert_array_equal(npy(t[torch.tensor([3, 1], dtype=torch.int32)]), a[[3, 1]])
+    np.testing.assert_array_equal(npy(t[torch.tensor(2)]), a[2])
+    np.testing.assert_array_equal(npy(t[[True, False, True, False]]), a[[True, False, True, False]])
+    np.testing.assert_array_equal(npy(t[torch.tensor([[0, 1], [2, 3]])]), a[[[0, 1], [2, 3]]])
+    np.testing.assert_array_equal(npy(t[1:3, np.array([4, 0])]), a[1:3, [4, 0]])
+    np.testing.assert_array_equal(npy(t[torch.tensor(2)]), a[2])
+    z = torch.from_numpy(np.array(5.0))
+    np.testing.assert_array_equal(npy(z[None]), np.array([5.0]))
+    np.testing.assert_array_equal(npy(z[...]), np.array(5.0))
+    np.testing.assert_array_equal(npy(z[True]), np.array([5.0]))
+
+
+def test_getitem_noncontiguous_and_dtypes():
+    rng = np.random.default_rng(1)
+    base = rng.standard_normal((6, 8))
+    arr = base[:, ::2]  # strided
+    t = torch.from_numpy(arr)
+    for idx in [([0, 5, 2],), (slice(None), [3, 0]), (arr > 0,), (slice(1, None, 2), 1)]:
+        np.testing.assert_array_equal(npy(t[idx]), arr[idx])
+    tt = torch.from_numpy(np.asfortranarray(base))
+    np.testing.assert_array_equal(npy(tt[[1, 4]]), base[[1, 4]])
+    for dt in ALL_DTYPES:
+        t, exp = mk(rng, (3, 4), dt)
+        for idx in [1, (slice(None), [2, 0]), (exp != 0,), ([0, 2], [1, 3])]:
+            got = t[idx]
+            assert got.dtype == dt
+            np.testing.assert_array_equal(npy(got), exp[idx])
+
+
+def test_getitem_empty_dims():
+    t, a = ramp((0, 3))
+    for idx in [(slice(None), 1), (slice(None), [0, 2]), (np.zeros((0, 3), bool),), ([],)]:
+        np.testing.assert_array_equal(npy(t[idx]), a[idx])
+    t, a = ramp((3, 4))
+    np.testing.assert_array_equal(npy(t[[]]), a[np.array([], dtype=np.int64)])
+    assert tuple(t[np.zeros((3, 4), bool)].shape) == (0,)
+
+
+# ----------------------------------------------------------------------------------------------
+# views share storage
+
+
+def test_basic_indexing_returns_views():
+    t, a = ramp((3, 4, 5))
+    for idx in [1, (slice(None), 2), (Ellipsis, slice(1, 4, 2)), (None, 1, 2), (torch.tensor(1),)]:
+        v = t[idx]
+        assert v.shape == torch.Size(a[idx].shape) if hasattr(torch, "Size") else True
+        v[...] = -7
+        assert (npy(t)[idx] == -7).all()
+    t, a = ramp((3, 4))
+    v = t[1:, ::2]
+    assert v.storage_offset() == 4
+    assert v.stride() == (4, 2)
+    assert v.data_ptr() == t.data_ptr() + 4 * 8
+
+
+def test_advanced_indexing_copies():
+    t, a = ramp((3, 4))
+    c = t[[0, 1]]
+    c[...] = 100
+    np.testing.assert_array_equal(npy(t), a)
+
+
+# ----------------------------------------------------------------------------------------------
+# __setitem__
+
+
+SET_CASES = [
+    (1, 5),
+    ((slice(None), 1), -3),
+    ((Ellipsis, slice(None, None, 2)), 9),
+    ([0, 2], 7),
+    ((slice(None), [0, 3]), 8),
+    (([0, 2, 0], [1, 1, 1]), np.array([1, 2, 3])),  # duplicate index: last write wins
+    (([[0], [2]], [1, 3]), np.array([[1, 2], [3, 4]])),
+    ((None, 1), np.arange(4)),
+    ((1,), np.ones((1, 4), np.int64) * 42),  # leading 1 dims are dropped
+    (True, 11),
+    (False, 11),
+    (([], 1), 3),
+]
+
+
+@pytest.mark.parametrize("idx,value", SET_CASES, ids=repr)
+def test_setitem_matches_numpy(idx, value):
+    t, a = ramp((3, 4))
+    a = a.copy()
+    a[idx] = value
+    v = value if np.isscalar(value) else torch.from_numpy(np.asarray(value))
+    t[idx] = v
+    np.testing.assert_array_equal(npy(t), a)
+
+
+def test_setitem_masks_and_dtype_conversion():
+    rng = np.random.default_rng(2)
+    a = rng.standard_normal((4, 5)).astype(np.float32)
+    t = torch.from_numpy(a.copy())
+    m = a > 0
+    t[torch.from_numpy(m)] = 0
+    exp = a.copy()
+    exp[m] = 0
+    np.testing.assert_array_equal(npy(t), exp)
+    # value of another dtype is converted (float64 -> float32, int -> float)
+    t[:, 1] = torch.from_numpy(np.arange(4, dtype=np.float64))
+    exp[:, 1] = np.arange(4)
+    np.testing.assert_array_equal(npy(t), exp)
+    ti = torch.from_numpy(np.zeros(3, np.int32))
+    ti[[0, 2]] = 2.7
+    np.testing.assert_array_equal(npy(ti), [2, 0, 2])
+    ti[1] = torch.from_numpy(np.array(-5.9))
+    np.testing.assert_array_equal(npy(ti), [2, -5, 2])
+    # mask over two leading dims, with a row value broadcast to the masked rows
+    b = np.zeros((2, 3, 4), np.int64)
+    tb = torch.from_numpy(b.copy())
+    mm = np.array([[True, False, True], [False, True, False]])
+    tb[torch.from_numpy(mm)] = torch.from_numpy(np.arange(4))
+    b[mm] = np.arange(4)
+    np.testing.assert_array_equal(npy(tb), b)
+
+
+def test_setitem_is_in_place_on_numpy_memory():
+    a = np.zeros((3, 4))
+    t = torch.from_numpy(a)
+    t[1] = 1.0
+    t[[0, 2], [3, 0]] = 2.0
+    t[np.array([[False] * 4, [False] * 4, [True] * 4])] = 3.0
+    np.testing.assert_array_equal(a, [[0, 0, 0, 2], [1, 1, 1, 1], [3, 3, 3, 3]])
+
+
+def test_setitem_overlapping_self():
+    t, a = ramp((6,))
+    t[1:] = t[:-1]
+    np.testing.assert_array_equal(npy(t), [0, 0, 1, 2, 3, 4])
+    t, a = ramp((6,))
+    t[[5, 4, 3]] = t[0:3]
+    np.testing.assert_array_equal(npy(t), [0, 1, 2, 2, 1, 0])
+
+
+def test_setitem_all_dtypes():
+    rng = np.random.default_rng(3)
+    for dt in ALL_DTYPES:
+        t, exp = mk(rng, (3, 4), dt)
+        t[[0, 2], 1] = 1
+        exp[[0, 2], 1] = 1
+        t[1] = 0
+        exp[1] = 0
+        np.testing.assert_array_equal(npy(t), exp)
+
+
+# ----------------------------------------------------------------------------------------------
+# hypothesis: random index tuples mixing every kind, for get and set
+
+
+@st.composite
+def index_case(draw):
+    ndim = draw(st.integers(1, 4))
+    shape = tuple(draw(st.lists(st.integers(0, 4), min_size=ndim, max_size=ndim)))
+    rng = np.random.default_rng(draw(st.integers(0, 2**31)))
+    # All integer arrays of one tuple share a broadcast-compatible shape.
+    arr_shape = draw(st.sampled_from([(2,), (1,), (3, 1), (1, 2)]))
+    items, dim, used_ellipsis, used_mask = [], 0, False, False
+    while dim < ndim:
+        size = shape[dim]
+        kinds = ["int", "slice", "array", "mask", "none", "skip"]
+        if not used_ellipsis:
+            kinds.append("ellipsis")
+        kind = draw(st.sampled_from(kinds))
+        if kind == "int" and size > 0:
+            items.append(draw(st.integers(-size, size - 1)))
+            dim += 1
+        elif kind == "slice":
+            lo, hi = draw(st.integers(-size - 2, size + 2)), draw(st.integers(-size - 2, size + 2))
+            items.append(slice(draw(st.sampled_from([None, lo])), draw(st.sampled_from([None, hi])), draw(st.sampled_from([None, 1, 2, 3]))))
+            dim += 1
+        elif kind == "array" and size > 0 and not used_mask:
+            items.append(rng.integers(-size, size, arr_shape))
+            dim += 1
+        elif kind == "mask" and not used_mask and not any(isinstance(i, np.ndarray) for i in items):
+            k = draw(st.integers(1, min(2, ndim - dim)))
+            items.append(rng.random(shape[dim:dim + k]) > 0.4)
+            used_mask = True
+            dim += k
+        elif kind == "none":
+            items.append(None)
+        elif kind == "ellipsis":
+            items.append(Ellipsis)
+            used_ellipsis = True
+            dim = ndim  # the ellipsis covers the rest
+        else:
+            items.append(slice(None))
+            dim += 1
+    extra = draw(st.sampled_from([None, None, True, False, "int0d"]))
+    if extra == "int0d":
+        # A 0-d integer array selects like an int (consumes the first dim).
+        if shape[0] > 0 and isinstance(items[0], slice) and items[0] == slice(None):
+            items[0] = np.array(draw(st.integers(-shape[0], shape[0] - 1)))
+    elif extra is not None or draw(st.booleans()):
+        if extra is False and any(isinstance(i, np.ndarray) for i in items):
+            extra = True  # an empty bool index only broadcasts against nothing
+        items.insert(draw(st.integers(0, len(items))), extra)
+    return shape, tuple(items)
+
+
+def _to_torch_items(idx, as_tensor):
+    out = []
+    for it in idx:
+        if isinstance(it, np.ndarray) and as_tensor:
+            out.append(torch.from_numpy(it))
+        else:
+            out.append(it)
+    return tuple(out)
+
+
+@SETTINGS
+@given(index_case(), st.booleans())
+def test_hypothesis_getitem(case, as_tensor):
+    shape, idx = case
+    t, a = ramp(shape)
+    exp = torch_style(a, idx)
+    got = t[_to_torch_items(idx, as_tensor)]
+    np.testing.assert_array_equal(npy(got), exp)
+    # Whenever NumPy agrees with torch's rule (no int separated from an array), match NumPy too.
+    if not any(isinstance(i, int) or (isinstance(i, np.ndarray) and i.ndim == 0) for i in idx):
+        np.testing.assert_array_equal(npy(got), a[idx])
+
+
+@SETTINGS
+@given(index_case(), st.booleans(), st.sampled_from(["scalar", "full", "row", "lead1"]))
+def test_hypothesis_setitem(case, as_tensor, form):
+    shape, idx = case
+    t, a = ramp(shape)
+    a = a.copy()
+    target = torch_style(a, idx).shape
+    vshape = {"full": target, "row": target[-1:], "lead1": (1,) + target, "scalar": ()}[form]
+    value = np.arange(int(np.prod(vshape)), dtype=np.int64).reshape(vshape) + 1000
+    torch_style_set(a, idx, value)
+    t[_to_torch_items(idx, as_tensor)] = 1000 if form == "scalar" else torch.from_numpy(np.asarray(value))
+    np.testing.assert_array_equal(npy(t), a)
+
+
+# ----------------------------------------------------------------------------------------------
+# indexing errors
+
+
+def test_getitem_errors():
+    t, _ = ramp((3, 4))
+    with pytest.raises(IndexError, match="index 5 is out of bounds for dimension 0 with size 3"):
+        t[5]
+    with pytest.raises(IndexError, match="index -5 is out of bounds for dimension 1 with size 4"):
+        t[0, -5]
+    with pytest.raises(IndexError, match="index 7 is out of bounds for dimension 0 with size 3"):
+        t[[0, 7]]
+    with pytest.raises(IndexError, match="too many indices for tensor of dimension 2"):
+        t[0, 0, 0]
+    with pytest.raises(ValueError, match="step must be greater than zero"):
+        t[::-1]
+    with pytest.raises(ValueError, match="slice step cannot be zero"):
+        t[::0]
+    with pytest.raises(IndexError, match="single ellipsis"):
+        t[..., ...]
+    with pytest.raises(IndexError, match="shape of the mask"):
+        t[np.ones(4, bool)]
+    with pytest.raises(IndexError, match="could not be broadcast"):
+        t[[0, 1], [0, 1, 2]]
+    with pytest.raises(IndexError, match="tensors used as indices"):
+        t[torch.from_numpy(np.array([0.0]))]
+    with pytest.raises(IndexError, match="only integers, slices"):
+        t[1.5]
+    with pytest.raises(IndexError):
+        torch.from_numpy(np.array(1.0))[0]
+
+
+def test_setitem_errors_do_not_write():
+    t, a = ramp((3, 4))
+    with pytest.raises(IndexError, match="out of bounds"):
+        t[[0, 1, 9]] = 5
+    with pytest.raises(RuntimeError, match="shape mismatch"):
+        t[[0, 1]] = torch.from_numpy(np.arange(3))
+    with pytest.raises(RuntimeError):
+        t[0] = torch.from_numpy(np.arange(3))
+    with pytest.raises(TypeError):
+        t[0] = "x"
+    np.testing.assert_array_equal(npy(t), a)
+
+
+# ----------------------------------------------------------------------------------------------
+# index ops
+
+
+@pytest.mark.parametrize("dt", ALL_DTYPES, ids=str)
+def test_gather_scatter_all_dtypes(dt):
+    rng = np.random.default_rng(4)
+    t, xf = mk(rng, (3, 4), dt)
+    idx = rng.integers(0, 3, (2, 4))
+    ti = torch.from_numpy(idx)
+    np.testing.assert_array_equal(npy(torch.gather(t, 0, ti)), np.take_along_axis(xf, idx, 0))
+    idx1 = rng.integers(0, 4, (3, 6))
+    np.testing.assert_array_equal(npy(t.gather(1, torch.from_numpy(idx1))), np.take_along_axis(xf, idx1, 1))
+    np.testing.assert_array_equal(npy(t.gather(-1, torch.from_numpy(idx1[:, :2]))), np.take_along_axis(xf, idx1[:, :2], 1))
+    # scatter with a permutation index (no duplicates): put_along_axis
+    perm = np.argsort(rng.random((3, 4)), axis=1)
+    src, srcf = mk(rng, (3, 4), dt)
+    exp = xf.copy()
+    np.put_along_axis(exp, perm, srcf, 1)
+    got = t.scatter(1, torch.from_numpy(perm), src)
+    np.testing.assert_array_equal(npy(got), exp)
+    np.testing.assert_array_equal(npy(t), xf)  # out-of-place leaves self alone
+    r = t.scatter_(1, torch.from_numpy(perm), src)
+    assert r is t
+    np.testing.assert_array_equal(npy(t), exp)
+    # index_select / take / masked ops keep the dtype
+    np.testing.assert_array_equal(npy(t.index_select(0, torch.tensor([2, 0]))), exp[[2, 0]])
+    np.testing.assert_array_equal(npy(torch.take(t, torch.tensor([[0, -1], [5, 3]]))), exp.ravel()[[[0, -1], [5, 3]]])
+    m = rng.random((3, 4)) > 0.5
+    np.testing.assert_array_equal(npy(t.masked_select(torch.from_numpy(m))), exp[m])
+    mf = exp.copy()
+    mf[m] = 1
+    np.testing.assert_array_equal(npy(t.masked_fill(torch.from_numpy(m), 1)), mf)
+    assert torch.gather(t, 0, ti).dtype == dt
+
+
+def test_gather_noncontiguous_and_3d():
+    rng = np.random.default_rng(5)
+    base = rng.standard_normal((4, 6, 5))
+    x = base[:, ::2]  # (4, 3, 5) strided
+    t = torch.from_numpy(x)
+    for dim in range(3):
+        shape = list(x.shape)
+        shape[dim] = 7
+        idx = rng.integers(0, x.shape[dim], shape)
+        idx_nc = np.asfortranarray(idx)
+        np.testing.assert_array_equal(npy(t.gather(dim, torch.from_numpy(idx_nc))), np.take_along_axis(x, idx, dim))
+    # index smaller than self in the other dims
+    idx = rng.integers(0, 4, (2, 2, 2))
+    np.testing.assert_array_equal(npy(t.gather(0, torch.from_numpy(idx))), np.take_along_axis(x[:, :2, :2], idx, 0))
+    big = np.arange(100000, dtype=np.float32).reshape(1000, 100)
+    idx = rng.integers(0, 100, (1000, 100))
+    np.testing.assert_array_equal(npy(torch.from_numpy(big).gather(1, torch.from_numpy(idx))), np.take_along_axis(big, idx, 1))
+
+
+def test_scatter_value_and_reduce():
+    t = torch.from_numpy(np.ones((2, 4)))
+    idx = torch.tensor([[0, 1, 0], [3, 3, 2]])
+    got = t.scatter(1, idx, 5.0)
+    exp = np.ones((2, 4))
+    exp[0, [0, 1]] = 5
+    exp[1, [3, 2]] = 5
+    np.testing.assert_array_equal(npy(got), exp)
+    np.testing.assert_array_equal(npy(t.scatter(1, idx, value=5.0)), exp)
+    src = torch.from_numpy(np.array([[1.0, 2, 3], [4, 5, 6]]))
+    add = t.scatter(1, idx, src, reduce="add")
+    np.testing.assert_array_equal(npy(add), [[5, 3, 1, 1], [1, 1, 7, 10]])
+    mul = t.scatter(1, idx, src, reduce="multiply")
+    np.testing.assert_array_equal(npy(mul), [[3, 2, 1, 1], [1, 1, 6, 20]])
+    # scatter_add against np.add.at, with many duplicates, int dtype
+    rng = np.random.default_rng(6)
+    s = rng.integers(-5, 5, (5, 30))
+    ix = rng.integers(0, 4, (5, 30))
+    base = rng.integers(-5, 5, (5, 4))
+    exp = base.copy()
+    for i in range(5):
+        np.add.at(exp[i], ix[i], s[i])
+    np.testing.assert_array_equal(npy(torch.scatter_add(torch.from_numpy(base), 1, torch.from_numpy(ix), torch.from_numpy(s))), exp)
+    tb = torch.from_numpy(base.copy())
+    tb.scatter_add_(1, torch.from_numpy(ix), torch.from_numpy(s))
+    np.testing.assert_array_equal(npy(tb), exp)
+    # duplicate plain scatter: last write wins (torch CPU)
+    d = torch.from_numpy(np.zeros(3))
+    d.scatter_(0, torch.tensor([1, 1, 1]), torch.from_numpy(np.array([1.0, 2.0, 3.0])))
+    np.testing.assert_array_equal(npy(d), [0, 3, 0])
+
+
+@pytest.mark.parametrize("reduce", ["sum", "prod", "mean", "amax", "amin"])
+@pytest.mark.parametrize("include_self", [True, False])
+@pytest.mark.parametrize("dt", [torch.float64, torch.float32, torch.int64, torch.int32, torch.float16, torch.bfloat16])
+def test_scatter_reduce(reduce, include_self, dt):
+    rng = np.random.default_rng(7)
+    base = rng.integers(-4, 5, (3, 5)).astype(np.float64)
+    src = rng.integers(-4, 5, (3, 8)).astype(np.float64)
+    idx = rng.integers(0, 4, (3, 8))  # column 4 is never hit
+    exp = base.copy()
+    for i in range(3):
+        for j in range(5):
+            vals = list(src[i][idx[i] == j])
+            if not vals:
+                continue
+            if include_self:
+                vals.append(base[i, j])
+            f = {"sum": np.sum, "prod": np.prod, "mean": np.mean, "amax": np.max, "amin": np.min}[reduce]
+            v = f(vals)
+            if reduce == "mean" and not dt.is_floating_point:
+                v = np.floor(np.sum(vals) / len(vals))
+            exp[i, j] = v
+    t = torch.tensor(base, dtype=dt)
+    got = t.scatter_reduce(1, torch.from_numpy(idx), torch.tensor(src, dtype=dt), reduce, include_self=include_self)
+    tol = 2e-2 if dt in (torch.float16, torch.bfloat16) else 1e-6
+    np.testing.assert_allclose(npy(got).astype(np.float64), exp, rtol=tol)
+    t.scatter_reduce_(1, torch.from_numpy(idx), torch.tensor(src, dtype=dt), reduce, include_self=include_self)
+    np.testing.assert_allclose(npy(t).astype(np.float64), exp, rtol=tol)
+
+
+def test_scatter_reduce_nan_propagates():
+    t = torch.from_numpy(np.zeros(2))
+    src = torch.from_numpy(np.array([np.nan, 1.0]))
+    got = npy(t.scatter_reduce(0, torch.tensor([0, 0]), src, "amax"))
+    assert np.isnan(got[0]) and got[1] == 0
+
+
+def test_index_add_copy_fill():
+    rng = np.random.default_rng(8)
+    for dt in [torch.float32, torch.float64, torch.int64, torch.int16, torch.uint8, torch.float16, torch.bfloat16]:
+        t, basef = mk(rng, (5, 3), dt)
+        src, srcf = mk(rng, (4, 3), dt)
+        idx = np.array([0, 4, 0, 2])
+        exp = basef.copy()
+        np.add.at(exp, idx, srcf)
+        got = t.index_add(0, torch.from_numpy(idx), src)
+        tol = dict(rtol=1e-2, atol=1e-2) if dt in (torch.float16, torch.bfloat16) else {}
+        np.testing.assert_allclose(npy(got).astype(np.float64), exp.astype(np.float64), **tol)
+        exp2 = basef.copy()
+        np.add.at(exp2, idx, srcf * 2)
+        got2 = torch.index_add(t, 0, torch.from_numpy(idx), src, alpha=2)
+        np.testing.assert_allclose(npy(got2).astype(np.float64), exp2.astype(np.float64), **tol)
+        # index_copy with distinct indices, along dim 1
+        cidx = np.array([2, 0])
+        csrc, csrcf = mk(rng, (5, 2), dt)
+        exp3 = basef.copy()
+        exp3[:, cidx] = csrcf
+        np.testing.assert_array_equal(npy(t.index_copy(1, torch.from_numpy(cidx), csrc)), exp3)
+        exp4 = basef.copy()
+        exp4[[1, -1]] = 1
+        np.testing.assert_array_equal(npy(t.index_fill(0, torch.tensor([1, -1]), 1)), exp4)
+        np.testing.assert_array_equal(npy(t), basef)
+    t = torch.from_numpy(np.zeros((2, 3)))
+    r = t.index_add_(1, torch.tensor([1, 1], dtype=torch.int32), torch.from_numpy(np.ones((2, 2))))
+    assert r is t
+    np.testing.assert_array_equal(npy(t), [[0, 2, 0], [0, 2, 0]])
+    t.index_fill_(1, torch.tensor([0]), torch.from_numpy(np.array(7.0)))
+    np.testing.assert_array_equal(npy(t), [[7, 2, 0], [7, 2, 0]])
+    t.index_copy_(0, torch.tensor([1]), torch.from_numpy(np.full((1, 3), 4.0)))
+    np.testing.assert_array_equal(npy(t), [[7, 2, 0], [4, 4, 4]])
+
+
+def test_index_put():
+    a = np.zeros((3, 4))
+    t = torch.from_numpy(a.copy())
+    i0, i1 = np.array([0, 2, 0]), np.array([1, 3, 1])
+    vals = np.array([1.0, 2.0, 3.0])
+    got = t.index_put((torch.from_numpy(i0), torch.from_numpy(i1)), torch.from_numpy(vals), accumulate=True)
+    exp = a.copy()
+    np.add.at(exp, (i0, i1), vals)
+    np.testing.assert_array_equal(npy(got), exp)
+    np.testing.assert_array_equal(npy(t), a)
+    t.index_put_((torch.from_numpy(i0), torch.from_numpy(i1)), torch.from_numpy(vals))
+    exp = a.copy()
+    exp[i0, i1] = vals
+    np.testing.assert_array_equal(npy(t), exp)
+    m = torch.from_numpy(np.array([True, False, True]))
+    torch.index_put_(t, (m,), torch.from_numpy(np.array(9.0)))
+    exp[[0, 2]] = 9
+    np.testing.assert_array_equal(npy(t), exp)
+    with pytest.raises(RuntimeError, match="dtypes match"):
+        t.index_put_((m,), torch.from_numpy(np.array(1, np.int64)))
+    # None stands for a full slice; 0-d indices select one position
+    t.index_put_((None, torch.tensor([0, 2])), torch.from_numpy(np.array(-2.0)), accumulate=True)
+    exp[:, [0, 2]] -= 2
+    t.index_put_((torch.tensor(1), torch.tensor(1)), torch.from_numpy(np.array(5.0)))
+    exp[1, 1] = 5
+    np.testing.assert_array_equal(npy(t), exp)
+
+
+def test_masked_ops():
+    rng = np.random.default_rng(9)
+    x = rng.standard_normal((3, 4))
+    t = torch.from_numpy(x.copy())
+    m = rng.random(4) > 0.5  # broadcast over rows
+    exp = x.copy()
+    exp[:, m] = -1.0
+    np.testing.assert_array_equal(npy(t.masked_fill(torch.from_numpy(m), -1.0)), exp)
+    np.testing.assert_array_equal(npy(torch.masked_fill(t, torch.from_numpy(m), torch.from_numpy(np.array(-1.0)))), exp)
+    t2 = torch.from_numpy(x.copy())
+    assert t2.masked_fill_(torch.from_numpy(m), -1) is t2
+    np.testing.assert_array_equal(npy(t2), exp)
+    # out-of-place masked_fill broadcasts self against the mask
+    mm = rng.random((2, 3, 4)) > 0.5
+    exp = np.broadcast_to(x, (2, 3, 4)).copy()
+    exp[mm] = 0
+    np.testing.assert_array_equal(npy(t.masked_fill(torch.from_numpy(mm), 0)), exp)
+    np.testing.assert_array_equal(npy(torch.masked_select(t, torch.from_numpy(mm))), np.broadcast_to(x, (2, 3, 4))[mm])
+    # masked_scatter: source elements in order
+    m2 = rng.random((3, 4)) > 0.5
+    src = rng.standard_normal(12)
+    exp = x.copy()
+    exp[m2] = src[: m2.sum()]
+    np.testing.assert_array_equal(npy(t.masked_scatter(torch.from_numpy(m2), torch.from_numpy(src))), exp)
+    t3 = torch.from_numpy(x.copy())
+    t3.masked_scatter_(torch.from_numpy(m2), torch.from_numpy(src.reshape(3, 4)))
+    np.testing.assert_array_equal(npy(t3), exp)
+    with pytest.raises(RuntimeError, match="only supports boolean masks"):
+        t.masked_fill(torch.from_numpy(m.astype(np.uint8)), 0)
+    with pytest.raises(RuntimeError, match="0-dimensional value tensor"):
+        t.masked_fill(torch.from_numpy(m), torch.from_numpy(np.ones(2)))
+    with pytest.raises(RuntimeError, match="at least"):
+        t.masked_scatter(torch.from_numpy(np.ones((3, 4), bool)), torch.from_numpy(np.ones(3)))
+
+
+def test_take_along_dim():
+    rng = np.random.default_rng(10)
+    x = rng.standard_normal((3, 4))
+    t = torch.from_numpy(x)
+    idx = np.argsort(x, axis=1)
+    np.testing.assert_array_equal(npy(torch.take_along_dim(t, torch.from_numpy(idx), dim=1)), np.take_along_axis(x, idx, 1))
+    idx0 = rng.integers(0, 3, (1, 4))  # broadcast along dim 1... and dim 0 sized 1
+    np.testing.assert_array_equal(npy(t.take_along_dim(torch.from_numpy(idx0), 0)), np.take_along_axis(x, idx0, 0))
+    idxb = rng.integers(0, 4, (3, 1))
+    np.testing.assert_array_equal(npy(t.take_along_dim(torch.from_numpy(idxb), 1)), np.take_along_axis(x, idxb, 1))
+    flat = rng.integers(0, 12, (5,))
+    np.testing.assert_array_equal(npy(t.take_along_dim(torch.from_numpy(flat))), x.ravel()[flat])
+
+
+def test_nonzero_argwhere():
+    rng = np.random.default_rng(11)
+    for shape in [(5,), (3, 4), (2, 3, 4), (0, 3)]:
+        for dt in ALL_DTYPES:
+            x = random_array(rng, shape, dt)
+            t = torch.tensor(x, dtype=dt)
+            nz = t.nonzero()
+            assert nz.dtype == torch.int64
+            np.testing.assert_array_equal(npy(nz), np.argwhere(x))
+            np.testing.assert_array_equal(npy(torch.argwhere(t)), np.argwhere(x))
+            parts = torch.nonzero(t, as_tuple=True)
+            assert len(parts) == len(shape)
+            for p, e in zip(parts, np.nonzero(x)):
+                np.testing.assert_array_equal(npy(p), e)
+    z = torch.from_numpy(np.array(3.0))
+    assert tuple(z.nonzero().shape) == (1, 0)
+    parts = z.nonzero(as_tuple=True)
+    assert len(parts) == 1 and npy(parts[0]).tolist() == [0]
+    xs = np.array([[0, 1], [2, 0]])[:, ::-1].copy()[:, ::1]
+    np.testing.assert_array_equal(npy(torch.from_numpy(np.asfortranarray(xs)).nonzero()), np.argwhere(xs))
+
+
+def test_bincount():
+    x = np.array([1, 3, 3, 0, 7])
+    t = torch.from_numpy(x)
+    np.testing.assert_array_equal(npy(t.bincount()), np.bincount(x))
+    np.testing.assert_array_equal(npy(torch.bincount(t, minlength=10)), np.bincount(x, minlength=10))
+    assert t.bincount().dtype == torch.int64
+    w = np.array([0.5, 1, 2, 3, 4], np.float32)
+    r = torch.bincount(t, weights=torch.from_numpy(w))
+    assert r.dtype == torch.float32
+    np.testing.assert_allclose(npy(r), np.bincount(x, w))
+    r = torch.bincount(t, weights=torch.from_numpy(w.astype(np.float16)))
+    assert r.dtype == torch.float64
+    r = torch.bincount(t, weights=torch.from_numpy(np.arange(5)))
+    assert r.dtype == torch.float64
+    np.testing.assert_array_equal(npy(torch.bincount(torch.from_numpy(np.array([], np.int64)), minlength=3)), [0, 0, 0])
+    with pytest.raises(RuntimeError, match="non-negative"):
+        torch.bincount(torch.tensor([-1, 2]))
+    with pytest.raises(RuntimeError, match="1-d"):
+        torch.bincount(torch.tensor([[1]]))
+    with pytest.raises(RuntimeError, match="same length"):
+        torch.bincount(t, weights=torch.from_numpy(np.ones(2)))
+
+
+def test_searchsorted_bucketize():
+    rng = np.random.default_rng(12)
+    seq = np.sort(rng.integers(0, 10, 8)).astype(np.float64)
+    vals = rng.integers(-1, 11, (3, 4)).astype(np.float64)
+    ts, tv = torch.from_numpy(seq), torch.from_numpy(vals)
+    for side in ["left", "right"]:
+        exp = np.searchsorted(seq, vals, side=side)
+        got = torch.searchsorted(ts, tv, side=side)
+        assert got.dtype == torch.int64
+        np.testing.assert_array_equal(npy(got), exp)
+        np.testing.assert_array_equal(npy(torch.searchsorted(ts, tv, right=side == "right")), exp)
+        np.testing.assert_array_equal(npy(torch.bucketize(tv, ts, right=side == "right")), exp)
+    got = torch.searchsorted(ts, tv, out_int32=True)
+    assert got.dtype == torch.int32
+    assert torch.searchsorted(ts, 5).item() == np.searchsorted(seq, 5)
+    assert torch.searchsorted(ts, 5.5, right=True).dim() == 0
+    # N-D sorted sequence: one row per value row
+    seq2 = np.sort(rng.standard_normal((2, 3, 6)), axis=-1)
+    vals2 = rng.standard_normal((2, 3, 5))
+    got = torch.searchsorted(torch.from_numpy(seq2), torch.from_numpy(vals2))
+    exp = np.stack([[np.searchsorted(seq2[i, j], vals2[i, j]) for j in range(3)] for i in range(2)])
+    np.testing.assert_array_equal(npy(got), exp)
+    # int sequence with float values: compared in the promoted dtype
+    np.testing.assert_array_equal(npy(torch.searchsorted(torch.tensor([1, 3, 5]), torch.from_numpy(np.array([2.5, 3.0])))), [1, 1])
+    # sorter
+    unsorted = np.array([3.0, 1.0, 2.0])
+    sorter = np.argsort(unsorted)
+    np.testing.assert_array_equal(
+        npy(torch.searchsorted(torch.from_numpy(unsorted), torch.from_numpy(np.array([2.5])), sorter=torch.from_numpy(sorter))),
+        np.searchsorted(unsorted, [2.5], sorter=sorter),
+    )
+    with pytest.raises(RuntimeError, match="opposites"):
+        torch.searchsorted(ts, tv, right=True, side="left")
+    with pytest.raises(RuntimeError, match="first N-1 dimensions"):
+        torch.searchsorted(torch.from_numpy(seq2), tv)
+    with pytest.raises(RuntimeError, match="boundaries tensor must be 1 dimension"):
+        torch.bucketize(tv, torch.from_numpy(seq2))
+
+
+def test_one_hot():
+    x = np.array([[0, 2], [1, 4]])
+    got = F.one_hot(torch.from_numpy(x))
+    assert got.dtype == torch.int64
+    np.testing.assert_array_equal(npy(got), np.eye(5, dtype=np.int64)[x])
+    np.testing.assert_array_equal(npy(F.one_hot(torch.from_numpy(x), num_classes=7)), np.eye(7, dtype=np.int64)[x])
+    with pytest.raises(RuntimeError, match="smaller than num_classes"):
+        F.one_hot(torch.from_numpy(x), 3)
+    with pytest.raises(RuntimeError, match="non-negative"):
+        F.one_hot(torch.tensor([-1]))
+    with pytest.raises(RuntimeError, match="LongTensor"):
+        F.one_hot(torch.tensor([1], dtype=torch.int32))
+    with pytest.raises(RuntimeError, match="empty tensor"):
+        F.one_hot(torch.from_numpy(np.array([], np.int64)))
+
+
+def test_index_op_errors():
+    t = torch.from_numpy(np.zeros((3, 4)))
+    i32 = torch.tensor([[0]], dtype=torch.int32)
+    with pytest.raises(RuntimeError, match=r"gather\(\): Expected dtype int64 for index"):
+        t.gather(0, i32)
+    with pytest.raises(RuntimeError, match=r"scatter\(\): Expected dtype int64 for index"):
+        t.scatter(0, i32, 1.0)
+    with pytest.raises(RuntimeError, match="index 3 is out of bounds for dimension 0 with size 3"):
+        t.gather(0, torch.tensor([[3]]))
+    with pytest.raises(RuntimeError, match="out of bounds"):
+        t.gather(1, torch.tensor([[-1]]))
+    with pytest.raises(RuntimeError, match="same number of dimensions"):
+        t.gather(0, torch.tensor([0]))
+    with pytest.raises(RuntimeError, match="no larger than self"):
+        t.gather(0, torch.tensor([[0, 0, 0, 0, 0]]))
+    with pytest.raises(RuntimeError, match="self.dtype to be equal to src.dtype"):
+        t.scatter(0, torch.tensor([[0]]), torch.from_numpy(np.ones((1, 1), np.float32)))
+    with pytest.raises(RuntimeError, match="add or multiply"):
+        t.scatter(0, torch.tensor([[0]]), 1.0, reduce="max")
+    with pytest.raises(RuntimeError, match="sum, prod, mean, amax or amin"):
+        t.scatter_reduce(0, torch.tensor([[0]]), t, "max")
+    with pytest.raises(IndexError, match="int32 or int64"):
+        t.index_select(0, torch.from_numpy(np.array([0.0])))
+    with pytest.raises(IndexError, match="Expected a long tensor"):
+        t.index_copy(0, torch.tensor([0], dtype=torch.int32), t[:1])
+    with pytest.raises(IndexError, match="Expected dtype int64"):
+        t.index_fill(0, torch.tensor([0], dtype=torch.int32), 1.0)
+    with pytest.raises(IndexError, match="index out of range in self"):
+        t.index_select(0, torch.tensor([3]))
+    with pytest.raises(IndexError, match="supposed to be a vector"):
+        t.index_select(0, torch.tensor([[0]]))
+    with pytest.raises(IndexError, match="out of range: tried to access index 12 on a tensor of 12 elements"):
+        t.take(torch.tensor([12]))
+    with pytest.raises(RuntimeError, match="same scalar type"):
+        t.index_add(0, torch.tensor([0]), torch.from_numpy(np.ones((1, 4), np.float32)))
+    with pytest.raises(IndexError, match="out of bounds"):
+        t.index_add(0, torch.tensor([5]), torch.from_numpy(np.ones((1, 4))))
+    with pytest.raises(RuntimeError, match="alpha must not be a floating point"):
+        torch.tensor([1, 2]).index_add(0, torch.tensor([0]), torch.tensor([1]), alpha=0.5)
+    with pytest.raises(IndexError, match="Dimension out of range"):
+        t.gather(2, torch.tensor([[0]]))
+    # no partial write on a bad index
+    u = torch.from_numpy(np.zeros(4))
+    with pytest.raises(RuntimeError):
+        u.scatter_(0, torch.tensor([0, 1, 9]), torch.from_numpy(np.ones(3)))
+    with pytest.raises(IndexError):
+        u.index_put_((torch.tensor([0, 9]),), torch.from_numpy(np.ones(2)))
+    np.testing.assert_array_equal(npy(u), np.zeros(4))
+
+
+def test_large_inputs_take_the_parallel_paths():
+    rng = np.random.default_rng(13)
+    a = rng.standard_normal((300, 257)).astype(np.float32)
+    t = torch.from_numpy(a)
+    idx = rng.integers(-300, 300, 400)
+    cols = rng.integers(0, 257, 300)
+    m = a > 0.3
+    np.testing.assert_array_equal(npy(t[idx]), a[idx])
+    np.testing.assert_array_equal(npy(t[:, cols]), a[:, cols])
+    np.testing.assert_array_equal(npy(t[idx, 5:9]), a[idx, 5:9])
+    np.testing.assert_array_equal(npy(t[m]), a[m])
+    # strided tensor and strided mask: the general (non-collapsed) mask walk
+    tf, mf = torch.from_numpy(np.asfortranarray(a)), torch.from_numpy(np.asfortranarray(m))
+    np.testing.assert_array_equal(npy(tf[mf]), a[m])
+    np.testing.assert_array_equal(npy(tf[:, :100][mf[:, :100]]), a[:, :100][m[:, :100]])
+    b = a.copy()
+    tb = torch.from_numpy(b)
+    tb[torch.from_numpy(m)] = 0.0
+    exp = a.copy()
+    exp[m] = 0
+    np.testing.assert_array_equal(b, exp)
+
+
+def test_uint8_masks_and_int32_indices():
+    t, a = ramp((3, 4))
+    m = (a % 3 == 0).astype(np.uint8)
+    np.testing.assert_array_equal(npy(t[torch.from_numpy(m)]), a[m.astype(bool)])
+    i32 = torch.tensor([2, 0], dtype=torch.int32)
+    np.testing.assert_array_equal(npy(t[i32]), a[[2, 0]])
+    t.index_put_((i32,), torch.from_numpy(np.array(-1, np.int64)))
+    a = a.copy()
+    a[[2, 0]] = -1
+    np.testing.assert_array_equal(npy(t), a)
+    with pytest.raises(IndexError, match="tensors used as indices"):
+        t[torch.tensor([0], dtype=torch.int16)]
+
+
+def test_numpy_scalar_keys():
+    t, a = ramp((2, 3))
+    for k in [np.True_, np.False_, [np.int64(0), np.int64(1)], (slice(None), [np.int32(2)]), np.int32(1)]:
+        np.testing.assert_array_equal(npy(t[k]), a[k])
+    with pytest.raises(IndexError, match="tensors used as indices"):
+        t[[1.5]]
+
+
+@pytest.mark.parametrize("dt", ALL_DTYPES, ids=str)
+def test_more_ops_all_dtypes(dt):
+    rng = np.random.default_rng(14)
+    t, x = mk(rng, (4, 5), dt)
+    idx = rng.integers(0, 5, (4, 3))
+    np.testing.assert_array_equal(npy(t.take_along_dim(torch.from_numpy(idx), 1)), np.take_along_axis(x, idx, 1))
+    exp = x.copy()
+    exp[[0, -1]] = 1
+    got = t.index_fill(0, torch.tensor([0, -1]), 1)
+    assert got.dtype == dt
+    np.testing.assert_array_equal(npy(got), exp)
+    m = rng.random((4, 5)) > 0.5
+    src, srcf = mk(rng, (20,), dt)
+    exp = x.copy()
+    exp[m] = srcf[: m.sum()]
+    np.testing.assert_array_equal(npy(t.masked_scatter(torch.from_numpy(m), src)), exp)
+    exp = x.copy()
+    exp[[3, 1]] = x[[0, 2]]
+    np.testing.assert_array_equal(npy(t.index_copy(0, torch.tensor([3, 1]), t[[0, 2]])), exp)
+    exp = x.copy()
+    exp[1:3, [4, 0]] = 0
+    u = t[1:3]
+    u[:, [4, 0]] = 0  # advanced write through a basic view reaches the base tensor
+    np.testing.assert_array_equal(npy(t), exp)
+    if dt != torch.bool:
+        seq = np.sort(x.astype(np.float64).ravel())
+        ts = torch.tensor(seq, dtype=dt)
+        vals = npy(t).astype(np.float64)
+        for right in (False, True):
+            got = torch.searchsorted(ts, t, right=right)
+            np.testing.assert_array_equal(npy(got), np.searchsorted(npy(ts).astype(np.float64), vals, side="right" if right else "left"))
