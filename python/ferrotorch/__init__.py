@@ -37,7 +37,7 @@ from ._ops_matmul import *  # noqa: F401,F403
 from ._ops_factory import *  # noqa: F401,F403
 from ._ops_misc import *  # noqa: F401,F403
 from ._random import *  # noqa: F401,F403
-from . import linalg, testing  # noqa: F401
+from . import linalg, nn, testing  # noqa: F401
 
 # torch's aliases of dtype names.
 float = float32  # noqa: A001

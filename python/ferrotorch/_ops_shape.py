@@ -27,7 +27,6 @@ moveaxis = Tensor.moveaxis
 diagonal = Tensor.diagonal
 as_strided = Tensor.as_strided
 broadcast_to = Tensor.broadcast_to
-clone = Tensor.clone
 flip = Tensor.flip
 fliplr = Tensor.fliplr
 flipud = Tensor.flipud
@@ -184,7 +183,7 @@ __all__ = [
     "reshape", "permute", "transpose", "swapaxes", "swapdims", "t", "squeeze", "unsqueeze",
     "flatten", "unflatten", "narrow", "select", "chunk", "split", "split_with_sizes",
     "tensor_split", "unbind", "movedim", "moveaxis", "diagonal", "as_strided", "broadcast_to",
-    "clone", "flip", "fliplr", "flipud", "roll", "tile", "repeat_interleave", "tril", "triu",
+    "flip", "fliplr", "flipud", "roll", "tile", "repeat_interleave", "tril", "triu",
     "cat", "concat", "concatenate", "stack", "hstack", "vstack", "row_stack", "dstack",
     "column_stack", "atleast_1d", "atleast_2d", "atleast_3d", "broadcast_tensors",
     "broadcast_shapes", "meshgrid",

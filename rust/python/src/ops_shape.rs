@@ -400,16 +400,6 @@ impl PyTensor {
         }
         rw(slf.py(), t.contiguous())
     }
-    /// `clone(memory_format=torch.preserve_format)`: a contiguous copy.
-    #[pyo3(signature = (*, memory_format=None))]
-    fn clone(
-        &self,
-        py: Python<'_>,
-        memory_format: Option<&Bound<'_, PyAny>>,
-    ) -> PyResult<Py<PyTensor>> {
-        let _ = memory_format;
-        rw(py, sc::clone(&self.inner))
-    }
     /// `flip(*dims)`.
     #[pyo3(signature = (*dims_args, dims=None))]
     fn flip(

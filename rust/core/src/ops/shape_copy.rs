@@ -576,11 +576,6 @@ pub fn triu_(t: &Tensor, diagonal: i64) -> Result<()> {
     zero_triangle(t, false, diagonal, "triu")
 }
 
-/// `clone()`: a contiguous copy with the same dtype.
-pub fn clone(t: &Tensor) -> Result<Tensor> {
-    t.copy_to_new(t.dtype())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
