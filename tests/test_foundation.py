@@ -106,3 +106,10 @@ def test_out_argument_writes_into_tensor():
     assert r is out and out.tolist() == [2.0, 2.0]
     with pytest.raises(RuntimeError, match="can't be cast"):
         torch.add(torch.ones(2), 1, out=torch.zeros(2, dtype=torch.int64))
+
+
+def test_numpy_scalars_keep_their_kind():
+    assert torch.tensor([np.int64(1), np.int32(2)]).dtype == torch.int64
+    assert torch.tensor([np.float32(1.5)]).dtype == torch.float32
+    assert torch.tensor(np.bool_(True)).dtype == torch.bool
+    assert (torch.ones(2, dtype=torch.int32) + np.int64(2)).dtype == torch.int32

@@ -48,12 +48,20 @@ pub fn extract_scalar(obj: &Bound<'_, PyAny>) -> Option<Scalar> {
     if obj.is_instance_of::<PyFloat>() {
         return obj.extract::<f64>().ok().map(Scalar::Float);
     }
-    // NumPy scalars and other number-likes.
-    if let Ok(v) = obj.extract::<f64>() {
-        let is_int = obj.hasattr("is_integer").is_ok_and(|h| !h) && obj.extract::<i64>().is_ok();
-        return Some(if is_int { Scalar::Int(v as i64) } else { Scalar::Float(v) });
+    // NumPy scalars (and 0-d arrays) say what they are through their dtype's kind.
+    if let Ok(kind) = obj.getattr("dtype").and_then(|d| d.getattr("kind")).and_then(|k| k.extract::<String>()) {
+        return match kind.as_str() {
+            "b" => obj.extract::<bool>().ok().map(Scalar::Bool),
+            "i" | "u" => obj.call_method0("__int__").and_then(|i| i.extract::<i64>()).ok().map(Scalar::Int),
+            "f" => obj.extract::<f64>().ok().map(Scalar::Float),
+            _ => None,
+        };
     }
-    None
+    // Other number-likes: integers implement __index__, reals __float__.
+    if obj.hasattr("__index__").unwrap_or(false) {
+        return obj.extract::<i64>().ok().map(Scalar::Int);
+    }
+    obj.extract::<f64>().ok().map(Scalar::Float)
 }
 
 /// An op operand that may be a Tensor or a Python number (a wrapped 0-d tensor).
