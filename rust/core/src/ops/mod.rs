@@ -7,6 +7,7 @@ pub mod factory;
 pub mod index;
 pub mod matmul;
 pub mod reduce;
+pub mod reduce_scan;
 pub mod shape;
 pub mod sort;
 pub mod unary;
