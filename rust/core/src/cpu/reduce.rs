@@ -37,13 +37,23 @@ pub struct FnReducer<A, FA, FC, FF> {
 }
 
 /// Builds a [`FnReducer`]; the closures' types pin down the element and output types.
-pub fn fold<T, A, O, FA, FC, FF>(init: A, acc: FA, combine: FC, finish: FF) -> FnReducer<A, FA, FC, FF>
+pub fn fold<T, A, O, FA, FC, FF>(
+    init: A,
+    acc: FA,
+    combine: FC,
+    finish: FF,
+) -> FnReducer<A, FA, FC, FF>
 where
     FA: Fn(A, T, usize) -> A + Sync,
     FC: Fn(A, A) -> A + Sync,
     FF: Fn(A, usize) -> O + Sync,
 {
-    FnReducer { init, acc, combine, finish }
+    FnReducer {
+        init,
+        acc,
+        combine,
+        finish,
+    }
 }
 
 impl<T, A, O, FA, FC, FF> Reducer<T> for FnReducer<A, FA, FC, FF>
@@ -110,11 +120,20 @@ impl ReduceGeometry {
     /// `reduce[d]` says whether dim `d` is reduced.
     pub fn new(shape: &[usize], strides: &[isize], reduce: &[bool]) -> Self {
         let pick = |want: bool| {
-            collapse((0..shape.len()).filter(move |&d| reduce[d] == want).map(|d| (shape[d], strides[d])))
+            collapse(
+                (0..shape.len())
+                    .filter(move |&d| reduce[d] == want)
+                    .map(|d| (shape[d], strides[d])),
+            )
         };
         let (kept_shape, kept_strides) = pick(false);
         let (red_shape, red_strides) = pick(true);
-        ReduceGeometry { kept_shape, kept_strides, red_shape, red_strides }
+        ReduceGeometry {
+            kept_shape,
+            kept_strides,
+            red_shape,
+            red_strides,
+        }
     }
 
     pub fn out_numel(&self) -> usize {
@@ -149,7 +168,10 @@ fn fold_contig<T: Element, R: Reducer<T>>(r: &R, xs: &[T], base: usize) -> R::Ac
     let half = (xs.len() / 2).div_ceil(BLOCK) * BLOCK;
     let (lo, hi) = xs.split_at(half.min(xs.len()));
     let (a, b) = if xs.len() >= 4 * PARALLEL_THRESHOLD {
-        rayon::join(|| fold_contig(r, lo, base), || fold_contig(r, hi, base + half))
+        rayon::join(
+            || fold_contig(r, lo, base),
+            || fold_contig(r, hi, base + half),
+        )
     } else {
         (fold_contig(r, lo, base), fold_contig(r, hi, base + half))
     };
@@ -180,7 +202,13 @@ fn fold_lanes<T: Element, R: Reducer<T>>(r: &R, xs: &[T], base: usize) -> R::Acc
 ///
 /// # Safety
 /// `p + i * stride` must be readable for `i < len`.
-unsafe fn fold_run<T: Element, R: Reducer<T>>(r: &R, p: *const T, len: usize, stride: isize, base: usize) -> R::Acc {
+unsafe fn fold_run<T: Element, R: Reducer<T>>(
+    r: &R,
+    p: *const T,
+    len: usize,
+    stride: isize,
+    base: usize,
+) -> R::Acc {
     if stride == 1 {
         return fold_contig(r, std::slice::from_raw_parts(p, len), base);
     }
@@ -188,8 +216,8 @@ unsafe fn fold_run<T: Element, R: Reducer<T>>(r: &R, p: *const T, len: usize, st
     let mut acc = [r.init(); 4];
     let mut i = 0;
     while i + 4 <= len {
-        for k in 0..4 {
-            acc[k] = r.acc(acc[k], *p.offset((i + k) as isize * stride), base + i + k);
+        for (k, a) in acc.iter_mut().enumerate() {
+            *a = r.acc(*a, *p.offset((i + k) as isize * stride), base + i + k);
         }
         i += 4;
     }
@@ -211,7 +239,10 @@ unsafe fn fold_output<T: Element, R: Reducer<T>>(r: &R, g: &ReduceGeometry, p: *
     let mut acc = r.init();
     for o in 0..outer {
         let off = offset_of(o, &g.red_shape[..nd - 1], &g.red_strides[..nd - 1]);
-        acc = r.combine(acc, fold_run(r, p.offset(off), inner, inner_stride, o * inner));
+        acc = r.combine(
+            acc,
+            fold_run(r, p.offset(off), inner, inner_stride, o * inner),
+        );
     }
     acc
 }
@@ -221,7 +252,12 @@ unsafe fn fold_output<T: Element, R: Reducer<T>>(r: &R, g: &ReduceGeometry, p: *
 ///
 /// # Safety
 /// `g` must describe a view inside `x`'s allocation and `out` must hold `g.out_numel()` values.
-pub unsafe fn reduce<T: Element, R: Reducer<T>>(x: *const T, g: &ReduceGeometry, r: &R, out: *mut R::Out) {
+pub unsafe fn reduce<T: Element, R: Reducer<T>>(
+    x: *const T,
+    g: &ReduceGeometry,
+    r: &R,
+    out: *mut R::Out,
+) {
     let n_out = g.out_numel();
     let n_red = g.red_numel();
     if n_out == 0 {
@@ -241,7 +277,9 @@ pub unsafe fn reduce<T: Element, R: Reducer<T>>(x: *const T, g: &ReduceGeometry,
     }
     let total = n_out.saturating_mul(n_red);
     let per_out = |i: usize| unsafe {
-        let p = xp.get().offset(offset_of(i, &g.kept_shape, &g.kept_strides));
+        let p = xp
+            .get()
+            .offset(offset_of(i, &g.kept_shape, &g.kept_strides));
         *op.get().add(i) = r.finish(fold_output(r, g, p), n_red);
     };
     if total >= PARALLEL_THRESHOLD && n_out > 1 {
@@ -259,7 +297,12 @@ pub unsafe fn reduce<T: Element, R: Reducer<T>>(x: *const T, g: &ReduceGeometry,
 /// Column strategy: the innermost kept dim is contiguous, so fold input rows into a vector of
 /// accumulators. Rows are folded in groups whose partial results are combined, which bounds
 /// float error growth for tall inputs.
-unsafe fn reduce_columns<T: Element, R: Reducer<T>>(xp: SendPtr<T>, g: &ReduceGeometry, r: &R, op: SendPtr<R::Out>) {
+unsafe fn reduce_columns<T: Element, R: Reducer<T>>(
+    xp: SendPtr<T>,
+    g: &ReduceGeometry,
+    r: &R,
+    op: SendPtr<R::Out>,
+) {
     const WIDTH: usize = 2048;
     const ROWS: usize = 128;
     let nk = g.kept_shape.len();
@@ -271,7 +314,9 @@ unsafe fn reduce_columns<T: Element, R: Reducer<T>>(xp: SendPtr<T>, g: &ReduceGe
         let (ko, cc) = (t / col_chunks, t % col_chunks);
         let c0 = cc * WIDTH;
         let w = WIDTH.min(inner - c0);
-        let base = xp.get().offset(offset_of(ko, &g.kept_shape[..nk - 1], &g.kept_strides[..nk - 1]) + c0 as isize);
+        let base = xp.get().offset(
+            offset_of(ko, &g.kept_shape[..nk - 1], &g.kept_strides[..nk - 1]) + c0 as isize,
+        );
         let mut total = vec![r.init(); w];
         let mut part = vec![r.init(); w];
         let mut row = 0;
@@ -369,11 +414,20 @@ mod tests {
     #[test]
     fn rows_columns_and_all() {
         let data: Vec<f32> = (0..12).map(|i| i as f32).collect();
-        assert_eq!(run(&[3, 4], &[4, 1], &[false, true], &data), vec![6.0, 22.0, 38.0]);
-        assert_eq!(run(&[3, 4], &[4, 1], &[true, false], &data), vec![12.0, 15.0, 18.0, 21.0]);
+        assert_eq!(
+            run(&[3, 4], &[4, 1], &[false, true], &data),
+            vec![6.0, 22.0, 38.0]
+        );
+        assert_eq!(
+            run(&[3, 4], &[4, 1], &[true, false], &data),
+            vec![12.0, 15.0, 18.0, 21.0]
+        );
         assert_eq!(run(&[3, 4], &[4, 1], &[true, true], &data), vec![66.0]);
         // Transposed view: sum over its rows is a column sum of the storage.
-        assert_eq!(run(&[4, 3], &[1, 4], &[false, true], &data), vec![12.0, 15.0, 18.0, 21.0]);
+        assert_eq!(
+            run(&[4, 3], &[1, 4], &[false, true], &data),
+            vec![12.0, 15.0, 18.0, 21.0]
+        );
     }
 
     #[test]

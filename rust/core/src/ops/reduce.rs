@@ -42,7 +42,10 @@ pub fn reduce_mask(ndim: usize, dims: Option<&[i64]>, op: &str) -> Result<Vec<bo
                     continue;
                 }
                 if mask[w] {
-                    bail!(Runtime, "dim {w} appears multiple times in the list of dims");
+                    bail!(
+                        Runtime,
+                        "dim {w} appears multiple times in the list of dims"
+                    );
                 }
                 mask[w] = true;
             }
@@ -56,19 +59,43 @@ pub fn out_shape(shape: &[usize], mask: &[bool], keepdim: bool) -> Vec<usize> {
     shape
         .iter()
         .zip(mask)
-        .filter_map(|(&s, &m)| if !m { Some(s) } else if keepdim { Some(1) } else { None })
+        .filter_map(|(&s, &m)| {
+            if !m {
+                Some(s)
+            } else if keepdim {
+                Some(1)
+            } else {
+                None
+            }
+        })
         .collect()
 }
 
 /// Runs `r` over the masked dims of `x` into a new tensor of the reducer's output type.
-pub fn run<T: Element, R: Reducer<T>>(x: &Tensor, mask: &[bool], keepdim: bool, r: &R) -> Result<Tensor>
+pub fn run<T: Element, R: Reducer<T>>(
+    x: &Tensor,
+    mask: &[bool],
+    keepdim: bool,
+    r: &R,
+) -> Result<Tensor>
 where
     R::Out: Element,
 {
     let g = ReduceGeometry::new(x.shape(), x.strides(), mask);
-    let out = Tensor::empty(&out_shape(x.shape(), mask, keepdim), R::Out::DTYPE, x.device())?;
+    let out = Tensor::empty(
+        &out_shape(x.shape(), mask, keepdim),
+        R::Out::DTYPE,
+        x.device(),
+    )?;
     // SAFETY: x's layout was validated against its storage; out is fresh and contiguous.
-    unsafe { reduce(x.data_ptr::<T>() as *const T, &g, r, out.data_ptr::<R::Out>()) };
+    unsafe {
+        reduce(
+            x.data_ptr::<T>() as *const T,
+            &g,
+            r,
+            out.data_ptr::<R::Out>(),
+        )
+    };
     Ok(out)
 }
 
@@ -191,21 +218,36 @@ fn sum_dtype(d: DType) -> DType {
 }
 
 /// `torch.sum(x, dim, keepdim, dtype=)`.
-pub fn sum(x: &Tensor, dims: Option<&[i64]>, keepdim: bool, dtype: Option<DType>) -> Result<Tensor> {
+pub fn sum(
+    x: &Tensor,
+    dims: Option<&[i64]>,
+    keepdim: bool,
+    dtype: Option<DType>,
+) -> Result<Tensor> {
     let mask = reduce_mask(x.ndim(), dims, "sum")?;
     let xin = cast_opt(x, dtype)?;
     sum_kernel(&xin, &mask, keepdim, false)?.to_dtype(dtype.unwrap_or(sum_dtype(x.dtype())))
 }
 
 /// `torch.nansum`: NaN counts as zero.
-pub fn nansum(x: &Tensor, dims: Option<&[i64]>, keepdim: bool, dtype: Option<DType>) -> Result<Tensor> {
+pub fn nansum(
+    x: &Tensor,
+    dims: Option<&[i64]>,
+    keepdim: bool,
+    dtype: Option<DType>,
+) -> Result<Tensor> {
     let mask = reduce_mask(x.ndim(), dims, "nansum")?;
     let xin = cast_opt(x, dtype)?;
     sum_kernel(&xin, &mask, keepdim, true)?.to_dtype(dtype.unwrap_or(sum_dtype(x.dtype())))
 }
 
 /// `torch.prod(x, dim, keepdim, dtype=)`.
-pub fn prod(x: &Tensor, dims: Option<&[i64]>, keepdim: bool, dtype: Option<DType>) -> Result<Tensor> {
+pub fn prod(
+    x: &Tensor,
+    dims: Option<&[i64]>,
+    keepdim: bool,
+    dtype: Option<DType>,
+) -> Result<Tensor> {
     let mask = reduce_mask(x.ndim(), dims, "prod")?;
     let x2 = cast_opt(x, dtype)?;
     let (x, mask) = (&x2, &mask);
@@ -218,7 +260,12 @@ pub fn prod(x: &Tensor, dims: Option<&[i64]>, keepdim: bool, dtype: Option<DType
 }
 
 /// `torch.mean`: floating inputs only (or `dtype=` a floating dtype).
-pub fn mean(x: &Tensor, dims: Option<&[i64]>, keepdim: bool, dtype: Option<DType>) -> Result<Tensor> {
+pub fn mean(
+    x: &Tensor,
+    dims: Option<&[i64]>,
+    keepdim: bool,
+    dtype: Option<DType>,
+) -> Result<Tensor> {
     let mask = reduce_mask(x.ndim(), dims, "mean")?;
     let x = cast_opt(x, dtype)?;
     float_only(&x, "mean")?;
@@ -230,7 +277,12 @@ pub fn mean(x: &Tensor, dims: Option<&[i64]>, keepdim: bool, dtype: Option<DType
 }
 
 /// `torch.nanmean`: the mean of the non-NaN elements.
-pub fn nanmean(x: &Tensor, dims: Option<&[i64]>, keepdim: bool, dtype: Option<DType>) -> Result<Tensor> {
+pub fn nanmean(
+    x: &Tensor,
+    dims: Option<&[i64]>,
+    keepdim: bool,
+    dtype: Option<DType>,
+) -> Result<Tensor> {
     let mask = reduce_mask(x.ndim(), dims, "nanmean")?;
     let x = cast_opt(x, dtype)?;
     if !x.dtype().is_floating_point() {
@@ -264,11 +316,17 @@ fn check_nonempty(x: &Tensor, mask: &[bool], op: &str, all_dims: bool) -> Result
         } else {
             " Specify the reduction dim with the 'dim' argument."
         };
-        bail!(Index, "{op}(): Expected reduction dim to be specified for input.numel() == 0.{hint}");
+        bail!(
+            Index,
+            "{op}(): Expected reduction dim to be specified for input.numel() == 0.{hint}"
+        );
     }
     for (d, (&s, &m)) in x.shape().iter().zip(mask).enumerate() {
         if m && s == 0 {
-            bail!(Index, "{op}(): Expected reduction dim {d} to have non-zero size.");
+            bail!(
+                Index,
+                "{op}(): Expected reduction dim {d} to have non-zero size."
+            );
         }
     }
     Ok(())
@@ -278,7 +336,12 @@ fn amax_kernel<const MAX: bool>(x: &Tensor, mask: &[bool], keepdim: bool) -> Res
     fn go<T: Bounded, const MAX: bool>(x: &Tensor, mask: &[bool], keepdim: bool) -> Result<Tensor> {
         let init = if MAX { T::LOWEST } else { T::HIGHEST };
         let pick = |a: T, v: T| if beats::<T, MAX>(a, v) { v } else { a };
-        run(x, mask, keepdim, &fold(init, move |a, v: T, _| pick(a, v), pick, |a, _| a))
+        run(
+            x,
+            mask,
+            keepdim,
+            &fold(init, move |a, v: T, _| pick(a, v), pick, |a, _| a),
+        )
     }
     dispatch_all!(x.dtype(), T => go::<T, MAX>(x, mask, keepdim))
 }
@@ -299,18 +362,44 @@ pub fn max_min_all<const MAX: bool>(x: &Tensor) -> Result<Tensor> {
     amax_kernel::<MAX>(x, &mask, false)
 }
 
-fn arg_kernel<const MAX: bool>(x: &Tensor, mask: &[bool], keepdim: bool) -> Result<(Tensor, Tensor)> {
-    fn go<T: Bounded, const MAX: bool>(x: &Tensor, mask: &[bool], keepdim: bool) -> Result<(Tensor, Tensor)> {
+fn arg_kernel<const MAX: bool>(
+    x: &Tensor,
+    mask: &[bool],
+    keepdim: bool,
+) -> Result<(Tensor, Tensor)> {
+    fn go<T: Bounded, const MAX: bool>(
+        x: &Tensor,
+        mask: &[bool],
+        keepdim: bool,
+    ) -> Result<(Tensor, Tensor)> {
         let init = (if MAX { T::LOWEST } else { T::HIGHEST }, NO_INDEX);
-        run_pair(x, mask, keepdim, &fold(init, |a: (T, usize), v: T, i| {
-            if a.1 == NO_INDEX || beats::<T, MAX>(a.0, v) { (v, i) } else { a }
-        }, arg_combine::<T, MAX>, |a, _| (a.0, a.1 as i64)))
+        run_pair(
+            x,
+            mask,
+            keepdim,
+            &fold(
+                init,
+                |a: (T, usize), v: T, i| {
+                    if a.1 == NO_INDEX || beats::<T, MAX>(a.0, v) {
+                        (v, i)
+                    } else {
+                        a
+                    }
+                },
+                arg_combine::<T, MAX>,
+                |a, _| (a.0, a.1 as i64),
+            ),
+        )
     }
     dispatch_all!(x.dtype(), T => go::<T, MAX>(x, mask, keepdim))
 }
 
 /// `torch.max(x, dim, keepdim)` / `min`: values and the index of the first extreme.
-pub fn max_min_dim<const MAX: bool>(x: &Tensor, dim: i64, keepdim: bool) -> Result<(Tensor, Tensor)> {
+pub fn max_min_dim<const MAX: bool>(
+    x: &Tensor,
+    dim: i64,
+    keepdim: bool,
+) -> Result<(Tensor, Tensor)> {
     let op = if MAX { "max" } else { "min" };
     let mask = reduce_mask(x.ndim(), Some(&[dim]), op)?;
     check_nonempty(x, &mask, op, false)?;
@@ -318,7 +407,11 @@ pub fn max_min_dim<const MAX: bool>(x: &Tensor, dim: i64, keepdim: bool) -> Resu
 }
 
 /// `torch.argmax` / `argmin`: over all elements (flat index) or one dim.
-pub fn argmax_argmin<const MAX: bool>(x: &Tensor, dim: Option<i64>, keepdim: bool) -> Result<Tensor> {
+pub fn argmax_argmin<const MAX: bool>(
+    x: &Tensor,
+    dim: Option<i64>,
+    keepdim: bool,
+) -> Result<Tensor> {
     let op = if MAX { "argmax" } else { "argmin" };
     let dims = dim.map(|d| [d]);
     let mask = reduce_mask(x.ndim(), dims.as_ref().map(|d| &d[..]), op)?;
@@ -331,7 +424,8 @@ pub fn argmax_argmin<const MAX: bool>(x: &Tensor, dim: Option<i64>, keepdim: boo
 pub fn aminmax(x: &Tensor, dim: Option<i64>, keepdim: bool) -> Result<(Tensor, Tensor)> {
     let dims = dim.map(|d| [d]);
     let mask = reduce_mask(x.ndim(), dims.as_ref().map(|d| &d[..]), "aminmax")?;
-    if x.shape().iter().zip(&mask).any(|(&s, &m)| m && s == 0) || (dim.is_none() && x.numel() == 0) {
+    if x.shape().iter().zip(&mask).any(|(&s, &m)| m && s == 0) || (dim.is_none() && x.numel() == 0)
+    {
         bail!(
             Runtime,
             "aminmax(): cannot compute aminmax over an empty dimension as the operation has no \
@@ -341,8 +435,17 @@ pub fn aminmax(x: &Tensor, dim: Option<i64>, keepdim: bool) -> Result<(Tensor, T
     fn go<T: Bounded>(x: &Tensor, mask: &[bool], keepdim: bool) -> Result<(Tensor, Tensor)> {
         let lo = |a: T, v: T| if beats::<T, false>(a, v) { v } else { a };
         let hi = |a: T, v: T| if beats::<T, true>(a, v) { v } else { a };
-        run_pair(x, mask, keepdim, &fold((T::HIGHEST, T::LOWEST), move |a: (T, T), v: T, _| (lo(a.0, v), hi(a.1, v)),
-            move |a, b| (lo(a.0, b.0), hi(a.1, b.1)), |a, _| a))
+        run_pair(
+            x,
+            mask,
+            keepdim,
+            &fold(
+                (T::HIGHEST, T::LOWEST),
+                move |a: (T, T), v: T, _| (lo(a.0, v), hi(a.1, v)),
+                move |a, b| (lo(a.0, b.0), hi(a.1, b.1)),
+                |a, _| a,
+            ),
+        )
     }
     dispatch_all!(x.dtype(), T => go::<T>(x, &mask, keepdim))
 }
@@ -373,11 +476,20 @@ fn welford_combine(a: Welford, b: Welford) -> Welford {
 }
 
 /// `torch.var_mean` / `std_mean` (`sqrt` gives std): (var or std, mean), Welford in f64.
-pub fn var_mean(x: &Tensor, dims: Option<&[i64]>, correction: f64, keepdim: bool, sqrt: bool) -> Result<(Tensor, Tensor)> {
+pub fn var_mean(
+    x: &Tensor,
+    dims: Option<&[i64]>,
+    correction: f64,
+    keepdim: bool,
+    sqrt: bool,
+) -> Result<(Tensor, Tensor)> {
     let op = if sqrt { "std" } else { "var" };
     let mask = reduce_mask(x.ndim(), dims, op)?;
     if !x.dtype().is_floating_point() {
-        bail!(Runtime, "std and var only support floating point and complex dtypes");
+        bail!(
+            Runtime,
+            "std and var only support floating point and complex dtypes"
+        );
     }
     let (v, m) = dispatch_float!(x.dtype(), T => run_pair(x, &mask, keepdim, &fold(
         (0.0, 0.0, 0.0),
@@ -401,7 +513,13 @@ pub fn var_mean(x: &Tensor, dims: Option<&[i64]>, correction: f64, keepdim: bool
 pub struct NormOrd(pub f64);
 
 /// `torch.linalg.vector_norm(x, ord, dim, keepdim, dtype=)`.
-pub fn vector_norm(x: &Tensor, ord: NormOrd, dims: Option<&[i64]>, keepdim: bool, dtype: Option<DType>) -> Result<Tensor> {
+pub fn vector_norm(
+    x: &Tensor,
+    ord: NormOrd,
+    dims: Option<&[i64]>,
+    keepdim: bool,
+    dtype: Option<DType>,
+) -> Result<Tensor> {
     let op = "linalg.vector_norm";
     let mask = reduce_mask(x.ndim(), dims, op)?;
     if !x.dtype().is_floating_point() {
@@ -413,12 +531,21 @@ pub fn vector_norm(x: &Tensor, ord: NormOrd, dims: Option<&[i64]>, keepdim: bool
     }
     if let Some(d) = dtype {
         if !d.is_floating_point() {
-            bail!(Runtime, "{op}: dtype should be floating point or complex, but got {d}");
+            bail!(
+                Runtime,
+                "{op}: dtype should be floating point or complex, but got {d}"
+            );
         }
     }
     let x = cast_opt(x, dtype)?;
     let p = ord.0;
-    let red: usize = x.shape().iter().zip(&mask).filter(|(_, &m)| m).map(|(&s, _)| s).product();
+    let red: usize = x
+        .shape()
+        .iter()
+        .zip(&mask)
+        .filter(|(_, &m)| m)
+        .map(|(&s, _)| s)
+        .product();
     if p.is_infinite() && red == 0 {
         bail!(
             Runtime,
@@ -462,7 +589,11 @@ pub fn vector_norm(x: &Tensor, ord: NormOrd, dims: Option<&[i64]>, keepdim: bool
 /// `torch.logsumexp(x, dim, keepdim)`: one pass with a running maximum, so it never overflows.
 pub fn logsumexp(x: &Tensor, dims: Option<&[i64]>, keepdim: bool) -> Result<Tensor> {
     let mask = reduce_mask(x.ndim(), dims, "logsumexp")?;
-    let x = if x.dtype().is_floating_point() { x.clone() } else { x.to_dtype(crate::dtype::default_float())? };
+    let x = if x.dtype().is_floating_point() {
+        x.clone()
+    } else {
+        x.to_dtype(crate::dtype::default_float())?
+    };
     dispatch_float!(x.dtype(), T => {
         type A = <T as Float>::Acc;
         let (zero, one, ninf) = (acc_of::<T>(0.0), acc_of::<T>(1.0), acc_of::<T>(f64::NEG_INFINITY));
@@ -532,9 +663,19 @@ mod tests {
     #[test]
     fn argmax_first_occurrence_and_nan() {
         let x = Tensor::from_vec(vec![1.0f32, 3.0, 3.0, f32::NAN, 2.0, f32::NAN], &[6]).unwrap();
-        assert_eq!(argmax_argmin::<true>(&x, None, false).unwrap().to_vec::<i64>(), vec![3]);
+        assert_eq!(
+            argmax_argmin::<true>(&x, None, false)
+                .unwrap()
+                .to_vec::<i64>(),
+            vec![3]
+        );
         let y = Tensor::from_vec(vec![1.0f32, 3.0, 3.0, 2.0], &[4]).unwrap();
-        assert_eq!(argmax_argmin::<true>(&y, None, false).unwrap().to_vec::<i64>(), vec![1]);
+        assert_eq!(
+            argmax_argmin::<true>(&y, None, false)
+                .unwrap()
+                .to_vec::<i64>(),
+            vec![1]
+        );
         assert!(max_min_all::<true>(&x).unwrap().to_vec::<f32>()[0].is_nan());
     }
 }

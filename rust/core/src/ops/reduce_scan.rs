@@ -17,13 +17,28 @@ fn split(x: &Tensor, dim: i64, op: &str) -> Result<(Tensor, (usize, usize, usize
         return Ok((x, (1, 1, 1)));
     }
     let s = x.shape();
-    Ok((x.clone(), (s[..d].iter().product(), s[d], s[d + 1..].iter().product())))
+    Ok((
+        x.clone(),
+        (s[..d].iter().product(), s[d], s[d + 1..].iter().product()),
+    ))
 }
 
 /// `torch.cumsum` / `cumprod` (`SUM` picks): integer and bool inputs give int64 unless `dtype=`.
-pub fn cumsum_cumprod<const SUM: bool>(x: &Tensor, dim: i64, dtype: Option<DType>) -> Result<Tensor> {
-    let out_dt = dtype.unwrap_or(if x.dtype().is_floating_point() { x.dtype() } else { DType::I64 });
-    let (x, dims) = split(&x.to_dtype(out_dt)?, dim, if SUM { "cumsum" } else { "cumprod" })?;
+pub fn cumsum_cumprod<const SUM: bool>(
+    x: &Tensor,
+    dim: i64,
+    dtype: Option<DType>,
+) -> Result<Tensor> {
+    let out_dt = dtype.unwrap_or(if x.dtype().is_floating_point() {
+        x.dtype()
+    } else {
+        DType::I64
+    });
+    let (x, dims) = split(
+        &x.to_dtype(out_dt)?,
+        dim,
+        if SUM { "cumsum" } else { "cumprod" },
+    )?;
     let out = Tensor::empty(x.shape(), out_dt, x.device())?;
     // SAFETY: both contiguous with outer * n * inner elements.
     unsafe {
@@ -47,7 +62,10 @@ pub fn cumsum_cumprod<const SUM: bool>(x: &Tensor, dim: i64, dtype: Option<DType
 /// running extreme moves the index to the later element, and NaN sticks once seen.
 pub fn cummax_cummin<const MAX: bool>(x: &Tensor, dim: i64) -> Result<(Tensor, Tensor)> {
     let (xc, dims) = split(x, dim, if MAX { "cummax" } else { "cummin" })?;
-    fn go<T: Element, const MAX: bool>(x: &Tensor, dims: (usize, usize, usize)) -> Result<(Tensor, Tensor)> {
+    fn go<T: Element, const MAX: bool>(
+        x: &Tensor,
+        dims: (usize, usize, usize),
+    ) -> Result<(Tensor, Tensor)> {
         let mut buf = vec![(T::zero(), 0i64); x.numel()];
         #[allow(clippy::eq_op)]
         let step = |(cur, ci): (T, i64), v: T, i: usize| {
@@ -56,7 +74,15 @@ pub fn cummax_cummin<const MAX: bool>(x: &Tensor, dim: i64) -> Result<(Tensor, T
             (s, s)
         };
         // SAFETY: x is contiguous with numel elements; buf holds numel pairs.
-        unsafe { scan(x.data_ptr::<T>(), buf.as_mut_ptr(), dims, (T::zero(), 0i64), step) };
+        unsafe {
+            scan(
+                x.data_ptr::<T>(),
+                buf.as_mut_ptr(),
+                dims,
+                (T::zero(), 0i64),
+                step,
+            )
+        };
         let v = Tensor::from_vec(buf.iter().map(|p| p.0).collect::<Vec<T>>(), x.shape())?;
         let i = Tensor::from_vec(buf.iter().map(|p| p.1).collect::<Vec<i64>>(), x.shape())?;
         Ok((v, i))
@@ -76,7 +102,11 @@ mod tests {
         assert_eq!(c.to_vec::<i64>(), vec![1, 3, 6, 4, 9, 15]);
         let c = cumsum_cumprod::<true>(&x, 0, None).unwrap();
         assert_eq!(c.to_vec::<i64>(), vec![1, 2, 3, 5, 7, 9]);
-        let (v, i) = cummax_cummin::<true>(&Tensor::from_vec(vec![1.0f32, 3.0, 2.0, 3.0], &[4]).unwrap(), 0).unwrap();
+        let (v, i) = cummax_cummin::<true>(
+            &Tensor::from_vec(vec![1.0f32, 3.0, 2.0, 3.0], &[4]).unwrap(),
+            0,
+        )
+        .unwrap();
         assert_eq!(v.to_vec::<f32>(), vec![1.0, 3.0, 3.0, 3.0]);
         assert_eq!(i.to_vec::<i64>(), vec![0, 1, 1, 3]);
     }

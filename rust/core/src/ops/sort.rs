@@ -29,13 +29,21 @@ pub fn cmp_nan_last<T: PartialOrd>(a: &T, b: &T) -> Ordering {
 #[inline]
 fn cmp_pair<T: PartialOrd>(desc: bool) -> impl Fn(&(T, usize), &(T, usize)) -> Ordering + Copy {
     move |a, b| {
-        let o = if desc { cmp_nan_last(&b.0, &a.0) } else { cmp_nan_last(&a.0, &b.0) };
+        let o = if desc {
+            cmp_nan_last(&b.0, &a.0)
+        } else {
+            cmp_nan_last(&a.0, &b.0)
+        };
         o.then(a.1.cmp(&b.1))
     }
 }
 
 fn pairs<T: Copy>(line: &[T]) -> Vec<(T, usize)> {
-    line.iter().copied().enumerate().map(|(i, v)| (v, i)).collect()
+    line.iter()
+        .copied()
+        .enumerate()
+        .map(|(i, v)| (v, i))
+        .collect()
 }
 
 /// Runs `f(line, out_a, out_b)` over every line along `dim`; outputs have `m` entries a line.
@@ -49,7 +57,15 @@ fn per_line<T: Element, A: Element, B: Element>(
 ) -> Result<(Tensor, Tensor, usize)> {
     let zero_d = x.ndim() == 0;
     let d = wrap_dim(dim, x.ndim(), op)?;
-    let x = if zero_d { x.view_with(Layout { shape: vec![1], strides: vec![1], offset: x.offset() })? } else { x.clone() };
+    let x = if zero_d {
+        x.view_with(Layout {
+            shape: vec![1],
+            strides: vec![1],
+            offset: x.offset(),
+        })?
+    } else {
+        x.clone()
+    };
     let last = x.ndim() - 1;
     let t = transpose(&x, d as i64, last as i64)?.contiguous()?;
     let n = t.shape()[last];
@@ -67,11 +83,18 @@ fn per_line<T: Element, A: Element, B: Element>(
                 std::slice::from_raw_parts_mut(b.data_ptr::<B>(), rows * m),
             )
         };
-        let work = |(r, (oa, ob)): (usize, (&mut [A], &mut [B]))| f(&xs[r * n..(r + 1) * n], oa, ob);
+        let work =
+            |(r, (oa, ob)): (usize, (&mut [A], &mut [B]))| f(&xs[r * n..(r + 1) * n], oa, ob);
         if rows > 1 && rows * n >= crate::cpu::iter::PARALLEL_THRESHOLD {
-            as_.par_chunks_mut(m).zip(bs.par_chunks_mut(m)).enumerate().for_each(work);
+            as_.par_chunks_mut(m)
+                .zip(bs.par_chunks_mut(m))
+                .enumerate()
+                .for_each(work);
         } else {
-            as_.chunks_mut(m).zip(bs.chunks_mut(m)).enumerate().for_each(work);
+            as_.chunks_mut(m)
+                .zip(bs.chunks_mut(m))
+                .enumerate()
+                .for_each(work);
         }
     }
     let back = |o: Tensor| -> Result<Tensor> {
@@ -96,7 +119,11 @@ fn finish_reduced(t: Tensor, d: usize, keepdim: bool) -> Result<Tensor> {
 
 /// `torch.sort(x, dim, descending, stable)`: (values, indices). Always stable.
 pub fn sort(x: &Tensor, dim: i64, descending: bool) -> Result<(Tensor, Tensor)> {
-    let n = if x.ndim() == 0 { 1 } else { x.shape()[wrap_dim(dim, x.ndim(), "sort")?] };
+    let n = if x.ndim() == 0 {
+        1
+    } else {
+        x.shape()[wrap_dim(dim, x.ndim(), "sort")?]
+    };
     dispatch_all!(x.dtype(), T => {
         let (v, i, _) = per_line::<T, T, i64>(x, dim, "sort", n, |line, ov, oi| {
             let mut p = pairs(line);
@@ -123,7 +150,11 @@ pub fn msort(x: &Tensor) -> Result<Tensor> {
 /// `torch.topk(x, k, dim, largest, sorted)`: the k largest (smallest) with their indices,
 /// always in sorted order.
 pub fn topk(x: &Tensor, k: i64, dim: i64, largest: bool) -> Result<(Tensor, Tensor)> {
-    let n = if x.ndim() == 0 { 1 } else { x.shape()[wrap_dim(dim, x.ndim(), "topk")?] };
+    let n = if x.ndim() == 0 {
+        1
+    } else {
+        x.shape()[wrap_dim(dim, x.ndim(), "topk")?]
+    };
     if k < 0 || k as usize > n {
         bail!(Runtime, "selected index k out of range");
     }
@@ -153,7 +184,10 @@ fn nonempty_dim(x: &Tensor, dim: i64, op: &str) -> Result<usize> {
     }
     let d = wrap_dim(dim, x.ndim(), op)?;
     if x.shape()[d] == 0 {
-        bail!(Index, "{op}(): Expected reduction dim {d} to have non-zero size.");
+        bail!(
+            Index,
+            "{op}(): Expected reduction dim {d} to have non-zero size."
+        );
     }
     Ok(x.shape()[d])
 }
@@ -171,14 +205,24 @@ fn line_select<T: Element>(
         ov[0] = v;
         oi[0] = i as i64;
     })?;
-    Ok((finish_reduced(v, d, keepdim)?, finish_reduced(i, d, keepdim)?))
+    Ok((
+        finish_reduced(v, d, keepdim)?,
+        finish_reduced(i, d, keepdim)?,
+    ))
 }
 
 /// `torch.kthvalue(x, k, dim, keepdim)`: the k-th smallest (1-based).
 pub fn kthvalue(x: &Tensor, k: i64, dim: i64, keepdim: bool) -> Result<(Tensor, Tensor)> {
-    let n = if x.ndim() == 0 { 1 } else { x.shape()[wrap_dim(dim, x.ndim(), "kthvalue")?] };
+    let n = if x.ndim() == 0 {
+        1
+    } else {
+        x.shape()[wrap_dim(dim, x.ndim(), "kthvalue")?]
+    };
     if k < 1 || k as usize > n {
-        bail!(Runtime, "kthvalue(): selected number k out of range for dimension {dim}");
+        bail!(
+            Runtime,
+            "kthvalue(): selected number k out of range for dimension {dim}"
+        );
     }
     dispatch_all!(x.dtype(), T => line_select::<T>(x, dim, keepdim, "kthvalue", |line| {
         let mut p = pairs(line);
