@@ -430,3 +430,18 @@ def test_cummax_cummin(rng, dtype, dim):
 def test_int_sums_wrap_in_int64(dtype):
     arr = np.array([100, 27, 1], dtype=NP_DTYPES[dtype])
     assert torch.tensor(arr).sum().item() == 128
+
+
+def test_noncontiguous_inputs_for_every_kind_of_reduction(rng):
+    base = rng.standard_normal((6, 10))
+    for arr in (base[:, ::2], np.asfortranarray(base), base[1:, 3:]):
+        t = torch.from_numpy(arr)
+        for dim in (0, 1):
+            close(t.var(dim), np.var(arr, axis=dim, ddof=1))
+            close(t.mean(dim), arr.mean(axis=dim))
+            close(t.prod(dim), arr.prod(axis=dim))
+            close(torch.logsumexp(t, dim), np.log(np.exp(arr).sum(axis=dim)))
+            close(t.cumsum(dim), np.cumsum(arr, axis=dim))
+            close(t.norm(3, dim), (np.abs(arr) ** 3).sum(axis=dim) ** (1 / 3))
+            np.testing.assert_array_equal(np_of(t.argmax(dim)), arr.argmax(axis=dim))
+        close(t.std(), arr.std(ddof=1))
