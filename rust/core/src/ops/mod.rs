@@ -12,6 +12,7 @@ pub mod index_mask;
 pub mod index_search;
 pub mod matmul;
 pub mod reduce;
+pub mod reduce_scan;
 pub mod shape;
 pub mod shape_copy;
 pub mod sort;

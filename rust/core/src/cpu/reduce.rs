@@ -1,0 +1,440 @@
+//! The reduction and scan engines. Every reduction op (sum, mean, max, argmax, var, norm ...)
+//! is a [`Reducer`]: an accumulator with `init`/`acc`/`combine`/`finish`; the engine owns the
+//! loops, the memory-access strategy and the threading, so each op is a few lines.
+//!
+//! Strategies, picked from the collapsed geometry:
+//! - *runs*: each output element folds its reduced elements, whose innermost reduced dim is
+//!   walked as one run; contiguous runs are folded in blocks of 8 independent lanes (the
+//!   compiler vectorises them) combined pairwise over a tree of blocks, so float error grows
+//!   with log(n), not n.
+//! - *columns*: when the kept dims are innermost and contiguous (sum over dim 0 of a matrix)
+//!   whole input rows are folded into a vector of accumulators, reading memory in order.
+
+use super::iter::{SendPtr, PARALLEL_THRESHOLD};
+use crate::element::Element;
+use rayon::prelude::*;
+
+/// A reduction: folds elements of type `T` (with their linear index inside the reduced
+/// dims, which arg-reductions keep) into `Acc` and turns that into one output value.
+pub trait Reducer<T>: Sync {
+    type Acc: Copy + Send + Sync;
+    type Out: Copy + Send;
+    fn init(&self) -> Self::Acc;
+    fn acc(&self, a: Self::Acc, x: T, idx: usize) -> Self::Acc;
+    /// Merges two partial results; must not depend on which covers the earlier indices
+    /// (arg-reductions break ties by index explicitly).
+    fn combine(&self, a: Self::Acc, b: Self::Acc) -> Self::Acc;
+    /// The output from the accumulator of `n` elements.
+    fn finish(&self, a: Self::Acc, n: usize) -> Self::Out;
+}
+
+/// A [`Reducer`] made of closures, so most ops are one expression.
+pub struct FnReducer<A, FA, FC, FF> {
+    pub init: A,
+    pub acc: FA,
+    pub combine: FC,
+    pub finish: FF,
+}
+
+/// Builds a [`FnReducer`]; the closures' types pin down the element and output types.
+pub fn fold<T, A, O, FA, FC, FF>(
+    init: A,
+    acc: FA,
+    combine: FC,
+    finish: FF,
+) -> FnReducer<A, FA, FC, FF>
+where
+    FA: Fn(A, T, usize) -> A + Sync,
+    FC: Fn(A, A) -> A + Sync,
+    FF: Fn(A, usize) -> O + Sync,
+{
+    FnReducer {
+        init,
+        acc,
+        combine,
+        finish,
+    }
+}
+
+impl<T, A, O, FA, FC, FF> Reducer<T> for FnReducer<A, FA, FC, FF>
+where
+    A: Copy + Send + Sync,
+    O: Copy + Send,
+    FA: Fn(A, T, usize) -> A + Sync,
+    FC: Fn(A, A) -> A + Sync,
+    FF: Fn(A, usize) -> O + Sync,
+{
+    type Acc = A;
+    type Out = O;
+    #[inline(always)]
+    fn init(&self) -> A {
+        self.init
+    }
+    #[inline(always)]
+    fn acc(&self, a: A, x: T, idx: usize) -> A {
+        (self.acc)(a, x, idx)
+    }
+    #[inline(always)]
+    fn combine(&self, a: A, b: A) -> A {
+        (self.combine)(a, b)
+    }
+    #[inline(always)]
+    fn finish(&self, a: A, n: usize) -> O {
+        (self.finish)(a, n)
+    }
+}
+
+/// Input geometry split into kept (output) dims and reduced dims, each group with size-1 dims
+/// dropped and neighbours fused where memory allows. Row-major order inside each group is kept,
+/// so output linear indices and arg-reduction indices are unchanged by the collapsing.
+#[derive(Clone, Debug)]
+pub struct ReduceGeometry {
+    pub kept_shape: Vec<usize>,
+    pub kept_strides: Vec<isize>,
+    pub red_shape: Vec<usize>,
+    pub red_strides: Vec<isize>,
+}
+
+fn collapse(dims: impl Iterator<Item = (usize, isize)>) -> (Vec<usize>, Vec<isize>) {
+    let (mut shape, mut strides): (Vec<usize>, Vec<isize>) = (Vec::new(), Vec::new());
+    for (s, st) in dims {
+        if s == 1 {
+            continue;
+        }
+        if let (Some(ls), Some(&lst)) = (shape.last_mut(), strides.last()) {
+            if lst == st * s as isize {
+                *ls *= s;
+                if let Some(l) = strides.last_mut() {
+                    *l = st;
+                }
+                continue;
+            }
+        }
+        shape.push(s);
+        strides.push(st);
+    }
+    (shape, strides)
+}
+
+impl ReduceGeometry {
+    /// `reduce[d]` says whether dim `d` is reduced.
+    pub fn new(shape: &[usize], strides: &[isize], reduce: &[bool]) -> Self {
+        let pick = |want: bool| {
+            collapse(
+                (0..shape.len())
+                    .filter(move |&d| reduce[d] == want)
+                    .map(|d| (shape[d], strides[d])),
+            )
+        };
+        let (kept_shape, kept_strides) = pick(false);
+        let (red_shape, red_strides) = pick(true);
+        ReduceGeometry {
+            kept_shape,
+            kept_strides,
+            red_shape,
+            red_strides,
+        }
+    }
+
+    pub fn out_numel(&self) -> usize {
+        self.kept_shape.iter().product()
+    }
+    pub fn red_numel(&self) -> usize {
+        self.red_shape.iter().product()
+    }
+}
+
+/// Offset of linear index `pos` in a row-major walk of `shape` with `strides`.
+#[inline]
+fn offset_of(mut pos: usize, shape: &[usize], strides: &[isize]) -> isize {
+    let mut off = 0isize;
+    for d in (0..shape.len()).rev() {
+        off += (pos % shape[d]) as isize * strides[d];
+        pos /= shape[d];
+    }
+    off
+}
+
+const LANES: usize = 8;
+/// Elements folded by one set of lanes before results are combined pairwise.
+const BLOCK: usize = 1024;
+
+/// Folds a contiguous slice: 8 independent lanes per block, blocks combined as a tree;
+/// halves run in parallel when long.
+fn fold_contig<T: Element, R: Reducer<T>>(r: &R, xs: &[T], base: usize) -> R::Acc {
+    if xs.len() <= BLOCK {
+        return fold_lanes(r, xs, base);
+    }
+    let half = (xs.len() / 2).div_ceil(BLOCK) * BLOCK;
+    let (lo, hi) = xs.split_at(half.min(xs.len()));
+    let (a, b) = if xs.len() >= 4 * PARALLEL_THRESHOLD {
+        rayon::join(
+            || fold_contig(r, lo, base),
+            || fold_contig(r, hi, base + half),
+        )
+    } else {
+        (fold_contig(r, lo, base), fold_contig(r, hi, base + half))
+    };
+    r.combine(a, b)
+}
+
+#[inline]
+fn fold_lanes<T: Element, R: Reducer<T>>(r: &R, xs: &[T], base: usize) -> R::Acc {
+    let mut acc = [r.init(); LANES];
+    let chunks = xs.chunks_exact(LANES);
+    let rem = chunks.remainder();
+    for (c, ch) in chunks.enumerate() {
+        let i0 = base + c * LANES;
+        for k in 0..LANES {
+            acc[k] = r.acc(acc[k], ch[k], i0 + k);
+        }
+    }
+    let i0 = base + xs.len() - rem.len();
+    for (k, &x) in rem.iter().enumerate() {
+        acc[k] = r.acc(acc[k], x, i0 + k);
+    }
+    let a = r.combine(r.combine(acc[0], acc[1]), r.combine(acc[2], acc[3]));
+    let b = r.combine(r.combine(acc[4], acc[5]), r.combine(acc[6], acc[7]));
+    r.combine(a, b)
+}
+
+/// Folds a strided run of `len` elements starting at `p`.
+///
+/// # Safety
+/// `p + i * stride` must be readable for `i < len`.
+unsafe fn fold_run<T: Element, R: Reducer<T>>(
+    r: &R,
+    p: *const T,
+    len: usize,
+    stride: isize,
+    base: usize,
+) -> R::Acc {
+    if stride == 1 {
+        return fold_contig(r, std::slice::from_raw_parts(p, len), base);
+    }
+    // Strided: still several lanes so long runs keep some accuracy and parallelism in the core.
+    let mut acc = [r.init(); 4];
+    let mut i = 0;
+    while i + 4 <= len {
+        for (k, a) in acc.iter_mut().enumerate() {
+            *a = r.acc(*a, *p.offset((i + k) as isize * stride), base + i + k);
+        }
+        i += 4;
+    }
+    while i < len {
+        acc[0] = r.acc(acc[0], *p.offset(i as isize * stride), base + i);
+        i += 1;
+    }
+    r.combine(r.combine(acc[0], acc[1]), r.combine(acc[2], acc[3]))
+}
+
+/// All reduced elements behind the input position `p` (an output element's base).
+unsafe fn fold_output<T: Element, R: Reducer<T>>(r: &R, g: &ReduceGeometry, p: *const T) -> R::Acc {
+    let nd = g.red_shape.len();
+    if nd == 0 {
+        return r.acc(r.init(), *p, 0);
+    }
+    let (inner, inner_stride) = (g.red_shape[nd - 1], g.red_strides[nd - 1]);
+    let outer: usize = g.red_shape[..nd - 1].iter().product();
+    let mut acc = r.init();
+    for o in 0..outer {
+        let off = offset_of(o, &g.red_shape[..nd - 1], &g.red_strides[..nd - 1]);
+        acc = r.combine(
+            acc,
+            fold_run(r, p.offset(off), inner, inner_stride, o * inner),
+        );
+    }
+    acc
+}
+
+/// Reduces `x` (element 0 of the viewed input) over the geometry, writing `out_numel` results
+/// to the contiguous `out` in row-major order of the kept dims.
+///
+/// # Safety
+/// `g` must describe a view inside `x`'s allocation and `out` must hold `g.out_numel()` values.
+pub unsafe fn reduce<T: Element, R: Reducer<T>>(
+    x: *const T,
+    g: &ReduceGeometry,
+    r: &R,
+    out: *mut R::Out,
+) {
+    let n_out = g.out_numel();
+    let n_red = g.red_numel();
+    if n_out == 0 {
+        return;
+    }
+    let (xp, op) = (SendPtr(x as *mut T), SendPtr(out));
+    if n_red == 0 {
+        for i in 0..n_out {
+            *out.add(i) = r.finish(r.init(), 0);
+        }
+        return;
+    }
+    let nk = g.kept_shape.len();
+    let red_inner_stride = g.red_strides.last().copied().unwrap_or(1);
+    if nk > 0 && g.kept_strides[nk - 1] == 1 && red_inner_stride != 1 {
+        return reduce_columns(xp, g, r, op);
+    }
+    let total = n_out.saturating_mul(n_red);
+    let per_out = |i: usize| unsafe {
+        let p = xp
+            .get()
+            .offset(offset_of(i, &g.kept_shape, &g.kept_strides));
+        *op.get().add(i) = r.finish(fold_output(r, g, p), n_red);
+    };
+    if total >= PARALLEL_THRESHOLD && n_out > 1 {
+        let chunk = (PARALLEL_THRESHOLD / n_red).max(1);
+        (0..n_out.div_ceil(chunk)).into_par_iter().for_each(|c| {
+            for i in c * chunk..((c + 1) * chunk).min(n_out) {
+                per_out(i);
+            }
+        });
+    } else {
+        (0..n_out).for_each(per_out);
+    }
+}
+
+/// Column strategy: the innermost kept dim is contiguous, so fold input rows into a vector of
+/// accumulators. Rows are folded in groups whose partial results are combined, which bounds
+/// float error growth for tall inputs.
+unsafe fn reduce_columns<T: Element, R: Reducer<T>>(
+    xp: SendPtr<T>,
+    g: &ReduceGeometry,
+    r: &R,
+    op: SendPtr<R::Out>,
+) {
+    const WIDTH: usize = 2048;
+    const ROWS: usize = 128;
+    let nk = g.kept_shape.len();
+    let inner = g.kept_shape[nk - 1];
+    let outer_kept: usize = g.kept_shape[..nk - 1].iter().product();
+    let n_red = g.red_numel();
+    let col_chunks = inner.div_ceil(WIDTH);
+    let task = |t: usize| unsafe {
+        let (ko, cc) = (t / col_chunks, t % col_chunks);
+        let c0 = cc * WIDTH;
+        let w = WIDTH.min(inner - c0);
+        let base = xp.get().offset(
+            offset_of(ko, &g.kept_shape[..nk - 1], &g.kept_strides[..nk - 1]) + c0 as isize,
+        );
+        let mut total = vec![r.init(); w];
+        let mut part = vec![r.init(); w];
+        let mut row = 0;
+        while row < n_red {
+            let end = (row + ROWS).min(n_red);
+            part.iter_mut().for_each(|a| *a = r.init());
+            for ri in row..end {
+                let rp = base.offset(offset_of(ri, &g.red_shape, &g.red_strides));
+                let xs = std::slice::from_raw_parts(rp, w);
+                for (a, &x) in part.iter_mut().zip(xs) {
+                    *a = r.acc(*a, x, ri);
+                }
+            }
+            for (t, &p) in total.iter_mut().zip(&part) {
+                *t = r.combine(*t, p);
+            }
+            row = end;
+        }
+        let o = op.get().add(ko * inner + c0);
+        for (j, &a) in total.iter().enumerate() {
+            *o.add(j) = r.finish(a, n_red);
+        }
+    };
+    let tasks = outer_kept * col_chunks;
+    if outer_kept * inner * n_red >= PARALLEL_THRESHOLD && tasks > 1 {
+        (0..tasks).into_par_iter().for_each(task);
+    } else {
+        (0..tasks).for_each(task);
+    }
+}
+
+/// A scan (cumsum, cummax ...) along the middle dim of a contiguous `[outer, n, inner]` input,
+/// writing a contiguous output of the same shape. `step(state, x, i)` returns the new state
+/// and the value written; rows of `inner` are processed together so they vectorise.
+///
+/// # Safety
+/// `x` and `out` must hold `outer * n * inner` elements.
+pub unsafe fn scan<T: Element, S: Copy + Send + Sync, O: Copy + Send>(
+    x: *const T,
+    out: *mut O,
+    (outer, n, inner): (usize, usize, usize),
+    init: S,
+    step: impl Fn(S, T, usize) -> (S, O) + Sync,
+) {
+    let (xp, op) = (SendPtr(x as *mut T), SendPtr(out));
+    let line = |o: usize| unsafe {
+        let mut state = vec![init; inner];
+        for i in 0..n {
+            let off = (o * n + i) * inner;
+            let xs = std::slice::from_raw_parts(xp.get().add(off), inner);
+            let os = std::slice::from_raw_parts_mut(op.get().add(off), inner);
+            for ((s, y), &v) in state.iter_mut().zip(os.iter_mut()).zip(xs) {
+                let (ns, val) = step(*s, v, i);
+                *s = ns;
+                *y = val;
+            }
+        }
+    };
+    if outer > 1 && outer * n * inner >= PARALLEL_THRESHOLD {
+        (0..outer).into_par_iter().for_each(line);
+    } else {
+        (0..outer).for_each(line);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Sum;
+    impl Reducer<f32> for Sum {
+        type Acc = f32;
+        type Out = f32;
+        fn init(&self) -> f32 {
+            0.0
+        }
+        fn acc(&self, a: f32, x: f32, _: usize) -> f32 {
+            a + x
+        }
+        fn combine(&self, a: f32, b: f32) -> f32 {
+            a + b
+        }
+        fn finish(&self, a: f32, _: usize) -> f32 {
+            a
+        }
+    }
+
+    fn run(shape: &[usize], strides: &[isize], mask: &[bool], data: &[f32]) -> Vec<f32> {
+        let g = ReduceGeometry::new(shape, strides, mask);
+        let mut out = vec![0.0; g.out_numel()];
+        unsafe { reduce(data.as_ptr(), &g, &Sum, out.as_mut_ptr()) };
+        out
+    }
+
+    #[test]
+    fn rows_columns_and_all() {
+        let data: Vec<f32> = (0..12).map(|i| i as f32).collect();
+        assert_eq!(
+            run(&[3, 4], &[4, 1], &[false, true], &data),
+            vec![6.0, 22.0, 38.0]
+        );
+        assert_eq!(
+            run(&[3, 4], &[4, 1], &[true, false], &data),
+            vec![12.0, 15.0, 18.0, 21.0]
+        );
+        assert_eq!(run(&[3, 4], &[4, 1], &[true, true], &data), vec![66.0]);
+        // Transposed view: sum over its rows is a column sum of the storage.
+        assert_eq!(
+            run(&[4, 3], &[1, 4], &[false, true], &data),
+            vec![12.0, 15.0, 18.0, 21.0]
+        );
+    }
+
+    #[test]
+    fn long_sum_is_accurate() {
+        let data = vec![0.1f32; 10_000_000];
+        let s = run(&[data.len()], &[1], &[true], &data)[0] as f64;
+        let exact = 0.1f32 as f64 * 1e7;
+        assert!((s - exact).abs() / exact < 1e-6, "{s}");
+    }
+}
