@@ -10,6 +10,9 @@ pub mod reduce;
 pub mod shape;
 pub mod sort;
 pub mod unary;
+pub mod unary_math;
+pub mod unary_misc;
+pub mod unary_ternary;
 
 use crate::bail;
 use crate::error::Result;
