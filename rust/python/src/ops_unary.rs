@@ -36,7 +36,10 @@ fn run_out(
     let o = o.cast::<PyTensor>().map_err(|_| {
         PyTypeError::new_err(format!(
             "argument 'out' must be Tensor, not {}",
-            o.get_type().name().map(|n| n.to_string()).unwrap_or_default()
+            o.get_type()
+                .name()
+                .map(|n| n.to_string())
+                .unwrap_or_default()
         ))
     })?;
     let dst = o.borrow().inner.clone();
@@ -146,7 +149,12 @@ fn bound(obj: Option<&Bound<'_, PyAny>>, op: &str) -> PyResult<Option<Tensor>> {
 #[pymethods]
 impl PyTensor {
     #[pyo3(signature = (*, decimals=0, out=None))]
-    fn round(&self, py: Python<'_>, decimals: i64, out: Option<&Bound<'_, PyAny>>) -> PyResult<Py<PyTensor>> {
+    fn round(
+        &self,
+        py: Python<'_>,
+        decimals: i64,
+        out: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Py<PyTensor>> {
         run_out(py, out, |dst| u::round_decimals(&self.inner, decimals, dst))
     }
     #[pyo3(signature = (*, decimals=0))]
@@ -163,7 +171,9 @@ impl PyTensor {
         out: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Py<PyTensor>> {
         let (lo, hi) = (bound(min, "clamp")?, bound(max, "clamp")?);
-        run_out(py, out, |dst| t::clamp(&self.inner, lo.as_ref(), hi.as_ref(), dst))
+        run_out(py, out, |dst| {
+            t::clamp(&self.inner, lo.as_ref(), hi.as_ref(), dst)
+        })
     }
     #[pyo3(signature = (min=None, max=None))]
     fn clamp_(
@@ -175,7 +185,12 @@ impl PyTensor {
         run_inplace(slf, |x, dst| t::clamp(x, lo.as_ref(), hi.as_ref(), dst))
     }
     #[pyo3(signature = (min, *, out=None))]
-    fn clamp_min(&self, py: Python<'_>, min: &Bound<'_, PyAny>, out: Option<&Bound<'_, PyAny>>) -> PyResult<Py<PyTensor>> {
+    fn clamp_min(
+        &self,
+        py: Python<'_>,
+        min: &Bound<'_, PyAny>,
+        out: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Py<PyTensor>> {
         let lo = tensor_or_scalar(min, "clamp_min")?;
         run_out(py, out, |dst| t::clamp(&self.inner, Some(&lo), None, dst))
     }
@@ -184,7 +199,12 @@ impl PyTensor {
         run_inplace(slf, |x, dst| t::clamp(x, Some(&lo), None, dst))
     }
     #[pyo3(signature = (max, *, out=None))]
-    fn clamp_max(&self, py: Python<'_>, max: &Bound<'_, PyAny>, out: Option<&Bound<'_, PyAny>>) -> PyResult<Py<PyTensor>> {
+    fn clamp_max(
+        &self,
+        py: Python<'_>,
+        max: &Bound<'_, PyAny>,
+        out: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Py<PyTensor>> {
         let hi = tensor_or_scalar(max, "clamp_max")?;
         run_out(py, out, |dst| t::clamp(&self.inner, None, Some(&hi), dst))
     }
@@ -202,7 +222,9 @@ impl PyTensor {
         neginf: Option<f64>,
         out: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Py<PyTensor>> {
-        run_out(py, out, |dst| m::nan_to_num(&self.inner, nan.unwrap_or(0.0), posinf, neginf, dst))
+        run_out(py, out, |dst| {
+            m::nan_to_num(&self.inner, nan.unwrap_or(0.0), posinf, neginf, dst)
+        })
     }
     #[pyo3(signature = (nan=0.0, posinf=None, neginf=None))]
     fn nan_to_num_(
@@ -211,7 +233,9 @@ impl PyTensor {
         posinf: Option<f64>,
         neginf: Option<f64>,
     ) -> PyResult<Py<PyTensor>> {
-        run_inplace(slf, |x, dst| m::nan_to_num(x, nan.unwrap_or(0.0), posinf, neginf, dst))
+        run_inplace(slf, |x, dst| {
+            m::nan_to_num(x, nan.unwrap_or(0.0), posinf, neginf, dst)
+        })
     }
 
     #[pyo3(signature = (end, weight, *, out=None))]
@@ -222,11 +246,21 @@ impl PyTensor {
         weight: &Bound<'_, PyAny>,
         out: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Py<PyTensor>> {
-        let (e, w) = (tensor_or_scalar(end, "lerp")?, tensor_or_scalar(weight, "lerp")?);
+        let (e, w) = (
+            tensor_or_scalar(end, "lerp")?,
+            tensor_or_scalar(weight, "lerp")?,
+        );
         run_out(py, out, |dst| t::lerp(&self.inner, &e, &w, dst))
     }
-    fn lerp_(slf: &Bound<'_, Self>, end: &Bound<'_, PyAny>, weight: &Bound<'_, PyAny>) -> PyResult<Py<PyTensor>> {
-        let (e, w) = (tensor_or_scalar(end, "lerp_")?, tensor_or_scalar(weight, "lerp_")?);
+    fn lerp_(
+        slf: &Bound<'_, Self>,
+        end: &Bound<'_, PyAny>,
+        weight: &Bound<'_, PyAny>,
+    ) -> PyResult<Py<PyTensor>> {
+        let (e, w) = (
+            tensor_or_scalar(end, "lerp_")?,
+            tensor_or_scalar(weight, "lerp_")?,
+        );
         run_inplace(slf, |x, dst| t::lerp(x, &e, &w, dst))
     }
 }
@@ -241,7 +275,10 @@ fn where_(
     other: &Bound<'_, PyAny>,
     out: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<Py<PyTensor>> {
-    let (a, b) = (tensor_or_scalar(input, "where")?, tensor_or_scalar(other, "where")?);
+    let (a, b) = (
+        tensor_or_scalar(input, "where")?,
+        tensor_or_scalar(other, "where")?,
+    );
     let c = condition.inner.clone();
     run_out(py, out, |dst| t::where_(&c, &a, &b, dst))
 }

@@ -61,7 +61,13 @@ pub fn exp_f32(x: f32) -> f32 {
     const C2: f32 = -2.121_944_4e-4;
     // Adding 1.5 * 2^23 rounds to an integer (to nearest even) held in the low mantissa bits.
     const MAGIC: f32 = 12_582_912.0;
-    let xc = if x > 89.0 { 89.0 } else if x < -104.0 { -104.0 } else { x };
+    let xc = if x > 89.0 {
+        89.0
+    } else if x < -104.0 {
+        -104.0
+    } else {
+        x
+    };
     let t = xc * LOG2E + MAGIC;
     let n = t - MAGIC;
     let ni = (t.to_bits() as i32).wrapping_sub(MAGIC.to_bits() as i32);
@@ -115,7 +121,11 @@ fn giles(w: f64) -> f64 {
         1.001_674_06,
         2.832_976_82,
     ];
-    let (coef, w) = if w < 5.0 { (&SMALL, w - 2.5) } else { (&LARGE, w.sqrt() - 3.0) };
+    let (coef, w) = if w < 5.0 {
+        (&SMALL, w - 2.5)
+    } else {
+        (&LARGE, w.sqrt() - 3.0)
+    };
     coef.iter().fold(0.0, |p, &c| p * w + c)
 }
 
@@ -185,7 +195,10 @@ mod tests {
         for i in -999..1000 {
             let y = i as f64 / 1000.0;
             let x = erfinv_f64(y);
-            assert!((libm::erf(x) - y).abs() <= 1e-15 * y.abs().max(1e-300) + 1e-300, "{y} {x}");
+            assert!(
+                (libm::erf(x) - y).abs() <= 1e-15 * y.abs().max(1e-300) + 1e-300,
+                "{y} {x}"
+            );
         }
         for q in [1e-8, 1e-12, 1e-16] {
             let x = erfinv_f64(1.0 - q);

@@ -51,9 +51,17 @@ fn clamp_hi<T: PartialOrd + Copy>(x: T, hi: T) -> T {
 
 /// `torch.clamp(x, min, max)`: either bound may be missing (not both); bounds are tensors or
 /// wrapped numbers and take part in type promotion. `max` wins where `min > max`.
-pub fn clamp(x: &Tensor, min: Option<&Tensor>, max: Option<&Tensor>, dst: Option<&Tensor>) -> Result<Tensor> {
+pub fn clamp(
+    x: &Tensor,
+    min: Option<&Tensor>,
+    max: Option<&Tensor>,
+    dst: Option<&Tensor>,
+) -> Result<Tensor> {
     if min.is_none() && max.is_none() {
-        bail!(Runtime, "torch.clamp: At least one of 'min' or 'max' must not be None");
+        bail!(
+            Runtime,
+            "torch.clamp: At least one of 'min' or 'max' must not be None"
+        );
     }
     let mut operands: Vec<Operand> = vec![x.operand()];
     operands.extend(min.iter().chain(max.iter()).map(|t| t.operand()));
@@ -101,7 +109,10 @@ pub fn where_(condition: &Tensor, a: &Tensor, b: &Tensor, dst: Option<&Tensor>) 
     let dt = result_type(&[a.operand(), b.operand()]);
     let shape = broadcast_all(&[condition, a, b], "where")?;
     let c = prepared(condition, DType::Bool, &shape, "where")?;
-    let (xa, xb) = (prepared(a, dt, &shape, "where")?, prepared(b, dt, &shape, "where")?);
+    let (xa, xb) = (
+        prepared(a, dt, &shape, "where")?,
+        prepared(b, dt, &shape, "where")?,
+    );
     let out = output_for(&shape, dt, dst, &[condition, a, b])?;
     dispatch_all!(dt, T => map3::<bool, T, T, T>(&out, &c, &xa, &xb, |c, x, y| if c { x } else { y }));
     Ok(out)
@@ -130,7 +141,11 @@ pub fn lerp(x: &Tensor, end: &Tensor, weight: &Tensor, dst: Option<&Tensor>) -> 
     let dt = x.dtype();
     let scalar_weight = weight.0.wrapped_number;
     if !dt.is_floating_point() {
-        let kernel = if scalar_weight { "lerp_kernel_scalar" } else { "lerp_kernel_tensor" };
+        let kernel = if scalar_weight {
+            "lerp_kernel_scalar"
+        } else {
+            "lerp_kernel_tensor"
+        };
         return Err(not_implemented(kernel, dt));
     }
     for (t, name) in [(end, "end"), (weight, "weight")] {
@@ -144,7 +159,10 @@ pub fn lerp(x: &Tensor, end: &Tensor, weight: &Tensor, dst: Option<&Tensor>) -> 
         }
     }
     let shape = broadcast_all(&[x, end, weight], "lerp")?;
-    let (xs, es) = (prepared(x, dt, &shape, "lerp")?, prepared(end, dt, &shape, "lerp")?);
+    let (xs, es) = (
+        prepared(x, dt, &shape, "lerp")?,
+        prepared(end, dt, &shape, "lerp")?,
+    );
     let out = output_for(&shape, dt, dst, &[x, end, weight])?;
     dispatch_float!(dt, T => {
         type A = <T as Float>::Acc;
