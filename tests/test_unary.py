@@ -546,3 +546,38 @@ def test_inplace_on_noncontiguous_view(rng):
     np.testing.assert_allclose(base[:, ::2], expected, rtol=1e-15)
     np.testing.assert_array_equal(base[:, 1::2], untouched)
     assert t.shape == (4, 6)
+
+
+# ---- broadcasting over random shapes -------------------------------------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+def _broadcastable(draw, base):
+    """A shape that broadcasts against `base`: a suffix of it with some dims set to 1."""
+    k = draw(st.integers(0, len(base)))
+    return tuple(1 if draw(st.booleans()) else n for n in base[len(base) - k:])
+
+
+@st.composite
+def three_shapes(draw):
+    base = tuple(draw(st.lists(st.integers(0, 4), min_size=0, max_size=3)))
+    return base, _broadcastable(draw, base), _broadcastable(draw, base)
+
+
+@settings(max_examples=25, deadline=None)
+@given(three_shapes(), st.integers(0, 2**31 - 1))
+def test_broadcasting_ternaries(shapes, seed):
+    rng = np.random.default_rng(seed)
+    sa, sb, sc = shapes
+    a, b, c = rng.uniform(-2, 2, sa), rng.uniform(-2, 2, sb), rng.uniform(-2, 2, sc)
+    ta, tb, tc = (torch.from_numpy(np.ascontiguousarray(v)) for v in (a, b, c))
+    cond = torch.from_numpy(np.ascontiguousarray(c > 0))
+    np.testing.assert_array_equal(torch.where(cond, ta, tb).numpy(), np.where(c > 0, a, b))
+    lo, hi = np.minimum(b, c), np.maximum(b, c)
+    got = torch.clamp(ta, torch.from_numpy(np.ascontiguousarray(lo)), torch.from_numpy(np.ascontiguousarray(hi)))
+    np.testing.assert_array_equal(got.numpy(), np.minimum(np.maximum(a, lo), hi))
+    w = np.abs(c) / 2
+    got = torch.lerp(ta, tb, torch.from_numpy(np.ascontiguousarray(w))).numpy()
+    np.testing.assert_allclose(got, a + w * (b - a), rtol=1e-12, atol=1e-12)

@@ -78,11 +78,14 @@ macro_rules! py_unary {
     ($($name:ident $(/ $name_:ident)? => $core:path;)*) => {$(
         #[pymethods]
         impl PyTensor {
+            #[doc = concat!("Elementwise `", stringify!($name), "` of the tensor; the module function \
+                `torch.", stringify!($name), "(input, *, out=None)` is this method.")]
             #[pyo3(signature = (*, out=None))]
             fn $name(&self, py: Python<'_>, out: Option<&Bound<'_, PyAny>>) -> PyResult<Py<PyTensor>> {
                 run_out(py, out, |dst| $core(&self.inner, dst))
             }
             $(
+            #[doc = concat!("In-place `", stringify!($name), "`; returns the tensor.")]
             fn $name_(slf: &Bound<'_, Self>) -> PyResult<Py<PyTensor>> {
                 run_inplace(slf, |x, dst| $core(x, dst))
             }
@@ -148,6 +151,7 @@ fn bound(obj: Option<&Bound<'_, PyAny>>, op: &str) -> PyResult<Option<Tensor>> {
 
 #[pymethods]
 impl PyTensor {
+    /// Rounds half to even; with `decimals`, to that many decimal places (negative: tens ...).
     #[pyo3(signature = (*, decimals=0, out=None))]
     fn round(
         &self,
@@ -162,6 +166,7 @@ impl PyTensor {
         run_inplace(slf, |x, dst| u::round_decimals(x, decimals, dst))
     }
 
+    /// Clamps into `[min, max]`; bounds are numbers or tensors (broadcast, type-promoted).
     #[pyo3(signature = (min=None, max=None, *, out=None))]
     fn clamp(
         &self,
@@ -184,6 +189,7 @@ impl PyTensor {
         let (lo, hi) = (bound(min, "clamp_")?, bound(max, "clamp_")?);
         run_inplace(slf, |x, dst| t::clamp(x, lo.as_ref(), hi.as_ref(), dst))
     }
+    /// `clamp(min=min)`.
     #[pyo3(signature = (min, *, out=None))]
     fn clamp_min(
         &self,
@@ -198,6 +204,7 @@ impl PyTensor {
         let lo = tensor_or_scalar(min, "clamp_min_")?;
         run_inplace(slf, |x, dst| t::clamp(x, Some(&lo), None, dst))
     }
+    /// `clamp(max=max)`.
     #[pyo3(signature = (max, *, out=None))]
     fn clamp_max(
         &self,
@@ -213,6 +220,8 @@ impl PyTensor {
         run_inplace(slf, |x, dst| t::clamp(x, None, Some(&hi), dst))
     }
 
+    /// Replaces NaN with `nan` and infinities with `posinf`/`neginf` (default: the dtype's
+    /// largest/smallest finite values).
     #[pyo3(signature = (nan=0.0, posinf=None, neginf=None, *, out=None))]
     fn nan_to_num(
         &self,
@@ -238,6 +247,7 @@ impl PyTensor {
         })
     }
 
+    /// Linear interpolation `input + weight * (end - input)`; `weight` is a number or tensor.
     #[pyo3(signature = (end, weight, *, out=None))]
     fn lerp(
         &self,

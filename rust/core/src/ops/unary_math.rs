@@ -61,13 +61,8 @@ pub fn exp_f32(x: f32) -> f32 {
     const C2: f32 = -2.121_944_4e-4;
     // Adding 1.5 * 2^23 rounds to an integer (to nearest even) held in the low mantissa bits.
     const MAGIC: f32 = 12_582_912.0;
-    let xc = if x > 89.0 {
-        89.0
-    } else if x < -104.0 {
-        -104.0
-    } else {
-        x
-    };
+    // NaN passes through the clamp; the final select returns it.
+    let xc = x.clamp(-104.0, 89.0);
     let t = xc * LOG2E + MAGIC;
     let n = t - MAGIC;
     let ni = (t.to_bits() as i32).wrapping_sub(MAGIC.to_bits() as i32);
@@ -77,7 +72,7 @@ pub fn exp_f32(x: f32) -> f32 {
     p = p * r + 8.333_452e-3;
     p = p * r + 4.166_579_6e-2;
     p = p * r + 1.666_666_5e-1;
-    p = p * r + 5.000_000_1e-1;
+    p = p * r + 0.5; // Cephes' 5.0000001201e-1 rounds to 0.5 in f32.
     let y = p * r * r + r + 1.0;
     // 2^n in two factors: n reaches -150 (subnormal results), below a float's exponent range.
     let n1 = ni >> 1;
