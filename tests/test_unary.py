@@ -123,6 +123,9 @@ def test_exp_large_and_special_values(rng):
         want = np.exp(arr.astype(np.float64)).astype(np.float32)
     np.testing.assert_allclose(got, want, rtol=3e-7, atol=1e-44, equal_nan=True)
     assert got[1] == np.inf and got[2] == 0.0 and got[3] == 1.0 and got[5] > 0
+    th = torch.tanh(torch.from_numpy(arr / 8)).numpy()
+    np.testing.assert_allclose(th, np.tanh((arr / 8).astype(np.float64)), rtol=3e-7, atol=1e-45, equal_nan=True)
+    assert th[1] == 1.0 and th[2] == -1.0 and th[3] == 0.0
     sig = torch.sigmoid(torch.tensor([-200.0, 200.0, 0.0, float("nan")])).tolist()
     assert sig[:3] == [0.0, 1.0, 0.5] and math.isnan(sig[3])
 

@@ -199,7 +199,7 @@ float_unary! {
     atan, "atan", |v| v.atan();
     sinh, "sinh", |v| v.sinh();
     cosh, "cosh", |v| v.cosh();
-    tanh, "tanh", |v| v.tanh();
+    tanh, "tanh", |v| v.fast_tanh();
     asinh, "asinh", |v| v.asinh();
     acosh, "acosh", |v| v.acosh();
     atanh, "atanh", |v| v.atanh();
