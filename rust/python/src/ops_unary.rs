@@ -5,22 +5,32 @@
 use crate::errors::IntoPyResult;
 use crate::tensor::{finish_out, tensor_or_scalar, wrap, PyTensor};
 use ferrotorch_core::ops::unary::scalar_type_name;
+use ferrotorch_core::ops::unary_ternary::type_meta_name;
 use ferrotorch_core::ops::{unary as u, unary_misc as m, unary_ternary as t};
 use ferrotorch_core::{DType, Result as CoreResult, Tensor};
 use pyo3::exceptions::{PyRuntimeError, PyTypeError};
 use pyo3::prelude::*;
 use std::sync::Arc;
 
-/// torch's refusal to write a result into a tensor of a narrower kind.
-fn check_cast(result: DType, dst: DType) -> PyResult<()> {
+/// torch's refusal to write a result into a tensor of a narrower kind. `dst_name` spells the
+/// destination dtype: torch says `Long` for most ops but `long int` (a TypeMeta) for clamp_.
+fn check_cast_named(
+    result: DType,
+    dst: DType,
+    dst_name: fn(DType) -> &'static str,
+) -> PyResult<()> {
     if ferrotorch_core::dtype::can_cast(result, dst) {
         return Ok(());
     }
     Err(PyRuntimeError::new_err(format!(
         "result type {} can't be cast to the desired output type {}",
         scalar_type_name(result),
-        scalar_type_name(dst)
+        dst_name(dst)
     )))
+}
+
+fn check_cast(result: DType, dst: DType) -> PyResult<()> {
+    check_cast_named(result, dst, scalar_type_name)
 }
 
 /// Runs `f` for a method with `out=`: the op writes straight into `out` when it can (same
@@ -57,10 +67,19 @@ fn run_inplace(
     slf: &Bound<'_, PyTensor>,
     f: impl FnOnce(&Tensor, Option<&Tensor>) -> CoreResult<Tensor>,
 ) -> PyResult<Py<PyTensor>> {
+    run_inplace_named(slf, scalar_type_name, f)
+}
+
+/// [`run_inplace`] with the dtype spelling of the cast error chosen by the caller.
+fn run_inplace_named(
+    slf: &Bound<'_, PyTensor>,
+    dst_name: fn(DType) -> &'static str,
+    f: impl FnOnce(&Tensor, Option<&Tensor>) -> CoreResult<Tensor>,
+) -> PyResult<Py<PyTensor>> {
     let dst = slf.borrow().inner.clone();
     let r = f(&dst, Some(&dst)).py()?;
     if !Arc::ptr_eq(&r.0, &dst.0) {
-        check_cast(r.dtype(), dst.dtype())?;
+        check_cast_named(r.dtype(), dst.dtype(), dst_name)?;
         if r.shape() != dst.shape() {
             return Err(PyRuntimeError::new_err(format!(
                 "output with shape {:?} doesn't match the broadcast shape {:?}",
@@ -187,7 +206,9 @@ impl PyTensor {
         max: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Py<PyTensor>> {
         let (lo, hi) = (bound(min, "clamp_")?, bound(max, "clamp_")?);
-        run_inplace(slf, |x, dst| t::clamp(x, lo.as_ref(), hi.as_ref(), dst))
+        run_inplace_named(slf, type_meta_name, |x, dst| {
+            t::clamp(x, lo.as_ref(), hi.as_ref(), dst)
+        })
     }
     /// `clamp(min=min)`.
     #[pyo3(signature = (min, *, out=None))]
@@ -202,7 +223,9 @@ impl PyTensor {
     }
     fn clamp_min_(slf: &Bound<'_, Self>, min: &Bound<'_, PyAny>) -> PyResult<Py<PyTensor>> {
         let lo = tensor_or_scalar(min, "clamp_min_")?;
-        run_inplace(slf, |x, dst| t::clamp(x, Some(&lo), None, dst))
+        run_inplace_named(slf, type_meta_name, |x, dst| {
+            t::clamp(x, Some(&lo), None, dst)
+        })
     }
     /// `clamp(max=max)`.
     #[pyo3(signature = (max, *, out=None))]
@@ -217,7 +240,9 @@ impl PyTensor {
     }
     fn clamp_max_(slf: &Bound<'_, Self>, max: &Bound<'_, PyAny>) -> PyResult<Py<PyTensor>> {
         let hi = tensor_or_scalar(max, "clamp_max_")?;
-        run_inplace(slf, |x, dst| t::clamp(x, None, Some(&hi), dst))
+        run_inplace_named(slf, type_meta_name, |x, dst| {
+            t::clamp(x, None, Some(&hi), dst)
+        })
     }
 
     /// Replaces NaN with `nan` and infinities with `posinf`/`neginf` (default: the dtype's

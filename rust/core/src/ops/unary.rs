@@ -33,9 +33,9 @@ pub fn scalar_type_name(d: DType) -> &'static str {
     }
 }
 
-/// torch's error for a kernel that has no implementation for a dtype.
+/// torch's error (`NotImplementedError`) for a kernel that has no implementation for a dtype.
 pub fn not_implemented(kernel: &str, d: DType) -> crate::error::Error {
-    crate::error::Error::runtime(format!(
+    crate::error::Error::not_implemented(format!(
         "\"{kernel}\" not implemented for '{}'",
         scalar_type_name(d)
     ))
@@ -236,10 +236,10 @@ macro_rules! float_keep {
 }
 
 float_keep! {
-    floor, "floor_cpu", true, |v| v.floor();
-    ceil, "ceil_cpu", true, |v| v.ceil();
-    trunc, "trunc_cpu", true, |v| v.trunc();
-    round, "round_cpu", true, |v| v.round_ties_even();
+    floor, "floor_vml_cpu", true, |v| v.floor();
+    ceil, "ceil_vml_cpu", true, |v| v.ceil();
+    trunc, "trunc_vml_cpu", true, |v| v.trunc();
+    round, "round_vml_cpu", true, |v| v.round_ties_even();
     frac, "frac_cpu", false, |v| v - v.trunc();
 }
 

@@ -5,10 +5,10 @@ use super::unary::{not_implemented, output_for};
 use crate::cpu::elementwise::map1;
 use crate::dtype::DType;
 use crate::element::{Element, Float};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::scalar::Scalar;
 use crate::tensor::Tensor;
-use crate::{bail, dispatch_all, dispatch_float, dispatch_int};
+use crate::{dispatch_all, dispatch_float, dispatch_int};
 
 /// Sign-aware arithmetic per element type: integers wrap on overflow as torch's do
 /// (`abs(int8(-128)) == -128`), f16/bf16 go through f32.
@@ -100,9 +100,11 @@ macro_rules! keep_dtype {
     ($($name:ident, $op:literal, $method:ident, $bool_err:expr;)*) => {$(
         #[doc = concat!("`torch.", $op, "(x)`, keeping integer dtypes.")]
         pub fn $name(x: &Tensor, dst: Option<&Tensor>) -> Result<Tensor> {
-            let bool_err: Option<&str> = $bool_err;
-            if let (DType::Bool, Some(msg)) = (x.dtype(), bool_err) {
-                bail!(Runtime, "{msg}");
+            if x.dtype() == DType::Bool {
+                let bool_err: Option<Error> = $bool_err;
+                if let Some(e) = bool_err {
+                    return Err(e);
+                }
             }
             let out = output_for(x.shape(), x.dtype(), dst, &[x])?;
             dispatch_all!(x.dtype(), T => map1::<T, T>(&out, x, |e: T| e.$method()));
@@ -112,11 +114,11 @@ macro_rules! keep_dtype {
 }
 
 keep_dtype! {
-    neg, "neg", neg_, Some("Negation, the `-` operator, on a bool tensor is not supported. If you are \
-        trying to invert a mask, use the `~` or `logical_not()` operator instead.");
-    abs, "abs", abs_, Some("\"abs_cpu\" not implemented for 'Bool'");
+    neg, "neg", neg_, Some(Error::runtime("Negation, the `-` operator, on a bool tensor is not supported. If you are \
+        trying to invert a mask, use the `~` or `logical_not()` operator instead."));
+    abs, "abs", abs_, Some(not_implemented("abs_cpu", DType::Bool));
     sign, "sign", sign_, None;
-    relu, "relu", relu_, Some("Boolean inputs not supported for relu");
+    relu, "relu", relu_, Some(Error::runtime("Boolean inputs not supported for relu"));
     square_same, "square", square_, None;
 }
 

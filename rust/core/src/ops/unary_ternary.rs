@@ -73,8 +73,22 @@ pub fn clamp(
     let is_number = |b: Option<&Tensor>| b.is_none_or(|t| t.ndim() == 0);
     if is_number(min) && is_number(max) {
         // Number-like bounds: read once, one pass over x.
-        let lo = min.map(|t| t.item()).transpose()?;
-        let hi = max.map(|t| t.item()).transpose()?;
+        // A NaN number bound is ignored (torch's scalar kernel is `std::max(x, nan) == x`);
+        // a NaN 0-d tensor bound makes every result NaN, as the tensor kernel does.
+        let read = |b: Option<&Tensor>| -> Result<Option<crate::Scalar>> {
+            let Some(t) = b else { return Ok(None) };
+            let s = t.item()?;
+            Ok(if t.0.wrapped_number && s.to_f64().is_nan() {
+                None
+            } else {
+                Some(s)
+            })
+        };
+        let (lo, hi) = (read(min)?, read(max)?);
+        if lo.is_none() && hi.is_none() {
+            out.copy_(&xs)?;
+            return Ok(out);
+        }
         dispatch_all!(dt, T => {
             match (lo.map(|s| s.to_elem::<T>()), hi.map(|s| s.to_elem::<T>())) {
                 (Some(l), Some(h)) => map1::<T, T>(&out, &xs, |v: T| clamp_hi(clamp_lo(v, l), h)),
@@ -99,7 +113,8 @@ pub fn clamp(
 /// `torch.where(condition, a, b)`: `a` where `condition` holds, else `b`, broadcast together;
 /// the result dtype promotes `a` and `b` (numbers count as numbers).
 pub fn where_(condition: &Tensor, a: &Tensor, b: &Tensor, dst: Option<&Tensor>) -> Result<Tensor> {
-    if condition.dtype() != DType::Bool {
+    // torch still accepts uint8 conditions (with a deprecation warning).
+    if condition.dtype() != DType::Bool && condition.dtype() != DType::U8 {
         bail!(
             Runtime,
             "where expected condition to be a boolean tensor, but got a tensor with dtype {}",
@@ -119,7 +134,7 @@ pub fn where_(condition: &Tensor, a: &Tensor, b: &Tensor, dst: Option<&Tensor>) 
 }
 
 /// How torch's dtype (a `caffe2::TypeMeta`) prints in lerp's messages.
-fn type_meta_name(d: DType) -> &'static str {
+pub fn type_meta_name(d: DType) -> &'static str {
     match d {
         DType::F32 => "float",
         DType::F64 => "double",
@@ -149,7 +164,8 @@ pub fn lerp(x: &Tensor, end: &Tensor, weight: &Tensor, dst: Option<&Tensor>) -> 
         return Err(not_implemented(kernel, dt));
     }
     for (t, name) in [(end, "end"), (weight, "weight")] {
-        if t.dtype() != dt && !(name == "weight" && scalar_weight) {
+        // A number or 0-d tensor weight may have any dtype; torch reads it as a scalar.
+        if t.dtype() != dt && !(name == "weight" && (scalar_weight || t.ndim() == 0)) {
             bail!(
                 Runtime,
                 "expected dtype {} for `{name}` but got dtype {}",
