@@ -17,6 +17,9 @@ pub mod shape;
 pub mod shape_copy;
 pub mod sort;
 pub mod unary;
+pub mod unary_math;
+pub mod unary_misc;
+pub mod unary_ternary;
 
 use crate::bail;
 use crate::error::Result;
