@@ -2,4 +2,5 @@
 
 pub mod copy;
 pub mod elementwise;
+pub mod gemm;
 pub mod iter;

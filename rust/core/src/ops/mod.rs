@@ -3,6 +3,7 @@
 
 pub mod binary;
 pub mod compare;
+pub mod einsum;
 pub mod factory;
 pub mod index;
 pub mod matmul;
