@@ -15,7 +15,7 @@ use half::{bf16, f16};
 use rayon::prelude::*;
 
 /// Products with fewer multiply-adds than this run on the calling thread.
-pub const PARALLEL_FLOPS: usize = 1 << 17;
+pub const PARALLEL_FLOPS: usize = 1 << 20;
 
 /// One matrix operand: pointer to element `[0, 0]`, row stride and column stride (elements).
 #[derive(Clone, Copy, Debug)]
@@ -257,6 +257,41 @@ unsafe fn int_gemm<T: WrappingInt>(
     }
 }
 
+/// Rows (or columns) of one thread's slice of a parallel product are a multiple of this,
+/// so every slice keeps whole micro-kernel tiles.
+const SPLIT_ALIGN: usize = 16;
+
+/// One product on every rayon thread: `dst` is cut into one slab of rows (or columns, if
+/// wider) per thread and each slab is a single-threaded gemm. On few cores this scales better
+/// than the crate's own rayon mode, which leaves threads idle on mid-sized products; the
+/// price is that each thread packs the shared operand itself (O(k*n) against O(m*n*k/T)).
+#[allow(clippy::too_many_arguments)]
+unsafe fn split_gemm<T: GemmElem>(
+    m: usize,
+    n: usize,
+    k: usize,
+    d: Mat<T>,
+    l: Mat<T>,
+    r: Mat<T>,
+    alpha: T,
+    beta: Option<T>,
+) {
+    let threads = rayon::current_num_threads().max(1);
+    let along_m = m >= n;
+    let len = if along_m { m } else { n };
+    let chunk = len.div_ceil(threads).next_multiple_of(SPLIT_ALIGN);
+    let pieces = len.div_ceil(chunk);
+    (0..pieces).into_par_iter().for_each(|p| {
+        let (s, e) = (p * chunk, ((p + 1) * chunk).min(len));
+        let si = s as isize;
+        if along_m {
+            T::gemm(e - s, n, k, d.shifted(si * d.rs), l.shifted(si * l.rs), r, alpha, beta, false);
+        } else {
+            T::gemm(m, e - s, k, d.shifted(si * d.cs), l, r.shifted(si * r.cs), alpha, beta, false);
+        }
+    });
+}
+
 /// A batched matrix operand: [`Mat`] plus one stride per batch dimension.
 #[derive(Clone, Debug)]
 pub struct Batched<T> {
@@ -353,7 +388,12 @@ pub unsafe fn batched_gemm<T: GemmElem>(
     let (dm, lm, rm) = (dst.mat, lhs.mat, rhs.mat);
     let one = |b: usize, parallel: bool| {
         let off = offsets(b);
-        T::gemm(m, n, k, dm.shifted(off[0]), lm.shifted(off[1]), rm.shifted(off[2]), alpha, beta, parallel);
+        let (d, l, r) = (dm.shifted(off[0]), lm.shifted(off[1]), rm.shifted(off[2]));
+        if parallel {
+            split_gemm(m, n, k, d, l, r, alpha, beta);
+        } else {
+            T::gemm(m, n, k, d, l, r, alpha, beta, false);
+        }
     };
     let big = work >= PARALLEL_FLOPS;
     if count == 1 || big || rayon::current_num_threads() <= 1 {
