@@ -15,5 +15,20 @@ fn bench_add(c: &mut Criterion) {
     c.bench_function("add f32 1M", |bch| bch.iter(|| ops::binary::add(black_box(&a), black_box(&b))));
 }
 
-criterion_group!(benches, bench_add);
+fn bench_matmul(c: &mut Criterion) {
+    for n in [256usize, 1024] {
+        let a = ramp(n * n, &[n, n]);
+        let b = ramp(n * n, &[n, n]);
+        let mut g = c.benchmark_group("matmul f32");
+        // Few samples for the large size: one product takes milliseconds.
+        g.sample_size(if n >= 1024 { 10 } else { 50 });
+        g.throughput(criterion::Throughput::Elements((2 * n * n * n) as u64));
+        g.bench_function(format!("{n}x{n}"), |bch| {
+            bch.iter(|| ops::matmul::matmul(black_box(&a), black_box(&b)))
+        });
+        g.finish();
+    }
+}
+
+criterion_group!(benches, bench_add, bench_matmul);
 criterion_main!(benches);
