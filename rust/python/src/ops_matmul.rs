@@ -15,7 +15,10 @@ fn tensor_arg(obj: &Bound<'_, PyAny>, op: &str, name: &str, pos: usize) -> PyRes
         Ok(t) => Ok(t.borrow().inner.clone()),
         Err(_) => Err(PyTypeError::new_err(format!(
             "{op}(): argument '{name}' (position {pos}) must be Tensor, not {}",
-            obj.get_type().name().map(|n| n.to_string()).unwrap_or_default()
+            obj.get_type()
+                .name()
+                .map(|n| n.to_string())
+                .unwrap_or_default()
         ))),
     }
 }
@@ -86,7 +89,8 @@ macro_rules! fused_product {
             ) -> PyResult<Py<PyTensor>> {
                 let a = tensor_arg($a, $op, stringify!($a), 1)?;
                 let b = tensor_arg($b, $op, stringify!($b), 2)?;
-                let (this, beta, alpha) = (self.inner.clone(), coeff(beta, $op)?, coeff(alpha, $op)?);
+                let (this, beta, alpha) =
+                    (self.inner.clone(), coeff(beta, $op)?, coeff(alpha, $op)?);
                 let r = py.detach(|| $f(&this, &a, &b, beta, alpha)).py()?;
                 finish_out(py, wrap(py, r)?, out)
             }
@@ -171,14 +175,22 @@ fn _tensordot(
 
 #[pyfunction]
 #[pyo3(signature = (tensors, *, out=None))]
-fn _multi_dot(py: Python<'_>, tensors: &Bound<'_, PyAny>, out: Option<&Bound<'_, PyAny>>) -> PyResult<Py<PyTensor>> {
+fn _multi_dot(
+    py: Python<'_>,
+    tensors: &Bound<'_, PyAny>,
+    out: Option<&Bound<'_, PyAny>>,
+) -> PyResult<Py<PyTensor>> {
     let ts = tensor_list(tensors, "multi_dot")?;
     finish_out(py, wrap(py, mm::multi_dot(&ts).py()?)?, out)
 }
 
 #[pyfunction]
 #[pyo3(signature = (tensors, *, out=None))]
-fn _chain_matmul(py: Python<'_>, tensors: &Bound<'_, PyAny>, out: Option<&Bound<'_, PyAny>>) -> PyResult<Py<PyTensor>> {
+fn _chain_matmul(
+    py: Python<'_>,
+    tensors: &Bound<'_, PyAny>,
+    out: Option<&Bound<'_, PyAny>>,
+) -> PyResult<Py<PyTensor>> {
     let ts = tensor_list(tensors, "chain_matmul")?;
     finish_out(py, wrap(py, mm::chain_matmul(&ts).py()?)?, out)
 }

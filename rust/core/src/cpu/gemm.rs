@@ -38,7 +38,10 @@ impl<T> Mat<T> {
     }
     #[inline(always)]
     fn shifted(self, off: isize) -> Mat<T> {
-        Mat { ptr: self.ptr.wrapping_offset(off), ..self }
+        Mat {
+            ptr: self.ptr.wrapping_offset(off),
+            ..self
+        }
     }
 }
 
@@ -147,10 +150,28 @@ impl GemmElem for bf16 {
         // also what torch's CPU kernels (f32 accumulation) give.
         let mut a = widen(lhs, m, k);
         let mut b = widen(rhs, k, n);
-        let mut d = if beta.is_some() { widen(dst, m, n) } else { vec![0.0f32; m * n] };
-        let mat = |p: &mut Vec<f32>, cols: usize| Mat { ptr: p.as_mut_ptr(), rs: cols as isize, cs: 1 };
+        let mut d = if beta.is_some() {
+            widen(dst, m, n)
+        } else {
+            vec![0.0f32; m * n]
+        };
+        let mat = |p: &mut Vec<f32>, cols: usize| Mat {
+            ptr: p.as_mut_ptr(),
+            rs: cols as isize,
+            cs: 1,
+        };
         let (da, ma, mb) = (mat(&mut d, n), mat(&mut a, k), mat(&mut b, n));
-        f32::gemm(m, n, k, da, ma, mb, alpha.to_f32(), beta.map(|v| v.to_f32()), parallel);
+        f32::gemm(
+            m,
+            n,
+            k,
+            da,
+            ma,
+            mb,
+            alpha.to_f32(),
+            beta.map(|v| v.to_f32()),
+            parallel,
+        );
         for i in 0..m {
             for j in 0..n {
                 *dst.at(i, j) = bf16::from_f32(d[i * n + j]);
@@ -213,7 +234,9 @@ unsafe fn int_gemm<T: WrappingInt>(
     let (rp, rrs) = if rhs.cs == 1 {
         (SendPtr(rhs.ptr), rhs.rs)
     } else {
-        packed = (0..k).flat_map(|p| (0..n).map(move |j| *rhs.at(p, j))).collect();
+        packed = (0..k)
+            .flat_map(|p| (0..n).map(move |j| *rhs.at(p, j)))
+            .collect();
         (SendPtr(packed.as_ptr() as *mut T), n as isize)
     };
     let nc = (INT_BLOCK_BYTES / (k.max(1) * std::mem::size_of::<T>())).clamp(16, n.max(16));
@@ -229,7 +252,10 @@ unsafe fn int_gemm<T: WrappingInt>(
                     if a == T::zero() {
                         continue;
                     }
-                    let b = std::slice::from_raw_parts(rp.get().offset(p as isize * rrs + j0 as isize), w);
+                    let b = std::slice::from_raw_parts(
+                        rp.get().offset(p as isize * rrs + j0 as isize),
+                        w,
+                    );
                     for (c, &bv) in acc.iter_mut().zip(b) {
                         *c = c.wadd(a.wmul(bv));
                     }
@@ -248,10 +274,12 @@ unsafe fn int_gemm<T: WrappingInt>(
     };
     if parallel && m > INT_ROWS_PER_TASK {
         let tasks = m.div_ceil(INT_ROWS_PER_TASK);
-        (0..tasks).into_par_iter().for_each_init(Vec::new, |acc, t| {
-            let r0 = t * INT_ROWS_PER_TASK;
-            rows(r0, (r0 + INT_ROWS_PER_TASK).min(m), acc)
-        });
+        (0..tasks)
+            .into_par_iter()
+            .for_each_init(Vec::new, |acc, t| {
+                let r0 = t * INT_ROWS_PER_TASK;
+                rows(r0, (r0 + INT_ROWS_PER_TASK).min(m), acc)
+            });
     } else {
         rows(0, m, &mut Vec::new());
     }
@@ -285,9 +313,29 @@ unsafe fn split_gemm<T: GemmElem>(
         let (s, e) = (p * chunk, ((p + 1) * chunk).min(len));
         let si = s as isize;
         if along_m {
-            T::gemm(e - s, n, k, d.shifted(si * d.rs), l.shifted(si * l.rs), r, alpha, beta, false);
+            T::gemm(
+                e - s,
+                n,
+                k,
+                d.shifted(si * d.rs),
+                l.shifted(si * l.rs),
+                r,
+                alpha,
+                beta,
+                false,
+            );
         } else {
-            T::gemm(m, e - s, k, d.shifted(si * d.cs), l, r.shifted(si * r.cs), alpha, beta, false);
+            T::gemm(
+                m,
+                e - s,
+                k,
+                d.shifted(si * d.cs),
+                l,
+                r.shifted(si * r.cs),
+                alpha,
+                beta,
+                false,
+            );
         }
     });
 }
@@ -308,7 +356,9 @@ fn collapse_batch<T>(batch: &[usize], ops: &mut [&mut Batched<T>; 3]) -> Vec<usi
             continue;
         }
         let fusable = !shape.is_empty()
-            && (0..3).all(|o| strides[o].last().copied() == Some(ops[o].batch_strides[d] * size as isize));
+            && (0..3).all(|o| {
+                strides[o].last().copied() == Some(ops[o].batch_strides[d] * size as isize)
+            });
         if fusable {
             let last = shape.len() - 1;
             shape[last] *= size;
@@ -358,7 +408,8 @@ pub unsafe fn batched_gemm<T: GemmElem>(
             *dst.batch_strides.last().unwrap_or(&0),
             *rhs.batch_strides.last().unwrap_or(&0),
         );
-        let fold = rs == 0 && (m == 1 || (ls == m as isize * lhs.mat.rs && ds == m as isize * dst.mat.rs));
+        let fold =
+            rs == 0 && (m == 1 || (ls == m as isize * lhs.mat.rs && ds == m as isize * dst.mat.rs));
         if !fold {
             break;
         }
@@ -420,15 +471,23 @@ mod tests {
     }
 
     fn check<T: GemmElem>(m: usize, n: usize, k: usize) {
-        let a: Vec<T> = (0..m * k).map(|i| T::from_i64((i % 7) as i64 - 3)).collect();
-        let b: Vec<T> = (0..k * n).map(|i| T::from_i64((i % 5) as i64 - 2)).collect();
+        let a: Vec<T> = (0..m * k)
+            .map(|i| T::from_i64((i % 7) as i64 - 3))
+            .collect();
+        let b: Vec<T> = (0..k * n)
+            .map(|i| T::from_i64((i % 5) as i64 - 2))
+            .collect();
         let mut d = vec![T::from_i64(1); m * n];
         let af: Vec<f64> = a.iter().map(|v| v.to_f64()).collect();
         let bf: Vec<f64> = b.iter().map(|v| v.to_f64()).collect();
         let expected = naive(m, n, k, &af, &bf);
         // rhs read transposed: element [p, j] of b lives at j * k + p of its transpose.
         let bt: Vec<T> = (0..n * k).map(|i| b[(i % k) * n + i / k]).collect();
-        let mat = |p: *const T, rs: usize, cs: usize| Mat { ptr: p as *mut T, rs: rs as isize, cs: cs as isize };
+        let mat = |p: *const T, rs: usize, cs: usize| Mat {
+            ptr: p as *mut T,
+            rs: rs as isize,
+            cs: cs as isize,
+        };
         unsafe {
             T::gemm(
                 m,
@@ -467,7 +526,11 @@ mod tests {
         let b: Vec<f64> = (0..k * n).map(|i| (i % 3) as f64).collect();
         let mut d = vec![0.0; bsz * m * n];
         let op = |p: *const f64, rs: usize, bs: isize| Batched {
-            mat: Mat { ptr: p as *mut f64, rs: rs as isize, cs: 1 },
+            mat: Mat {
+                ptr: p as *mut f64,
+                rs: rs as isize,
+                cs: 1,
+            },
             batch_strides: vec![bs],
         };
         unsafe {

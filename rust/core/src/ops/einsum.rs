@@ -6,9 +6,9 @@
 use crate::bail;
 use crate::error::Result;
 use crate::layout::Layout;
+use crate::ops::check_same_device;
 use crate::ops::matmul::gemm_into;
 use crate::ops::shape::{permute, reshape};
-use crate::ops::check_same_device;
 use crate::scalar::Scalar;
 use crate::tensor::Tensor;
 
@@ -47,10 +47,16 @@ fn parse_term(term: &str, what: &str, start: usize) -> Result<Subscripts> {
         let c = chars[i];
         if c == '.' {
             if ellipsis.is_some() {
-                bail!(Runtime, "einsum(): found '.' for {what} for which an ellipsis was already found");
+                bail!(
+                    Runtime,
+                    "einsum(): found '.' for {what} for which an ellipsis was already found"
+                );
             }
             if chars.get(i + 1) != Some(&'.') || chars.get(i + 2) != Some(&'.') {
-                bail!(Runtime, "einsum(): found '.' for {what} that is not part of any ellipsis");
+                bail!(
+                    Runtime,
+                    "einsum(): found '.' for {what} that is not part of any ellipsis"
+                );
             }
             ellipsis = Some(letters.len());
             i += 3;
@@ -78,7 +84,10 @@ struct Term {
 
 impl Term {
     fn size(&self, l: usize) -> Option<usize> {
-        self.labels.iter().position(|&x| x == l).map(|i| self.t.shape()[i])
+        self.labels
+            .iter()
+            .position(|&x| x == l)
+            .map(|i| self.t.shape()[i])
     }
 }
 
@@ -98,12 +107,19 @@ fn sum_labels(term: Term, drop: &[usize]) -> Result<Term> {
     let dt = term.t.dtype();
     // A reduction is a matrix-vector product with ones: one kernel for every dtype.
     let ones = Tensor::full(&[summed], Scalar::Int(1), dt, term.t.device())?;
-    let ones = ones.view_with(Layout { shape: vec![summed, 1], strides: vec![1, 0], offset: 0 })?;
+    let ones = ones.view_with(Layout {
+        shape: vec![summed, 1],
+        strides: vec![1, 0],
+        offset: 0,
+    })?;
     let out = Tensor::empty(&[rows, 1], dt, term.t.device())?;
     gemm_into(&out, &mat, &ones, Scalar::Int(1), None, "sum")?;
     let kept_i64: Vec<i64> = kept_shape.iter().map(|&s| s as i64).collect();
     let labels = keep_i.iter().map(|&i| term.labels[i]).collect();
-    Ok(Term { t: reshape(&out, &kept_i64)?, labels })
+    Ok(Term {
+        t: reshape(&out, &kept_i64)?,
+        labels,
+    })
 }
 
 /// `term` with its dims reordered to `order` and sizes broadcast to `sizes` (stride 0 where
@@ -112,7 +128,11 @@ fn arrange(term: &Term, order: &[usize], sizes: &[usize]) -> Result<Tensor> {
     let mut shape = Vec::with_capacity(order.len());
     let mut strides = Vec::with_capacity(order.len());
     for (&l, &s) in order.iter().zip(sizes) {
-        let i = term.labels.iter().position(|&x| x == l).unwrap_or(usize::MAX);
+        let i = term
+            .labels
+            .iter()
+            .position(|&x| x == l)
+            .unwrap_or(usize::MAX);
         let (own, st) = match i {
             usize::MAX => (1, 0),
             _ => (term.t.shape()[i], term.t.strides()[i]),
@@ -120,22 +140,43 @@ fn arrange(term: &Term, order: &[usize], sizes: &[usize]) -> Result<Tensor> {
         shape.push(s);
         strides.push(if own == s { st } else { 0 });
     }
-    term.t.view_with(Layout { shape, strides, offset: term.t.offset() })
+    term.t.view_with(Layout {
+        shape,
+        strides,
+        offset: term.t.offset(),
+    })
 }
 
 /// Contracts two terms over the labels they share that no later operand or the output needs.
 fn contract(a: Term, b: Term, needed: &[usize]) -> Result<Term> {
     let in_a = |l: &usize| a.labels.contains(l);
     let in_b = |l: &usize| b.labels.contains(l);
-    let batch: Vec<usize> = a.labels.iter().copied().filter(|l| in_b(l) && needed.contains(l)).collect();
-    let summed: Vec<usize> = a.labels.iter().copied().filter(|l| in_b(l) && !needed.contains(l)).collect();
+    let batch: Vec<usize> = a
+        .labels
+        .iter()
+        .copied()
+        .filter(|l| in_b(l) && needed.contains(l))
+        .collect();
+    let summed: Vec<usize> = a
+        .labels
+        .iter()
+        .copied()
+        .filter(|l| in_b(l) && !needed.contains(l))
+        .collect();
     let left: Vec<usize> = a.labels.iter().copied().filter(|l| !in_b(l)).collect();
     let right: Vec<usize> = b.labels.iter().copied().filter(|l| !in_a(l)).collect();
     let size = |l: &usize| a.size(*l).unwrap_or(1).max(b.size(*l).unwrap_or(1));
     let bs: Vec<usize> = batch.iter().map(size).collect();
-    let (ls, ss, rs): (Vec<usize>, Vec<usize>, Vec<usize>) =
-        (left.iter().map(size).collect(), summed.iter().map(size).collect(), right.iter().map(size).collect());
-    let (m, k, n) = (ls.iter().product::<usize>(), ss.iter().product::<usize>(), rs.iter().product::<usize>());
+    let (ls, ss, rs): (Vec<usize>, Vec<usize>, Vec<usize>) = (
+        left.iter().map(size).collect(),
+        summed.iter().map(size).collect(),
+        right.iter().map(size).collect(),
+    );
+    let (m, k, n) = (
+        ls.iter().product::<usize>(),
+        ss.iter().product::<usize>(),
+        rs.iter().product::<usize>(),
+    );
     let cat = |parts: &[&[usize]]| parts.concat();
     let av = arrange(&a, &cat(&[&batch, &left, &summed]), &cat(&[&bs, &ls, &ss]))?;
     let bv = arrange(&b, &cat(&[&batch, &summed, &right]), &cat(&[&bs, &ss, &rs]))?;
@@ -153,7 +194,10 @@ fn contract(a: Term, b: Term, needed: &[usize]) -> Result<Term> {
     let out = Tensor::empty(&cat(&[&bs, &[m, n]]), a.t.dtype(), a.t.device())?;
     gemm_into(&out, &am, &bm, Scalar::Int(1), None, "bmm")?;
     let t = reshape(&out, &to_i64(cat(&[&bs, &ls, &rs])))?;
-    Ok(Term { t, labels: cat(&[&batch, &left, &right]) })
+    Ok(Term {
+        t,
+        labels: cat(&[&batch, &left, &right]),
+    })
 }
 
 /// `torch.einsum(equation, *operands)`.
@@ -169,10 +213,16 @@ pub fn einsum(equation: &str, operands: &[Tensor]) -> Result<Tensor> {
         bail!(Runtime, "einsum(): must provide at least one operand");
     }
     if terms.len() > operands.len() {
-        bail!(Runtime, "einsum(): fewer operands were provided than specified in the equation");
+        bail!(
+            Runtime,
+            "einsum(): fewer operands were provided than specified in the equation"
+        );
     }
     if terms.len() < operands.len() {
-        bail!(Runtime, "einsum(): more operands were provided than specified in the equation");
+        bail!(
+            Runtime,
+            "einsum(): more operands were provided than specified in the equation"
+        );
     }
     let mut subs = Vec::with_capacity(terms.len());
     let mut start = 0;
@@ -235,7 +285,11 @@ pub fn einsum(equation: &str, operands: &[Tensor]) -> Result<Tensor> {
                 }
             }
         }
-        let view = t.view_with(Layout { shape, strides, offset: t.offset() })?;
+        let view = t.view_with(Layout {
+            shape,
+            strides,
+            offset: t.offset(),
+        })?;
         ops.push(Term { t: view, labels });
     }
     // Sizes must agree across operands, except that size 1 broadcasts.
@@ -270,7 +324,11 @@ pub fn einsum(equation: &str, operands: &[Tensor]) -> Result<Tensor> {
                     );
                 }
                 if s.letters[..j].contains(&l) {
-                    bail!(Runtime, "einsum(): output subscript {} appears more than once in the output", label_char(l));
+                    bail!(
+                        Runtime,
+                        "einsum(): output subscript {} appears more than once in the output",
+                        label_char(l)
+                    );
                 }
             }
             if let Some(p) = s.ellipsis {
@@ -278,7 +336,11 @@ pub fn einsum(equation: &str, operands: &[Tensor]) -> Result<Tensor> {
             }
             out
         }
-        None => ell_labels.iter().copied().chain((0..ELLIPSIS_BASE).filter(|&l| counts[l] == 1)).collect(),
+        None => ell_labels
+            .iter()
+            .copied()
+            .chain((0..ELLIPSIS_BASE).filter(|&l| counts[l] == 1))
+            .collect(),
     };
 
     // Left-to-right contraction; labels needed by neither the rest nor the output are summed
@@ -305,9 +367,9 @@ pub fn einsum(equation: &str, operands: &[Tensor]) -> Result<Tensor> {
     } else {
         first
     };
-    for i in 1..ops.len() {
+    for (i, b) in ops.iter().enumerate().skip(1) {
         let needed = needed_after(i);
-        let b = ops[i].clone();
+        let b = b.clone();
         let drop_a = lone(&acc, Some(&b), &needed);
         let drop_b = lone(&b, Some(&acc), &needed);
         let a = sum_labels(acc, &drop_a)?;
@@ -333,12 +395,26 @@ mod tests {
     #[test]
     fn basic_equations() {
         let a = ramp(&[3, 3]);
-        assert_eq!(einsum("ii", &[a.clone()]).unwrap().to_vec::<i64>(), vec![12]);
-        assert_eq!(einsum("ii->i", &[a.clone()]).unwrap().to_vec::<i64>(), vec![0, 4, 8]);
-        assert_eq!(einsum("ij->j", &[a.clone()]).unwrap().to_vec::<i64>(), vec![9, 12, 15]);
+        assert_eq!(
+            einsum("ii", &[a.clone()]).unwrap().to_vec::<i64>(),
+            vec![12]
+        );
+        assert_eq!(
+            einsum("ii->i", &[a.clone()]).unwrap().to_vec::<i64>(),
+            vec![0, 4, 8]
+        );
+        assert_eq!(
+            einsum("ij->j", &[a.clone()]).unwrap().to_vec::<i64>(),
+            vec![9, 12, 15]
+        );
         let b = ramp(&[2, 3, 4]);
         let c = ramp(&[2, 4, 5]);
-        assert_eq!(einsum("bij,bjk->bik", &[b.clone(), c.clone()]).unwrap().shape(), &[2, 3, 5]);
+        assert_eq!(
+            einsum("bij,bjk->bik", &[b.clone(), c.clone()])
+                .unwrap()
+                .shape(),
+            &[2, 3, 5]
+        );
         assert_eq!(einsum("...ij,...jk", &[b, c]).unwrap().shape(), &[2, 3, 5]);
         assert!(einsum("ij,jk", &[a.clone()]).is_err());
         assert!(einsum("ijk", &[a]).is_err());

@@ -5,6 +5,7 @@
 //!
 //! Like torch, products do not promote: both operands must have the same dtype.
 
+use crate::bail;
 use crate::cpu::gemm::{batched_gemm, Batched, Mat};
 use crate::dtype::DType;
 use crate::element::Element;
@@ -15,7 +16,6 @@ use crate::ops::check_same_device;
 use crate::ops::shape::{permute, reshape, squeeze, unsqueeze};
 use crate::scalar::Scalar;
 use crate::tensor::Tensor;
-use crate::bail;
 
 /// The name torch's C++ type metadata prints for a dtype (`float`, `long int` ...), as used by
 /// the "expected m1 and m2 to have the same dtype" message.
@@ -94,13 +94,27 @@ fn check_coeffs(dt: DType, beta: Scalar, alpha: Scalar) -> Result<()> {
 fn batched_of<T: Element>(t: &Tensor) -> Batched<T> {
     let nd = t.ndim();
     let s = t.strides();
-    Batched { mat: Mat { ptr: t.data_ptr::<T>(), rs: s[nd - 2], cs: s[nd - 1] }, batch_strides: s[..nd - 2].to_vec() }
+    Batched {
+        mat: Mat {
+            ptr: t.data_ptr::<T>(),
+            rs: s[nd - 2],
+            cs: s[nd - 1],
+        },
+        batch_strides: s[..nd - 2].to_vec(),
+    }
 }
 
 /// `out[.., m, n] = beta * out + alpha * a[.., m, k] @ b[.., k, n]` (`beta = None`: out is
 /// overwritten). `out` is a fresh tensor; `a` and `b` are views with `out`'s batch shape
 /// (broadcast dims have stride 0), all of one dtype. `kernel` names the op in the bool error.
-pub fn gemm_into(out: &Tensor, a: &Tensor, b: &Tensor, alpha: Scalar, beta: Option<Scalar>, kernel: &str) -> Result<()> {
+pub fn gemm_into(
+    out: &Tensor,
+    a: &Tensor,
+    b: &Tensor,
+    alpha: Scalar,
+    beta: Option<Scalar>,
+    kernel: &str,
+) -> Result<()> {
     let nd = out.ndim();
     debug_assert!(nd >= 2 && a.ndim() == nd && b.ndim() == nd);
     let (m, n, k) = (out.shape()[nd - 2], out.shape()[nd - 1], a.shape()[nd - 1]);
@@ -145,11 +159,20 @@ pub fn gemm_into(out: &Tensor, a: &Tensor, b: &Tensor, alpha: Scalar, beta: Opti
 
 /// A view of `t` with `shape` where size-1 dims have stride 0 and the rest keep `strides`.
 fn view(t: &Tensor, shape: &[usize], strides: &[isize]) -> Result<Tensor> {
-    t.view_with(Layout { shape: shape.to_vec(), strides: strides.to_vec(), offset: t.offset() })
+    t.view_with(Layout {
+        shape: shape.to_vec(),
+        strides: strides.to_vec(),
+        offset: t.offset(),
+    })
 }
 
 /// Allocates the result of an `add*` op: `input` broadcast into it when `beta != 0`.
-fn init_out(op: &str, input: &Tensor, shape: &[usize], beta: Scalar) -> Result<(Tensor, Option<Scalar>)> {
+fn init_out(
+    op: &str,
+    input: &Tensor,
+    shape: &[usize],
+    beta: Scalar,
+) -> Result<(Tensor, Option<Scalar>)> {
     let bl = input.layout().broadcast_to(shape, op)?;
     let out = Tensor::empty(shape, input.dtype(), input.device())?;
     if beta.to_f64() == 0.0 {
@@ -191,7 +214,13 @@ pub fn mm(a: &Tensor, b: &Tensor) -> Result<Tensor> {
 }
 
 /// `torch.addmm(input, mat1, mat2, beta=, alpha=)`: `beta * input + alpha * mat1 @ mat2`.
-pub fn addmm(input: &Tensor, a: &Tensor, b: &Tensor, beta: Scalar, alpha: Scalar) -> Result<Tensor> {
+pub fn addmm(
+    input: &Tensor,
+    a: &Tensor,
+    b: &Tensor,
+    beta: Scalar,
+    alpha: Scalar,
+) -> Result<Tensor> {
     check_same_device("addmm", &[input, a, b])?;
     if a.ndim() != 2 {
         bail!(Runtime, "mat1 must be a matrix, got {}-D tensor", a.ndim());
@@ -240,20 +269,37 @@ pub fn bmm(a: &Tensor, b: &Tensor) -> Result<Tensor> {
 }
 
 /// `torch.baddbmm(input, batch1, batch2, beta=, alpha=)`.
-pub fn baddbmm(input: &Tensor, a: &Tensor, b: &Tensor, beta: Scalar, alpha: Scalar) -> Result<Tensor> {
+pub fn baddbmm(
+    input: &Tensor,
+    a: &Tensor,
+    b: &Tensor,
+    beta: Scalar,
+    alpha: Scalar,
+) -> Result<Tensor> {
     check_same_device("baddbmm", &[input, a, b])?;
     check_bmm_shapes(a, b)?;
     let dt = same_dtype(a, b)?;
     input_dtype(input, b)?;
     check_coeffs(dt, beta, alpha)?;
-    let (out, beta) = init_out("baddbmm", input, &[a.shape()[0], a.shape()[1], b.shape()[2]], beta)?;
+    let (out, beta) = init_out(
+        "baddbmm",
+        input,
+        &[a.shape()[0], a.shape()[1], b.shape()[2]],
+        beta,
+    )?;
     gemm_into(&out, a, b, alpha, beta, "bmm")?;
     Ok(out)
 }
 
 /// `torch.addbmm(input, batch1, batch2, beta=, alpha=)`: the batch is summed, which is one
 /// `(m, B*k) @ (B*k, n)` product.
-pub fn addbmm(input: &Tensor, a: &Tensor, b: &Tensor, beta: Scalar, alpha: Scalar) -> Result<Tensor> {
+pub fn addbmm(
+    input: &Tensor,
+    a: &Tensor,
+    b: &Tensor,
+    beta: Scalar,
+    alpha: Scalar,
+) -> Result<Tensor> {
     check_same_device("addbmm", &[input, a, b])?;
     check_bmm_shapes(a, b)?;
     let dt = same_dtype(a, b)?;
@@ -268,7 +314,12 @@ pub fn addbmm(input: &Tensor, a: &Tensor, b: &Tensor, beta: Scalar, alpha: Scala
     Ok(out)
 }
 
-fn check_mv_shapes(out_len: Option<usize>, mat: &Tensor, vec: &Tensor, input_ndim: usize) -> Result<()> {
+fn check_mv_shapes(
+    out_len: Option<usize>,
+    mat: &Tensor,
+    vec: &Tensor,
+    input_ndim: usize,
+) -> Result<()> {
     if mat.ndim() != 2 || vec.ndim() != 1 || input_ndim > 1 {
         bail!(
             Runtime,
@@ -290,7 +341,13 @@ fn check_mv_shapes(out_len: Option<usize>, mat: &Tensor, vec: &Tensor, input_ndi
 }
 
 /// `mat @ vec` into `out` (shape `(m,)`) as a `(m, k) @ (k, 1)` product.
-fn mv_into(out: &Tensor, mat: &Tensor, vec: &Tensor, alpha: Scalar, beta: Option<Scalar>) -> Result<()> {
+fn mv_into(
+    out: &Tensor,
+    mat: &Tensor,
+    vec: &Tensor,
+    alpha: Scalar,
+    beta: Option<Scalar>,
+) -> Result<()> {
     let (m, k) = (mat.shape()[0], mat.shape()[1]);
     let o = view(out, &[m, 1], &[out.strides()[0], 1])?;
     let v = view(vec, &[k, 1], &[vec.strides()[0], 0])?;
@@ -308,9 +365,19 @@ pub fn mv(mat: &Tensor, vec: &Tensor) -> Result<Tensor> {
 }
 
 /// `torch.addmv(input, mat, vec, beta=, alpha=)`.
-pub fn addmv(input: &Tensor, mat: &Tensor, vec: &Tensor, beta: Scalar, alpha: Scalar) -> Result<Tensor> {
+pub fn addmv(
+    input: &Tensor,
+    mat: &Tensor,
+    vec: &Tensor,
+    beta: Scalar,
+    alpha: Scalar,
+) -> Result<Tensor> {
     check_same_device("addmv", &[input, mat, vec])?;
-    let in_len = if input.ndim() == 1 { Some(input.shape()[0]) } else { None };
+    let in_len = if input.ndim() == 1 {
+        Some(input.shape()[0])
+    } else {
+        None
+    };
     check_mv_shapes(in_len, mat, vec, input.ndim())?;
     let dt = same_dtype(mat, vec)?;
     input_dtype(input, mat)?;
@@ -324,7 +391,12 @@ pub fn addmv(input: &Tensor, mat: &Tensor, vec: &Tensor, beta: Scalar, alpha: Sc
 fn dot_impl(op: &str, a: &Tensor, b: &Tensor) -> Result<Tensor> {
     check_same_device(op, &[a, b])?;
     if a.ndim() != 1 || b.ndim() != 1 {
-        bail!(Runtime, "1D tensors expected, but got {}D and {}D tensors", a.ndim(), b.ndim());
+        bail!(
+            Runtime,
+            "1D tensors expected, but got {}D and {}D tensors",
+            a.ndim(),
+            b.ndim()
+        );
     }
     if a.dtype() != b.dtype() {
         bail!(
@@ -367,7 +439,10 @@ pub fn matmul(a: &Tensor, b: &Tensor) -> Result<Tensor> {
     check_same_device("matmul", &[a, b])?;
     let (da, db) = (a.ndim(), b.ndim());
     if da == 0 || db == 0 {
-        bail!(Runtime, "both arguments to matmul need to be at least 1D, but they are {da}D and {db}D");
+        bail!(
+            Runtime,
+            "both arguments to matmul need to be at least 1D, but they are {da}D and {db}D"
+        );
     }
     match (da, db) {
         (1, 1) => return dot(a, b),
@@ -377,7 +452,11 @@ pub fn matmul(a: &Tensor, b: &Tensor) -> Result<Tensor> {
         _ => {}
     }
     let a2 = if da == 1 { unsqueeze(a, 0)? } else { a.clone() };
-    let b2 = if db == 1 { unsqueeze(b, -1)? } else { b.clone() };
+    let b2 = if db == 1 {
+        unsqueeze(b, -1)?
+    } else {
+        b.clone()
+    };
     let (na, nb) = (a2.ndim(), b2.ndim());
     let (m, ka) = (a2.shape()[na - 2], a2.shape()[na - 1]);
     let (kb, n) = (b2.shape()[nb - 2], b2.shape()[nb - 1]);
@@ -385,12 +464,20 @@ pub fn matmul(a: &Tensor, b: &Tensor) -> Result<Tensor> {
     if ka != kb {
         let rows: usize = ab.iter().product::<usize>() * m;
         if db == 1 {
-            bail!(Runtime, "size mismatch, got input ({rows}), mat ({rows}x{ka}), vec ({kb})");
+            bail!(
+                Runtime,
+                "size mismatch, got input ({rows}), mat ({rows}x{ka}), vec ({kb})"
+            );
         }
         if db == 2 {
-            bail!(Runtime, "mat1 and mat2 shapes cannot be multiplied ({rows}x{ka} and {kb}x{n})");
+            bail!(
+                Runtime,
+                "mat1 and mat2 shapes cannot be multiplied ({rows}x{ka} and {kb}x{n})"
+            );
         }
-        let batch: usize = crate::layout::broadcast_shapes(ab, bb, "matmul")?.iter().product();
+        let batch: usize = crate::layout::broadcast_shapes(ab, bb, "matmul")?
+            .iter()
+            .product();
         bail!(
             Runtime,
             "Expected size for first two dimensions of batch2 tensor to be: [{batch}, {ka}] but got: [{batch}, {kb}]."
@@ -403,7 +490,11 @@ pub fn matmul(a: &Tensor, b: &Tensor) -> Result<Tensor> {
     let bv = b2.view_with(b2.layout().broadcast_to(&with([kb, n]), "matmul")?)?;
     let out = Tensor::empty(&with([m, n]), dt, a.device())?;
     gemm_into(&out, &av, &bv, Scalar::Int(1), None, "addmm_impl_cpu_")?;
-    let out = if db == 1 { squeeze(&out, Some(&[-1]))? } else { out };
+    let out = if db == 1 {
+        squeeze(&out, Some(&[-1]))?
+    } else {
+        out
+    };
     if da == 1 {
         squeeze(&out, Some(&[-2]))
     } else {
@@ -415,7 +506,11 @@ pub fn matmul(a: &Tensor, b: &Tensor) -> Result<Tensor> {
 pub fn outer(a: &Tensor, b: &Tensor) -> Result<Tensor> {
     for (t, name) in [(a, "self"), (b, "vec2")] {
         if t.ndim() != 1 {
-            bail!(Runtime, "outer: Expected 1-D argument {name}, but got {}-D", t.ndim());
+            bail!(
+                Runtime,
+                "outer: Expected 1-D argument {name}, but got {}-D",
+                t.ndim()
+            );
         }
     }
     binary::mul(&unsqueeze(a, 1)?, b)
@@ -426,7 +521,11 @@ pub fn addr(input: &Tensor, a: &Tensor, b: &Tensor, beta: Scalar, alpha: Scalar)
     check_same_device("addr", &[input, a, b])?;
     for (t, name) in [(a, "vec1"), (b, "vec2")] {
         if t.ndim() != 1 {
-            bail!(Runtime, "addr: Expected 1-D argument {name}, but got {}-D", t.ndim());
+            bail!(
+                Runtime,
+                "addr: Expected 1-D argument {name}, but got {}-D",
+                t.ndim()
+            );
         }
     }
     let dt = same_dtype(a, b)?;
@@ -451,13 +550,19 @@ pub fn tensordot(a: &Tensor, b: &Tensor, dims_a: &[i64], dims_b: &[i64]) -> Resu
     let mut cb = vec![false; b.ndim()];
     let mut contracted = 1usize;
     for (&da, &db) in dims_a.iter().zip(dims_b) {
-        let (ia, ib) = (wrap_dim(da, a.ndim(), "tensordot")?, wrap_dim(db, b.ndim(), "tensordot")?);
+        let (ia, ib) = (
+            wrap_dim(da, a.ndim(), "tensordot")?,
+            wrap_dim(db, b.ndim(), "tensordot")?,
+        );
         if a.ndim() == 0 || b.ndim() == 0 {
             bail!(Runtime, "tensordot: cannot contract a 0-d tensor");
         }
         if ca[ia] || cb[ib] {
             let d = if ca[ia] { ia } else { ib };
-            bail!(Runtime, "dim {d} appears multiple times in the list of dims");
+            bail!(
+                Runtime,
+                "dim {d} appears multiple times in the list of dims"
+            );
         }
         ca[ia] = true;
         cb[ib] = true;
@@ -475,10 +580,16 @@ pub fn tensordot(a: &Tensor, b: &Tensor, dims_a: &[i64], dims_b: &[i64]) -> Resu
     let free_b: Vec<usize> = (0..b.ndim()).filter(|&d| !cb[d]).collect();
     let wa = |d: &i64| wrap_dim(*d, a.ndim(), "tensordot").map(|v| v as i64);
     let wb = |d: &i64| wrap_dim(*d, b.ndim(), "tensordot").map(|v| v as i64);
-    let perm_a: Vec<i64> =
-        free_a.iter().map(|&d| Ok(d as i64)).chain(dims_a.iter().map(wa)).collect::<Result<_>>()?;
-    let perm_b: Vec<i64> =
-        dims_b.iter().map(wb).chain(free_b.iter().map(|&d| Ok(d as i64))).collect::<Result<_>>()?;
+    let perm_a: Vec<i64> = free_a
+        .iter()
+        .map(|&d| Ok(d as i64))
+        .chain(dims_a.iter().map(wa))
+        .collect::<Result<_>>()?;
+    let perm_b: Vec<i64> = dims_b
+        .iter()
+        .map(wb)
+        .chain(free_b.iter().map(|&d| Ok(d as i64)))
+        .collect::<Result<_>>()?;
     let rows: usize = free_a.iter().map(|&d| a.shape()[d]).product();
     let cols: usize = free_b.iter().map(|&d| b.shape()[d]).product();
     let am = reshape(&permute(a, &perm_a)?, &[rows as i64, contracted as i64])?;
@@ -513,7 +624,10 @@ pub fn inner(a: &Tensor, b: &Tensor) -> Result<Tensor> {
 pub fn multi_dot(tensors: &[Tensor]) -> Result<Tensor> {
     let n = tensors.len();
     if n < 2 {
-        bail!(Runtime, "multi_dot(): expected at least 2 tensors but got {n}");
+        bail!(
+            Runtime,
+            "multi_dot(): expected at least 2 tensors but got {n}"
+        );
     }
     let dt = tensors[0].dtype();
     let mut mats = Vec::with_capacity(n);
@@ -522,8 +636,14 @@ pub fn multi_dot(tensors: &[Tensor]) -> Result<Tensor> {
         let edge = i == 0 || i == n - 1;
         if !(nd == 2 || (edge && nd == 1)) {
             match i {
-                0 => bail!(Runtime, "multi_dot(): the first tensor must be 1D or 2D but got {nd}D"),
-                _ if i == n - 1 => bail!(Runtime, "multi_dot(): the last tensor must be 1D or 2D but got {nd}D"),
+                0 => bail!(
+                    Runtime,
+                    "multi_dot(): the first tensor must be 1D or 2D but got {nd}D"
+                ),
+                _ if i == n - 1 => bail!(
+                    Runtime,
+                    "multi_dot(): the last tensor must be 1D or 2D but got {nd}D"
+                ),
                 _ => bail!(Runtime, "multi_dot(): tensor {i} must be 2D but got {nd}D"),
             }
         }
@@ -557,7 +677,9 @@ pub fn multi_dot(tensors: &[Tensor]) -> Result<Tensor> {
         }
     }
     // Classic matrix-chain order: cost[i][j] = cheapest product of mats i..=j.
-    let p: Vec<usize> = std::iter::once(mats[0].shape()[0]).chain(mats.iter().map(|t| t.shape()[1])).collect();
+    let p: Vec<usize> = std::iter::once(mats[0].shape()[0])
+        .chain(mats.iter().map(|t| t.shape()[1]))
+        .collect();
     let mut cost = vec![vec![0usize; n]; n];
     let mut split = vec![vec![0usize; n]; n];
     for len in 1..n {
@@ -599,7 +721,11 @@ pub fn chain_matmul(tensors: &[Tensor]) -> Result<Tensor> {
     }
     for (i, t) in tensors.iter().enumerate() {
         if t.ndim() != 2 {
-            bail!(Runtime, "Tensor dimension is {}, expected 2 instead. (tensor {i} of chain_matmul)", t.ndim());
+            bail!(
+                Runtime,
+                "Tensor dimension is {}, expected 2 instead. (tensor {i} of chain_matmul)",
+                t.ndim()
+            );
         }
     }
     if tensors.len() == 1 {
@@ -624,12 +750,18 @@ mod tests {
         assert_eq!(matmul(&a, &b).unwrap().to_vec::<f64>(), vec![5.0, 14.0]);
         assert_eq!(matmul(&b, &b).unwrap().shape(), &[] as &[usize]);
         let c = ramp(&[4, 1, 3, 2]);
-        assert_eq!(matmul(&c, &ramp(&[5, 2, 6])).unwrap().shape(), &[4, 5, 3, 6]);
+        assert_eq!(
+            matmul(&c, &ramp(&[5, 2, 6])).unwrap().shape(),
+            &[4, 5, 3, 6]
+        );
         assert_eq!(matmul(&b, &ramp(&[4, 3, 2])).unwrap().shape(), &[4, 2]);
         let e = matmul(&a, &ramp(&[4, 5])).unwrap_err();
         assert!(e.message.contains("(2x3 and 4x5)"), "{}", e.message);
         let t = transpose_view(&ramp(&[3, 2]));
-        assert_eq!(mm(&t, &ramp(&[3, 1])).unwrap().to_vec::<f64>(), vec![10.0, 13.0]);
+        assert_eq!(
+            mm(&t, &ramp(&[3, 1])).unwrap().to_vec::<f64>(),
+            vec![10.0, 13.0]
+        );
     }
 
     fn transpose_view(t: &Tensor) -> Tensor {
@@ -639,7 +771,9 @@ mod tests {
     #[test]
     fn chain_order_and_tensordot() {
         let mats = [ramp(&[2, 30]), ramp(&[30, 3]), ramp(&[3, 40])];
-        let want = mm(&mm(&mats[0], &mats[1]).unwrap(), &mats[2]).unwrap().to_vec::<f64>();
+        let want = mm(&mm(&mats[0], &mats[1]).unwrap(), &mats[2])
+            .unwrap()
+            .to_vec::<f64>();
         assert_eq!(multi_dot(&mats).unwrap().to_vec::<f64>(), want);
         let r = tensordot(&ramp(&[2, 3, 4]), &ramp(&[4, 3, 5]), &[1, 2], &[1, 0]).unwrap();
         assert_eq!(r.shape(), &[2, 5]);
