@@ -2,5 +2,6 @@
 
 pub mod copy;
 pub mod elementwise;
+pub mod gemm;
 pub mod iter;
 pub mod reduce;

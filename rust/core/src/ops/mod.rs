@@ -4,6 +4,7 @@
 pub mod binary;
 pub mod compare;
 pub mod convert;
+pub mod einsum;
 pub mod factory;
 pub mod index;
 pub mod index_gather;
