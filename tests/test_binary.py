@@ -535,6 +535,21 @@ def test_in_place_scalar_and_self_aliasing():
     assert big.numpy().min() == 9.0 and big.numpy().max() == 9.0
 
 
+def test_in_place_with_overlapping_views_of_one_numpy_array():
+    m = np.arange(9, dtype=np.int64).reshape(3, 3)
+    expected = (m + m.T).tolist()
+    t = torch.from_numpy(m)
+    t += torch.from_numpy(m.T)  # another tensor object over the same memory, transposed
+    assert m.tolist() == expected
+    v = np.arange(6, dtype=np.float64)
+    torch.mul(torch.from_numpy(v[:-1]), 10, out=torch.from_numpy(v[1:]))
+    assert v.tolist() == [0.0, 0.0, 10.0, 20.0, 30.0, 40.0]
+    w = np.array([1.0, 2.0, 3.0])
+    t = torch.from_numpy(w)
+    t -= torch.from_numpy(w[:1])  # a broadcast element of self, read before it is changed
+    assert w.tolist() == [0.0, 1.0, 2.0]
+
+
 @pytest.mark.parametrize("stmt,msg", [
     ("i += 1.5", "result type Float can't be cast to the desired output type Long"),
     ("i /= 2", "result type Float can't be cast to the desired output type Long"),

@@ -272,8 +272,8 @@ fn run(op: BinaryOp, a: &Tensor, b: &Tensor, dst: Option<&Tensor>) -> Result<Ten
     } else {
         broadcast_shapes(a.shape(), b.shape(), name)?
     };
-    let a = a.to_dtype(compute)?;
-    let b = b.to_dtype(compute)?;
+    let a = convert(a, compute)?;
+    let b = convert(b, compute)?;
     if op.divides() && compute.is_integral(false) && has_zero(&b) {
         bail!(Runtime, "ZeroDivisionError");
     }
@@ -315,8 +315,42 @@ fn run(op: BinaryOp, a: &Tensor, b: &Tensor, dst: Option<&Tensor>) -> Result<Ten
     }
 }
 
-/// `x` broadcast to `shape`; copied first when it shares memory with `out` in a different
-/// layout, so no element is overwritten before it is read.
+/// `x` as `dtype`. A one-element operand (typically a Python number) is converted with a
+/// single cast instead of the general strided copy: this is on the per-op overhead path.
+fn convert(x: &Tensor, dtype: DType) -> Result<Tensor> {
+    if x.dtype() == dtype || x.numel() != 1 {
+        return x.to_dtype(dtype);
+    }
+    let t = Tensor::empty(x.shape(), dtype, x.device())?;
+    // SAFETY: both tensors hold exactly one element at their data pointers.
+    crate::dispatch_all!(x.dtype(), S => crate::dispatch_all!(dtype, D => unsafe {
+        *t.data_ptr::<D>() = (*x.data_ptr::<S>()).cast::<D>();
+    }));
+    Ok(t)
+}
+
+/// The byte range a view touches (empty for an empty view).
+fn byte_span(t: &Tensor) -> (usize, usize) {
+    let (start, end) = t.layout().storage_span();
+    let base = t.address();
+    (base, base + (end - start) * t.dtype().size())
+}
+
+/// Whether writing `out` element by element could clobber an element of `x` before it is
+/// read: their memory overlaps (by address, so two tensors made from one NumPy array count)
+/// and `x` is not exactly the same view as `out`.
+fn hazard(x: &Tensor, out: &Tensor) -> bool {
+    if x.numel() == 0 || out.numel() == 0 {
+        return false;
+    }
+    let ((xs, xe), (os, oe)) = (byte_span(x), byte_span(out));
+    let overlaps = xs < oe && os < xe;
+    let same_view = xs == os && x.dtype() == out.dtype() && x.strides() == out.strides();
+    overlaps && !same_view
+}
+
+/// `x` broadcast to `shape`; copied first when it overlaps `out` in another layout, so no
+/// element is overwritten before it is read.
 fn operand_view(x: &Tensor, out: &Tensor, shape: &[usize], op: &str) -> Result<Tensor> {
     let view = |x: &Tensor| -> Result<Tensor> {
         if x.shape() == shape {
@@ -326,7 +360,7 @@ fn operand_view(x: &Tensor, out: &Tensor, shape: &[usize], op: &str) -> Result<T
         }
     };
     let v = view(x)?;
-    if v.shares_storage(out) && v.layout() != out.layout() {
+    if hazard(&v, out) {
         return view(&x.copy_to_new(x.dtype())?);
     }
     Ok(v)
