@@ -6,7 +6,9 @@ use crate::creation::scalar_arg;
 use crate::errors::IntoPyResult;
 use crate::tensor::{maybe_operand, tensor_or_scalar, wrap, PyTensor};
 use ferrotorch_core::layout::broadcast_shapes;
-use ferrotorch_core::ops::binary::{binary, binary_into, check_cast, scalar_type_name, BinaryOp, ONE};
+use ferrotorch_core::ops::binary::{
+    binary, binary_into, check_cast, scalar_type_name, BinaryOp, ONE,
+};
 use ferrotorch_core::{DType, Scalar, Tensor};
 use pyo3::basic::CompareOp;
 use pyo3::exceptions::{PyRuntimeError, PyTypeError};
@@ -19,7 +21,9 @@ pub struct Operand(pub Tensor);
 impl<'a, 'py> FromPyObject<'a, 'py> for Operand {
     type Error = PyErr;
     fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
-        maybe_operand(&obj).map(Operand).ok_or_else(|| PyTypeError::new_err("expected a Tensor or a number"))
+        maybe_operand(&obj)
+            .map(Operand)
+            .ok_or_else(|| PyTypeError::new_err("expected a Tensor or a number"))
     }
 }
 
@@ -39,7 +43,10 @@ fn compute(
         PyTypeError::new_err(format!(
             "{}(): argument 'out' must be Tensor, not {}",
             op.name(),
-            out.get_type().name().map(|n| n.to_string()).unwrap_or_default()
+            out.get_type()
+                .name()
+                .map(|n| n.to_string())
+                .unwrap_or_default()
         ))
     })?;
     let dst = out.borrow().inner.clone();
@@ -56,7 +63,11 @@ fn compute(
 }
 
 /// `self.op_(other)`: the result is written into self's memory; returns self.
-fn inplace<'py>(slf: &Bound<'py, PyTensor>, op: BinaryOp, b: &Tensor) -> PyResult<Bound<'py, PyTensor>> {
+fn inplace<'py>(
+    slf: &Bound<'py, PyTensor>,
+    op: BinaryOp,
+    b: &Tensor,
+) -> PyResult<Bound<'py, PyTensor>> {
     let dst = slf.borrow().inner.clone();
     binary_into(op, &dst, b, &dst).py()?;
     Ok(slf.clone())
@@ -108,7 +119,10 @@ macro_rules! inplace_method {
         #[pymethods]
         impl PyTensor {
             #[doc = concat!("In-place version of `", stringify!($name), "`.")]
-            fn $name<'py>(slf: &Bound<'py, Self>, $arg: &Bound<'py, PyAny>) -> PyResult<Bound<'py, Self>> {
+            fn $name<'py>(
+                slf: &Bound<'py, Self>,
+                $arg: &Bound<'py, PyAny>,
+            ) -> PyResult<Bound<'py, Self>> {
                 let b = tensor_or_scalar($arg, stringify!($name))?;
                 inplace(slf, $op, &b)
             }
@@ -116,56 +130,196 @@ macro_rules! inplace_method {
     };
 }
 
-method!("Elementwise product (`torch.mul`).", mul, other, BinaryOp::Mul);
+method!(
+    "Elementwise product (`torch.mul`).",
+    mul,
+    other,
+    BinaryOp::Mul
+);
 inplace_method!(mul_, other, BinaryOp::Mul);
-method!("`floor(self / other)` (`torch.floor_divide`).", floor_divide, other, BinaryOp::DivFloor);
+method!(
+    "`floor(self / other)` (`torch.floor_divide`).",
+    floor_divide,
+    other,
+    BinaryOp::DivFloor
+);
 inplace_method!(floor_divide_, other, BinaryOp::DivFloor);
-method!("Python-style modulus: the sign of `other` (`torch.remainder`).", remainder, other, BinaryOp::Remainder);
+method!(
+    "Python-style modulus: the sign of `other` (`torch.remainder`).",
+    remainder,
+    other,
+    BinaryOp::Remainder
+);
 inplace_method!(remainder_, other, BinaryOp::Remainder);
-method!("C-style modulus: the sign of `self` (`torch.fmod`).", fmod, other, BinaryOp::Fmod);
+method!(
+    "C-style modulus: the sign of `self` (`torch.fmod`).",
+    fmod,
+    other,
+    BinaryOp::Fmod
+);
 inplace_method!(fmod_, other, BinaryOp::Fmod);
-method!("`self ** exponent` (`torch.pow`).", pow, exponent, BinaryOp::Pow);
+method!(
+    "`self ** exponent` (`torch.pow`).",
+    pow,
+    exponent,
+    BinaryOp::Pow
+);
 inplace_method!(pow_, exponent, BinaryOp::Pow);
-method!("`self ** exponent` computed in float64 (`torch.float_power`).", float_power, exponent, BinaryOp::FloatPower);
-method!("Quadrant-aware `atan(self / other)` (`torch.atan2`).", atan2, other, BinaryOp::Atan2);
+method!(
+    "`self ** exponent` computed in float64 (`torch.float_power`).",
+    float_power,
+    exponent,
+    BinaryOp::FloatPower
+);
+method!(
+    "Quadrant-aware `atan(self / other)` (`torch.atan2`).",
+    atan2,
+    other,
+    BinaryOp::Atan2
+);
 inplace_method!(atan2_, other, BinaryOp::Atan2);
-method!("`sqrt(self**2 + other**2)` (`torch.hypot`).", hypot, other, BinaryOp::Hypot);
+method!(
+    "`sqrt(self**2 + other**2)` (`torch.hypot`).",
+    hypot,
+    other,
+    BinaryOp::Hypot
+);
 inplace_method!(hypot_, other, BinaryOp::Hypot);
-method!("Magnitude of `self` with the sign of `other` (`torch.copysign`).", copysign, other, BinaryOp::Copysign);
+method!(
+    "Magnitude of `self` with the sign of `other` (`torch.copysign`).",
+    copysign,
+    other,
+    BinaryOp::Copysign
+);
 inplace_method!(copysign_, other, BinaryOp::Copysign);
-method!("`self * log(other)`, 0 where `self == 0` (`torch.xlogy`).", xlogy, other, BinaryOp::Xlogy);
+method!(
+    "`self * log(other)`, 0 where `self == 0` (`torch.xlogy`).",
+    xlogy,
+    other,
+    BinaryOp::Xlogy
+);
 inplace_method!(xlogy_, other, BinaryOp::Xlogy);
-method!("Elementwise maximum; NaN propagates (`torch.maximum`).", maximum, other, BinaryOp::Maximum);
-method!("Elementwise minimum; NaN propagates (`torch.minimum`).", minimum, other, BinaryOp::Minimum);
-method!("Elementwise maximum ignoring NaN (`torch.fmax`).", fmax, other, BinaryOp::Fmax);
-method!("Elementwise minimum ignoring NaN (`torch.fmin`).", fmin, other, BinaryOp::Fmin);
-method!("`self == other` as bool (`torch.eq`).", eq, other, BinaryOp::Eq);
+method!(
+    "Elementwise maximum; NaN propagates (`torch.maximum`).",
+    maximum,
+    other,
+    BinaryOp::Maximum
+);
+method!(
+    "Elementwise minimum; NaN propagates (`torch.minimum`).",
+    minimum,
+    other,
+    BinaryOp::Minimum
+);
+method!(
+    "Elementwise maximum ignoring NaN (`torch.fmax`).",
+    fmax,
+    other,
+    BinaryOp::Fmax
+);
+method!(
+    "Elementwise minimum ignoring NaN (`torch.fmin`).",
+    fmin,
+    other,
+    BinaryOp::Fmin
+);
+method!(
+    "`self == other` as bool (`torch.eq`).",
+    eq,
+    other,
+    BinaryOp::Eq
+);
 inplace_method!(eq_, other, BinaryOp::Eq);
-method!("`self != other` as bool (`torch.ne`).", ne, other, BinaryOp::Ne);
+method!(
+    "`self != other` as bool (`torch.ne`).",
+    ne,
+    other,
+    BinaryOp::Ne
+);
 inplace_method!(ne_, other, BinaryOp::Ne);
-method!("`self < other` as bool (`torch.lt`).", lt, other, BinaryOp::Lt);
+method!(
+    "`self < other` as bool (`torch.lt`).",
+    lt,
+    other,
+    BinaryOp::Lt
+);
 inplace_method!(lt_, other, BinaryOp::Lt);
-method!("`self <= other` as bool (`torch.le`).", le, other, BinaryOp::Le);
+method!(
+    "`self <= other` as bool (`torch.le`).",
+    le,
+    other,
+    BinaryOp::Le
+);
 inplace_method!(le_, other, BinaryOp::Le);
-method!("`self > other` as bool (`torch.gt`).", gt, other, BinaryOp::Gt);
+method!(
+    "`self > other` as bool (`torch.gt`).",
+    gt,
+    other,
+    BinaryOp::Gt
+);
 inplace_method!(gt_, other, BinaryOp::Gt);
-method!("`self >= other` as bool (`torch.ge`).", ge, other, BinaryOp::Ge);
+method!(
+    "`self >= other` as bool (`torch.ge`).",
+    ge,
+    other,
+    BinaryOp::Ge
+);
 inplace_method!(ge_, other, BinaryOp::Ge);
-method!("Elementwise logical AND of truth values (`torch.logical_and`).", logical_and, other, BinaryOp::LogicalAnd);
+method!(
+    "Elementwise logical AND of truth values (`torch.logical_and`).",
+    logical_and,
+    other,
+    BinaryOp::LogicalAnd
+);
 inplace_method!(logical_and_, other, BinaryOp::LogicalAnd);
-method!("Elementwise logical OR of truth values (`torch.logical_or`).", logical_or, other, BinaryOp::LogicalOr);
+method!(
+    "Elementwise logical OR of truth values (`torch.logical_or`).",
+    logical_or,
+    other,
+    BinaryOp::LogicalOr
+);
 inplace_method!(logical_or_, other, BinaryOp::LogicalOr);
-method!("Elementwise logical XOR of truth values (`torch.logical_xor`).", logical_xor, other, BinaryOp::LogicalXor);
+method!(
+    "Elementwise logical XOR of truth values (`torch.logical_xor`).",
+    logical_xor,
+    other,
+    BinaryOp::LogicalXor
+);
 inplace_method!(logical_xor_, other, BinaryOp::LogicalXor);
-method!("Bitwise AND of integer or bool tensors (`torch.bitwise_and`).", bitwise_and, other, BinaryOp::BitAnd);
+method!(
+    "Bitwise AND of integer or bool tensors (`torch.bitwise_and`).",
+    bitwise_and,
+    other,
+    BinaryOp::BitAnd
+);
 inplace_method!(bitwise_and_, other, BinaryOp::BitAnd);
-method!("Bitwise OR of integer or bool tensors (`torch.bitwise_or`).", bitwise_or, other, BinaryOp::BitOr);
+method!(
+    "Bitwise OR of integer or bool tensors (`torch.bitwise_or`).",
+    bitwise_or,
+    other,
+    BinaryOp::BitOr
+);
 inplace_method!(bitwise_or_, other, BinaryOp::BitOr);
-method!("Bitwise XOR of integer or bool tensors (`torch.bitwise_xor`).", bitwise_xor, other, BinaryOp::BitXor);
+method!(
+    "Bitwise XOR of integer or bool tensors (`torch.bitwise_xor`).",
+    bitwise_xor,
+    other,
+    BinaryOp::BitXor
+);
 inplace_method!(bitwise_xor_, other, BinaryOp::BitXor);
-method!("`self << other` (`torch.bitwise_left_shift`).", bitwise_left_shift, other, BinaryOp::Shl);
+method!(
+    "`self << other` (`torch.bitwise_left_shift`).",
+    bitwise_left_shift,
+    other,
+    BinaryOp::Shl
+);
 inplace_method!(bitwise_left_shift_, other, BinaryOp::Shl);
-method!("`self >> other` (`torch.bitwise_right_shift`).", bitwise_right_shift, other, BinaryOp::Shr);
+method!(
+    "`self >> other` (`torch.bitwise_right_shift`).",
+    bitwise_right_shift,
+    other,
+    BinaryOp::Shr
+);
 inplace_method!(bitwise_right_shift_, other, BinaryOp::Shr);
 
 #[pymethods]
@@ -180,7 +334,13 @@ impl PyTensor {
         out: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Py<PyAny>> {
         let b = tensor_or_scalar(other, "add")?;
-        compute(py, BinaryOp::Add(alpha_arg(alpha, "add")?), &self.inner, &b, out)
+        compute(
+            py,
+            BinaryOp::Add(alpha_arg(alpha, "add")?),
+            &self.inner,
+            &b,
+            out,
+        )
     }
 
     /// In-place version of `add`.
@@ -204,7 +364,13 @@ impl PyTensor {
         out: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Py<PyAny>> {
         let b = tensor_or_scalar(other, "sub")?;
-        compute(py, BinaryOp::Sub(alpha_arg(alpha, "sub")?), &self.inner, &b, out)
+        compute(
+            py,
+            BinaryOp::Sub(alpha_arg(alpha, "sub")?),
+            &self.inner,
+            &b,
+            out,
+        )
     }
 
     /// In-place version of `sub`.
@@ -244,7 +410,10 @@ impl PyTensor {
     }
 
     /// In-place version of `float_power`: self must already be float64.
-    fn float_power_<'py>(slf: &Bound<'py, Self>, exponent: &Bound<'py, PyAny>) -> PyResult<Bound<'py, Self>> {
+    fn float_power_<'py>(
+        slf: &Bound<'py, Self>,
+        exponent: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, Self>> {
         let b = tensor_or_scalar(exponent, "float_power_")?;
         let d = slf.borrow().inner.dtype();
         if d != DType::F64 {
@@ -269,14 +438,26 @@ impl PyTensor {
         wrap(py, binary(op, &self.inner, &other.0).py()?)
     }
 
-    fn __pow__(&self, py: Python<'_>, other: Operand, _modulo: Option<&Bound<'_, PyAny>>) -> PyResult<Py<PyTensor>> {
+    fn __pow__(
+        &self,
+        py: Python<'_>,
+        other: Operand,
+        _modulo: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Py<PyTensor>> {
         wrap(py, binary(BinaryOp::Pow, &self.inner, &other.0).py()?)
     }
-    fn __rpow__(&self, py: Python<'_>, other: Operand, _modulo: Option<&Bound<'_, PyAny>>) -> PyResult<Py<PyTensor>> {
+    fn __rpow__(
+        &self,
+        py: Python<'_>,
+        other: Operand,
+        _modulo: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Py<PyTensor>> {
         wrap(py, binary(BinaryOp::Pow, &other.0, &self.inner).py()?)
     }
     fn __ipow__(&self, other: Operand, _modulo: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
-        binary_into(BinaryOp::Pow, &self.inner, &other.0, &self.inner).py().map(drop)
+        binary_into(BinaryOp::Pow, &self.inner, &other.0, &self.inner)
+            .py()
+            .map(drop)
     }
 }
 
@@ -292,7 +473,9 @@ macro_rules! dunders {
                 wrap(py, binary($op, &other.0, &self.inner).py()?)
             }
             fn $inp(&self, other: Operand) -> PyResult<()> {
-                binary_into($op, &self.inner, &other.0, &self.inner).py().map(drop)
+                binary_into($op, &self.inner, &other.0, &self.inner)
+                    .py()
+                    .map(drop)
             }
         }
     };
@@ -302,7 +485,12 @@ dunders!(__add__, __radd__, __iadd__, BinaryOp::Add(ONE));
 dunders!(__sub__, __rsub__, __isub__, BinaryOp::Sub(ONE));
 dunders!(__mul__, __rmul__, __imul__, BinaryOp::Mul);
 dunders!(__truediv__, __rtruediv__, __itruediv__, BinaryOp::Div);
-dunders!(__floordiv__, __rfloordiv__, __ifloordiv__, BinaryOp::DivFloor);
+dunders!(
+    __floordiv__,
+    __rfloordiv__,
+    __ifloordiv__,
+    BinaryOp::DivFloor
+);
 dunders!(__mod__, __rmod__, __imod__, BinaryOp::Remainder);
 dunders!(__and__, __rand__, __iand__, BinaryOp::BitAnd);
 dunders!(__or__, __ror__, __ior__, BinaryOp::BitOr);
@@ -330,11 +518,26 @@ macro_rules! number_first {
 }
 
 number_first!(fn_pow, "pow", exponent, BinaryOp::Pow);
-number_first!(fn_float_power, "float_power", exponent, BinaryOp::FloatPower);
+number_first!(
+    fn_float_power,
+    "float_power",
+    exponent,
+    BinaryOp::FloatPower
+);
 number_first!(fn_remainder, "remainder", other, BinaryOp::Remainder);
 number_first!(fn_xlogy, "xlogy", other, BinaryOp::Xlogy);
-number_first!(fn_bitwise_left_shift, "bitwise_left_shift", other, BinaryOp::Shl);
-number_first!(fn_bitwise_right_shift, "bitwise_right_shift", other, BinaryOp::Shr);
+number_first!(
+    fn_bitwise_left_shift,
+    "bitwise_left_shift",
+    other,
+    BinaryOp::Shl
+);
+number_first!(
+    fn_bitwise_right_shift,
+    "bitwise_right_shift",
+    other,
+    BinaryOp::Shr
+);
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(fn_pow, m)?)?;

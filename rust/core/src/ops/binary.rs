@@ -160,14 +160,23 @@ impl BinaryOp {
 
     /// Ops whose integer kernels divide by the second operand.
     fn divides(self) -> bool {
-        matches!(self, BinaryOp::DivTrunc | BinaryOp::DivFloor | BinaryOp::Remainder | BinaryOp::Fmod)
+        matches!(
+            self,
+            BinaryOp::DivTrunc | BinaryOp::DivFloor | BinaryOp::Remainder | BinaryOp::Fmod
+        )
     }
 
     /// `(compute dtype, result dtype)` for operands `a`, `b`, or the error torch raises.
     pub fn dtypes(self, a: &Tensor, b: &Tensor) -> Result<(DType, DType)> {
         use BinaryOp::*;
         let common = promote(a, b);
-        let to_float = |d: DType| if d.is_floating_point() { d } else { default_float() };
+        let to_float = |d: DType| {
+            if d.is_floating_point() {
+                d
+            } else {
+                default_float()
+            }
+        };
         Ok(match self {
             Add(_) | Mul | Maximum | Minimum | Fmax | Fmin => (common, common),
             Sub(_) => {
@@ -203,7 +212,9 @@ impl BinaryOp {
                 (common, common)
             }
             FloatPower => (DType::F64, DType::F64),
-            Eq | Ne | Lt | Le | Gt | Ge | LogicalAnd | LogicalOr | LogicalXor => (common, DType::Bool),
+            Eq | Ne | Lt | Le | Gt | Ge | LogicalAnd | LogicalOr | LogicalXor => {
+                (common, DType::Bool)
+            }
             BitAnd | BitOr | BitXor => {
                 if common.is_floating_point() {
                     return Err(self.unsupported(common));
@@ -242,7 +253,10 @@ impl BinaryOp {
                     && b.dtype().is_integral(false)
                     && b.item()?.to_i64() < 0
                 {
-                    bail!(Runtime, "Integers to negative integer powers are not allowed.");
+                    bail!(
+                        Runtime,
+                        "Integers to negative integer powers are not allowed."
+                    );
                 }
             }
             _ => {}
@@ -368,7 +382,11 @@ fn operand_view(x: &Tensor, out: &Tensor, shape: &[usize], op: &str) -> Result<T
 
 /// torch refuses to write through a view where several elements share one memory location.
 fn check_no_internal_overlap(t: &Tensor) -> Result<()> {
-    if t.shape().iter().zip(t.strides()).any(|(&n, &s)| n > 1 && s == 0) {
+    if t.shape()
+        .iter()
+        .zip(t.strides())
+        .any(|(&n, &s)| n > 1 && s == 0)
+    {
         bail!(
             Runtime,
             "unsupported operation: more than one element of the written-to tensor refers to a \
@@ -394,7 +412,10 @@ fn has_zero(t: &Tensor) -> bool {
 
 /// True if every dimension of more than one element has stride 0 (a broadcast scalar).
 fn is_splat(t: &Tensor) -> bool {
-    t.shape().iter().zip(t.strides()).all(|(&n, &s)| n <= 1 || s == 0)
+    t.shape()
+        .iter()
+        .zip(t.strides())
+        .all(|(&n, &s)| n <= 1 || s == 0)
 }
 
 /// Reinterprets a value of one element type as another. Only called where both are the same
@@ -452,7 +473,10 @@ unsafe fn flat<A: Element, B: Element, O: Element>(
             (false, false) => {
                 let xs = std::slice::from_raw_parts(a, len);
                 let ys = std::slice::from_raw_parts(b, len);
-                os.iter_mut().zip(xs).zip(ys).for_each(|((z, &x), &y)| *z = f(x, y));
+                os.iter_mut()
+                    .zip(xs)
+                    .zip(ys)
+                    .for_each(|((z, &x), &y)| *z = f(x, y));
             }
         },
     }
@@ -472,14 +496,26 @@ pub fn zip2<A: Element, B: Element, O: Element>(
     if n == 0 {
         return;
     }
-    let (po, pa, pb) = (SendPtr(out.data_ptr::<O>()), SendPtr(a.data_ptr::<A>()), SendPtr(b.data_ptr::<B>()));
+    let (po, pa, pb) = (
+        SendPtr(out.data_ptr::<O>()),
+        SendPtr(a.data_ptr::<A>()),
+        SendPtr(b.data_ptr::<B>()),
+    );
     if n == 1 {
         // SAFETY: one element each.
         unsafe { *po.get() = f(*pa.get(), *pb.get()) };
         return;
     }
     if out.is_contiguous() {
-        let kind = |t: &Tensor| if t.is_contiguous() { Some(false) } else if is_splat(t) { Some(true) } else { None };
+        let kind = |t: &Tensor| {
+            if t.is_contiguous() {
+                Some(false)
+            } else if is_splat(t) {
+                Some(true)
+            } else {
+                None
+            }
+        };
         if let (Some(sa), Some(sb)) = (kind(a), kind(b)) {
             // SAFETY: every operand is contiguous over n elements or a single splat element.
             let run = move |start: usize, len: usize| unsafe {
@@ -500,18 +536,25 @@ pub fn zip2<A: Element, B: Element, O: Element>(
             return;
         }
     }
-    for_each_run(out.shape(), [out.strides(), a.strides(), b.strides()], move |off, st, len| unsafe {
-        // SAFETY: the engine hands out in-bounds runs of the views' layouts.
-        let o = po.get().offset(off[0]);
-        let (x, y) = (pa.get().offset(off[1]) as *const A, pb.get().offset(off[2]) as *const B);
-        if st[0] == 1 && (st[1] == 0 || st[1] == 1) && (st[2] == 0 || st[2] == 1) {
-            flat(o, x, y, len, st[1] == 0, st[2] == 0, f);
-        } else {
-            for i in 0..len as isize {
-                *o.offset(i * st[0]) = f(*x.offset(i * st[1]), *y.offset(i * st[2]));
+    for_each_run(
+        out.shape(),
+        [out.strides(), a.strides(), b.strides()],
+        move |off, st, len| unsafe {
+            // SAFETY: the engine hands out in-bounds runs of the views' layouts.
+            let o = po.get().offset(off[0]);
+            let (x, y) = (
+                pa.get().offset(off[1]) as *const A,
+                pb.get().offset(off[2]) as *const B,
+            );
+            if st[0] == 1 && (st[1] == 0 || st[1] == 1) && (st[2] == 0 || st[2] == 1) {
+                flat(o, x, y, len, st[1] == 0, st[2] == 0, f);
+            } else {
+                for i in 0..len as isize {
+                    *o.offset(i * st[0]) = f(*x.offset(i * st[1]), *y.offset(i * st[2]));
+                }
             }
-        }
-    });
+        },
+    );
 }
 
 /// Broadcasts `a` and `b` to a common shape, converts both to `compute` dtype and allocates an
@@ -578,19 +621,32 @@ mod tests {
     #[test]
     fn in_place_writes_into_self() {
         let a = t(vec![1.0f32, 2.0, 3.0], &[3]);
-        let r = binary_into(BinaryOp::Mul, &a, &Tensor::wrapped_scalar(Scalar::Int(2)).unwrap(), &a).unwrap();
+        let r = binary_into(
+            BinaryOp::Mul,
+            &a,
+            &Tensor::wrapped_scalar(Scalar::Int(2)).unwrap(),
+            &a,
+        )
+        .unwrap();
         assert!(r.shares_storage(&a));
         assert_eq!(a.to_vec::<f32>(), vec![2.0, 4.0, 6.0]);
         let i = t(vec![1i64, 2], &[2]);
         let err = binary_into(BinaryOp::Div, &i, &i, &i).unwrap_err();
-        assert!(err.message.contains("result type Float can't be cast to the desired output type Long"));
+        assert!(err
+            .message
+            .contains("result type Float can't be cast to the desired output type Long"));
     }
 
     #[test]
     fn integer_division_by_zero_is_an_error() {
         let a = t(vec![1i64, 2], &[2]);
         let z = t(vec![1i64, 0], &[2]);
-        for op in [BinaryOp::DivFloor, BinaryOp::DivTrunc, BinaryOp::Remainder, BinaryOp::Fmod] {
+        for op in [
+            BinaryOp::DivFloor,
+            BinaryOp::DivTrunc,
+            BinaryOp::Remainder,
+            BinaryOp::Fmod,
+        ] {
             assert_eq!(binary(op, &a, &z).unwrap_err().message, "ZeroDivisionError");
         }
     }
@@ -599,7 +655,13 @@ mod tests {
     fn strided_in_place_with_overlapping_operand() {
         // a += a.T on a square matrix must read the original values.
         let a = t(vec![1i64, 2, 3, 4], &[2, 2]);
-        let at = a.view_with(crate::layout::Layout { shape: vec![2, 2], strides: vec![1, 2], offset: 0 }).unwrap();
+        let at = a
+            .view_with(crate::layout::Layout {
+                shape: vec![2, 2],
+                strides: vec![1, 2],
+                offset: 0,
+            })
+            .unwrap();
         binary_into(BinaryOp::Add(ONE), &a, &at, &a).unwrap();
         assert_eq!(a.to_vec::<i64>(), vec![2, 5, 5, 8]);
     }

@@ -55,14 +55,27 @@ pub trait IntMath: Arith + Ord {
 macro_rules! int_math {
     ($t:ty, $signed:ty, $unsigned:ty, $is_neg:expr) => {
         impl Arith for $t {
-            #[inline(always)] fn add_(self, o: Self) -> Self { self.wrapping_add(o) }
-            #[inline(always)] fn sub_(self, o: Self) -> Self { self.wrapping_sub(o) }
-            #[inline(always)] fn mul_(self, o: Self) -> Self { self.wrapping_mul(o) }
+            #[inline(always)]
+            fn add_(self, o: Self) -> Self {
+                self.wrapping_add(o)
+            }
+            #[inline(always)]
+            fn sub_(self, o: Self) -> Self {
+                self.wrapping_sub(o)
+            }
+            #[inline(always)]
+            fn mul_(self, o: Self) -> Self {
+                self.wrapping_mul(o)
+            }
         }
         impl IntMath for $t {
             #[inline(always)]
             fn div_trunc(self, o: Self) -> Self {
-                if o == 0 { 0 } else { self.wrapping_div(o) }
+                if o == 0 {
+                    0
+                } else {
+                    self.wrapping_div(o)
+                }
             }
             #[inline(always)]
             fn div_floor(self, o: Self) -> Self {
@@ -71,7 +84,11 @@ macro_rules! int_math {
                 }
                 let is_neg: fn($t) -> bool = $is_neg;
                 let (q, r) = (self.wrapping_div(o), self.wrapping_rem(o));
-                if r != 0 && is_neg(r) != is_neg(o) { q.wrapping_sub(1) } else { q }
+                if r != 0 && is_neg(r) != is_neg(o) {
+                    q.wrapping_sub(1)
+                } else {
+                    q
+                }
             }
             #[inline(always)]
             fn rem_floor(self, o: Self) -> Self {
@@ -80,11 +97,19 @@ macro_rules! int_math {
                 }
                 let is_neg: fn($t) -> bool = $is_neg;
                 let r = self.wrapping_rem(o);
-                if r != 0 && is_neg(r) != is_neg(o) { r.wrapping_add(o) } else { r }
+                if r != 0 && is_neg(r) != is_neg(o) {
+                    r.wrapping_add(o)
+                } else {
+                    r
+                }
             }
             #[inline(always)]
             fn fmod(self, o: Self) -> Self {
-                if o == 0 { 0 } else { self.wrapping_rem(o) }
+                if o == 0 {
+                    0
+                } else {
+                    self.wrapping_rem(o)
+                }
             }
             #[inline(always)]
             fn pow_(self, e: Self) -> Self {
@@ -93,7 +118,13 @@ macro_rules! int_math {
                     // torch's powi for negative exponents: only +-1 survive.
                     return match self as i64 {
                         1 => 1,
-                        -1 => if (e as i64) % 2 == 0 { 1 } else { self },
+                        -1 => {
+                            if (e as i64) % 2 == 0 {
+                                1
+                            } else {
+                                self
+                            }
+                        }
                         _ => 0,
                     };
                 }
@@ -121,7 +152,11 @@ macro_rules! int_math {
             fn shr_(self, o: Self) -> Self {
                 // torch: out-of-range shifts saturate to the sign fill (0 for unsigned).
                 const MAX: i64 = <$t>::BITS as i64 - (<$t>::MIN != 0) as i64;
-                let amount = if (o as $signed) < 0 || (o as i64) >= MAX { MAX } else { o as i64 };
+                let amount = if (o as $signed) < 0 || (o as i64) >= MAX {
+                    MAX
+                } else {
+                    o as i64
+                };
                 self.checked_shr(amount as u32).unwrap_or(0)
             }
         }
@@ -145,12 +180,30 @@ pub trait FMath: FloatMath {
 macro_rules! fmath {
     ($t:ty) => {
         impl FMath for $t {
-            #[inline(always)] fn floor(self) -> Self { <$t>::floor(self) }
-            #[inline(always)] fn trunc(self) -> Self { <$t>::trunc(self) }
-            #[inline(always)] fn fmod(self, o: Self) -> Self { self % o }
-            #[inline(always)] fn atan2(self, o: Self) -> Self { <$t>::atan2(self, o) }
-            #[inline(always)] fn hypot(self, o: Self) -> Self { <$t>::hypot(self, o) }
-            #[inline(always)] fn copysign(self, o: Self) -> Self { <$t>::copysign(self, o) }
+            #[inline(always)]
+            fn floor(self) -> Self {
+                <$t>::floor(self)
+            }
+            #[inline(always)]
+            fn trunc(self) -> Self {
+                <$t>::trunc(self)
+            }
+            #[inline(always)]
+            fn fmod(self, o: Self) -> Self {
+                self % o
+            }
+            #[inline(always)]
+            fn atan2(self, o: Self) -> Self {
+                <$t>::atan2(self, o)
+            }
+            #[inline(always)]
+            fn hypot(self, o: Self) -> Self {
+                <$t>::hypot(self, o)
+            }
+            #[inline(always)]
+            fn copysign(self, o: Self) -> Self {
+                <$t>::copysign(self, o)
+            }
         }
     };
 }
@@ -332,8 +385,15 @@ where
 {
     use BinaryOp::*;
     // Every float op: widen to the accumulator type, apply, narrow back.
-    fn go<T: Float>(out: &Tensor, a: &Tensor, b: &Tensor, f: impl Fn(T::Acc, T::Acc) -> T::Acc + Sync + Send + Copy) {
-        zip2::<T, T, T>(out, a, b, move |x, y| T::from_acc(f(x.to_acc(), y.to_acc())))
+    fn go<T: Float>(
+        out: &Tensor,
+        a: &Tensor,
+        b: &Tensor,
+        f: impl Fn(T::Acc, T::Acc) -> T::Acc + Sync + Send + Copy,
+    ) {
+        zip2::<T, T, T>(out, a, b, move |x, y| {
+            T::from_acc(f(x.to_acc(), y.to_acc()))
+        })
     }
     match op {
         Div => go::<T>(out, a, b, |x, y| x / y),
