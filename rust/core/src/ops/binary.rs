@@ -8,14 +8,18 @@
 
 use crate::bail;
 use crate::cpu::iter::{for_each_run, SendPtr, PARALLEL_THRESHOLD};
+use crate::device::Device;
 use crate::dtype::{can_cast, default_float, result_type, DType};
 use crate::element::Element;
+use crate::error::Error;
 use crate::error::Result;
-use crate::layout::broadcast_shapes;
+use crate::layout::{broadcast_shapes, checked_numel, Layout};
 use crate::ops::check_same_device;
 use crate::scalar::Scalar;
+use crate::storage::{CpuBuffer, Storage};
 use crate::tensor::Tensor;
 use rayon::prelude::*;
+use std::sync::Arc;
 
 /// A binary elementwise operation. `Add`/`Sub` carry torch's `alpha` (`a + alpha * b`).
 #[derive(Clone, Copy, PartialEq, Debug)]
@@ -245,19 +249,18 @@ impl BinaryOp {
                     );
                 }
             }
-            BinaryOp::Pow => {
-                // torch refuses only a *number* exponent; a tensor of negative exponents
-                // follows integer power rules (0 except for bases 1 and -1).
+            // torch refuses only a *number* exponent; a tensor of negative exponents follows
+            // integer power rules (0 except for bases 1 and -1).
+            BinaryOp::Pow
                 if b.0.wrapped_number
                     && compute.is_integral(false)
                     && b.dtype().is_integral(false)
-                    && b.item()?.to_i64() < 0
-                {
-                    bail!(
-                        Runtime,
-                        "Integers to negative integer powers are not allowed."
-                    );
-                }
+                    && b.item()?.to_i64() < 0 =>
+            {
+                bail!(
+                    Runtime,
+                    "Integers to negative integer powers are not allowed."
+                );
             }
             _ => {}
         }
@@ -293,7 +296,7 @@ fn run(op: BinaryOp, a: &Tensor, b: &Tensor, dst: Option<&Tensor>) -> Result<Ten
     }
     // `out` receives the kernel's output; `copy_back` is set when that is a temporary.
     let (out, copy_back) = match dst {
-        None => (Tensor::empty(&shape, out_dtype, a.device())?, None),
+        None => (alloc_output(&shape, out_dtype, a.device())?, None),
         Some(d) => {
             check_same_device(name, &[d, &a])?;
             if d.shape() != shape.as_slice() {
@@ -309,7 +312,7 @@ fn run(op: BinaryOp, a: &Tensor, b: &Tensor, dst: Option<&Tensor>) -> Result<Ten
             if d.dtype() == out_dtype {
                 (d.clone(), None)
             } else {
-                (Tensor::empty(&shape, out_dtype, a.device())?, Some(d))
+                (alloc_output(&shape, out_dtype, a.device())?, Some(d))
             }
         }
     };
@@ -326,6 +329,33 @@ fn run(op: BinaryOp, a: &Tensor, b: &Tensor, dst: Option<&Tensor>) -> Result<Ten
             Ok(d.clone())
         }
         (None, None) => Ok(out),
+    }
+}
+
+/// A fresh contiguous output. Large CPU outputs skip the zero fill of `Tensor::empty`: the
+/// kernel writes every element before anything reads one, and a memset of the whole buffer
+/// would cost about as much as the op itself.
+fn alloc_output(shape: &[usize], dtype: DType, device: Device) -> Result<Tensor> {
+    let nbytes = checked_numel(shape, "binary op")?.checked_mul(dtype.size());
+    match nbytes {
+        Some(n) if n >= 1 << 16 && device == Device::Cpu => {
+            let mut words: Vec<u64> = Vec::new();
+            words.try_reserve_exact(n.div_ceil(8)).map_err(|_| {
+                Error::runtime(format!(
+                    "DefaultCPUAllocator: not enough memory: you tried to allocate {n} bytes."
+                ))
+            })?;
+            let ptr = words.as_mut_ptr() as *mut u8;
+            // SAFETY: the Vec's heap buffer (at least n bytes, 8-aligned) moves into the
+            // owner box without moving, and lives as long as the storage.
+            let buf = unsafe { CpuBuffer::foreign(ptr, n, Box::new(words)) };
+            Tensor::from_parts(
+                Arc::new(Storage::cpu(buf)),
+                Layout::contiguous(shape),
+                dtype,
+            )
+        }
+        _ => Tensor::empty(shape, dtype, device),
     }
 }
 
@@ -444,8 +474,8 @@ unsafe fn flat<A: Element, B: Element, O: Element>(
     sb: bool,
     f: impl Fn(A, B) -> O,
 ) {
-    let a_is_o = !sa && A::DTYPE == O::DTYPE && a as usize == o as usize;
-    let b_is_o = !sb && B::DTYPE == O::DTYPE && b as usize == o as usize;
+    let a_is_o = !sa && A::DTYPE == O::DTYPE && std::ptr::eq(a.cast::<u8>(), o.cast::<u8>());
+    let b_is_o = !sb && B::DTYPE == O::DTYPE && std::ptr::eq(b.cast::<u8>(), o.cast::<u8>());
     let (x0, y0) = (*a, *b);
     let os = std::slice::from_raw_parts_mut(o, len);
     match (sa, sb) {

@@ -314,6 +314,8 @@ macro_rules! dispatch_int_bool {
 fn unreachable_dtype(_d: DType) {}
 
 /// Runs the kernel of `op` computing in `compute` (the dtype of `a` and `b`).
+// Comparisons are written once for every dtype, bool included.
+#[allow(clippy::bool_comparison)]
 pub fn kernel(op: BinaryOp, out: &Tensor, a: &Tensor, b: &Tensor, compute: DType) {
     use BinaryOp::*;
     match op {
