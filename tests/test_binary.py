@@ -662,3 +662,23 @@ def test_shape_mismatch_names_op_and_shapes():
 def test_errors(stmt, exc, msg):
     with pytest.raises(exc, match=msg.replace("(", r"\(").replace(")", r"\)")):
         eval(stmt, dict(torch=torch))
+
+
+def test_bitwise_augmented_assignment_keeps_identity():
+    mem = np.array([12, 10, 7], dtype=np.int32)
+    t = torch.from_numpy(mem)
+    ident = id(t)
+    t &= 14
+    t |= torch.tensor([1, 0, 16], dtype=torch.int32)
+    t ^= 3
+    t <<= 2
+    t >>= 1
+    assert id(t) == ident
+    expected = ((((np.array([12, 10, 7]) & 14) | [1, 0, 16]) ^ 3) << 2) >> 1
+    assert mem.tolist() == expected.tolist() and t.dtype == torch.int32
+    b = torch.tensor([True, False])
+    b &= torch.tensor([True, True])
+    b |= False
+    assert b.tolist() == [True, False] and b.dtype == torch.bool
+    with pytest.raises(RuntimeError, match="result type Long can't be cast to the desired output type Bool"):
+        b <<= 1
