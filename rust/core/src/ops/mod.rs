@@ -2,6 +2,7 @@
 //! allocates its output and calls a typed CPU kernel.
 
 pub mod binary;
+pub mod binary_kernels;
 pub mod compare;
 pub mod convert;
 pub mod einsum;
