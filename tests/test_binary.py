@@ -291,6 +291,8 @@ def test_unknown_operands_give_not_implemented():
                operator.mod, operator.pow, operator.and_, operator.lshift, operator.lt):
         with pytest.raises(TypeError):
             op(t, "a")
+        if op is operator.mod:
+            continue  # "a" % t is str formatting: a Tensor has __getitem__, so it is a mapping
         with pytest.raises(TypeError):
             op("a", t)
     with pytest.raises(TypeError):
