@@ -10,7 +10,12 @@ pub fn map1<A: Element, O: Element>(out: &Tensor, a: &Tensor, f: impl Fn(A) -> O
     let (o, pa) = (SendPtr(out.data_ptr::<O>()), SendPtr(a.data_ptr::<A>()));
     for_each_run(out.shape(), [out.strides(), a.strides()], |off, st, len| unsafe {
         let (o, pa) = (o.get().offset(off[0]), pa.get().offset(off[1]));
-        if st == [1, 1] {
+        if st == [1, 1] && o as usize == pa as usize {
+            // In place: raw pointers only, since a `&mut` and a `&` slice may not alias.
+            for i in 0..len {
+                *o.add(i) = f(*pa.add(i));
+            }
+        } else if st == [1, 1] {
             let os = std::slice::from_raw_parts_mut(o, len);
             let xs = std::slice::from_raw_parts(pa, len);
             for (y, &x) in os.iter_mut().zip(xs) {
@@ -37,7 +42,19 @@ pub fn map2<A: Element, B: Element, O: Element>(
         let o = o.get().offset(off[0]);
         let (pa, pb) = (pa.get().offset(off[1]), pb.get().offset(off[2]));
         let os = || std::slice::from_raw_parts_mut(o, len);
+        let in_place = o as usize == pa as usize || o as usize == pb as usize;
         match st {
+            // In place: raw pointers only, since a `&mut` and a `&` slice may not alias.
+            [1, 1, 1] if in_place => {
+                for i in 0..len {
+                    *o.add(i) = f(*pa.add(i), *pb.add(i));
+                }
+            }
+            [1, 1, 0] | [1, 0, 1] if in_place => {
+                for i in 0..len as isize {
+                    *o.offset(i) = f(*pa.offset(i * st[1]), *pb.offset(i * st[2]));
+                }
+            }
             [1, 1, 1] => {
                 let (xs, ys) = (std::slice::from_raw_parts(pa, len), std::slice::from_raw_parts(pb, len));
                 for ((z, &x), &y) in os().iter_mut().zip(xs).zip(ys) {

@@ -8,18 +8,14 @@
 
 use crate::bail;
 use crate::cpu::iter::{for_each_run, SendPtr, PARALLEL_THRESHOLD};
-use crate::device::Device;
 use crate::dtype::{can_cast, default_float, result_type, DType};
 use crate::element::Element;
-use crate::error::Error;
 use crate::error::Result;
-use crate::layout::{broadcast_shapes, checked_numel, Layout};
+use crate::layout::broadcast_shapes;
 use crate::ops::check_same_device;
 use crate::scalar::Scalar;
-use crate::storage::{CpuBuffer, Storage};
 use crate::tensor::Tensor;
 use rayon::prelude::*;
-use std::sync::Arc;
 
 /// A binary elementwise operation. `Add`/`Sub` carry torch's `alpha` (`a + alpha * b`).
 #[derive(Clone, Copy, PartialEq, Debug)]
@@ -296,7 +292,7 @@ fn run(op: BinaryOp, a: &Tensor, b: &Tensor, dst: Option<&Tensor>) -> Result<Ten
     }
     // `out` receives the kernel's output; `copy_back` is set when that is a temporary.
     let (out, copy_back) = match dst {
-        None => (alloc_output(&shape, out_dtype, a.device())?, None),
+        None => (Tensor::empty(&shape, out_dtype, a.device())?, None),
         Some(d) => {
             check_same_device(name, &[d, &a])?;
             if d.shape() != shape.as_slice() {
@@ -312,7 +308,7 @@ fn run(op: BinaryOp, a: &Tensor, b: &Tensor, dst: Option<&Tensor>) -> Result<Ten
             if d.dtype() == out_dtype {
                 (d.clone(), None)
             } else {
-                (alloc_output(&shape, out_dtype, a.device())?, Some(d))
+                (Tensor::empty(&shape, out_dtype, a.device())?, Some(d))
             }
         }
     };
@@ -329,33 +325,6 @@ fn run(op: BinaryOp, a: &Tensor, b: &Tensor, dst: Option<&Tensor>) -> Result<Ten
             Ok(d.clone())
         }
         (None, None) => Ok(out),
-    }
-}
-
-/// A fresh contiguous output. Large CPU outputs skip the zero fill of `Tensor::empty`: the
-/// kernel writes every element before anything reads one, and a memset of the whole buffer
-/// would cost about as much as the op itself.
-fn alloc_output(shape: &[usize], dtype: DType, device: Device) -> Result<Tensor> {
-    let nbytes = checked_numel(shape, "binary op")?.checked_mul(dtype.size());
-    match nbytes {
-        Some(n) if n >= 1 << 16 && device == Device::Cpu => {
-            let mut words: Vec<u64> = Vec::new();
-            words.try_reserve_exact(n.div_ceil(8)).map_err(|_| {
-                Error::runtime(format!(
-                    "DefaultCPUAllocator: not enough memory: you tried to allocate {n} bytes."
-                ))
-            })?;
-            let ptr = words.as_mut_ptr() as *mut u8;
-            // SAFETY: the Vec's heap buffer (at least n bytes, 8-aligned) moves into the
-            // owner box without moving, and lives as long as the storage.
-            let buf = unsafe { CpuBuffer::foreign(ptr, n, Box::new(words)) };
-            Tensor::from_parts(
-                Arc::new(Storage::cpu(buf)),
-                Layout::contiguous(shape),
-                dtype,
-            )
-        }
-        _ => Tensor::empty(shape, dtype, device),
     }
 }
 
