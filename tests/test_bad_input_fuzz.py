@@ -4,7 +4,10 @@ A Rust panic surfaces as pyo3's PanicException, which derives from BaseException
 caught by the `except` below and fails the test; a segfault kills the run.
 """
 
+import os
+
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -57,6 +60,9 @@ values = st.one_of(
     st.just(slice(None, None, -1)), st.just(Ellipsis),
 )
 
+# FERROTORCH_FUZZ_EXAMPLES raises the example count for a longer hunt than CI's.
+EXAMPLES = int(os.environ.get("FERROTORCH_FUZZ_EXAMPLES", "600"))
+
 ORDINARY = (RuntimeError, IndexError, ValueError, TypeError, NotImplementedError, OverflowError,
             ZeroDivisionError, AssertionError, AttributeError)
 
@@ -68,7 +74,8 @@ def _call(fn, args, kwargs):
         pass
 
 
-@settings(max_examples=600, deadline=None, suppress_health_check=list(HealthCheck))
+@pytest.mark.filterwarnings("ignore::UserWarning")
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
 @given(name=st.sampled_from(FUNCTIONS), args=st.lists(values, max_size=4),
        dim=st.one_of(st.none(), ints))
 def test_functions_raise_only_python_exceptions(name, args, dim):
@@ -78,7 +85,8 @@ def test_functions_raise_only_python_exceptions(name, args, dim):
     _call(fn, args, {} if dim is None else {"dim": dim})
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=list(HealthCheck))
+@pytest.mark.filterwarnings("ignore::UserWarning")
+@settings(max_examples=EXAMPLES * 2 // 3, deadline=None, suppress_health_check=list(HealthCheck))
 @given(name=st.sampled_from(METHODS), self_=tensors(), args=st.lists(values, max_size=3))
 def test_methods_raise_only_python_exceptions(name, self_, args):
     fn = getattr(self_, name, None)

@@ -175,6 +175,11 @@ impl PyTensor {
         let strides = self.inner.strides();
         match dim {
             Some(d) => {
+                if strides.is_empty() {
+                    return Err(pyo3::exceptions::PyIndexError::new_err(format!(
+                        "stride(): Dimension specified as {d} but tensor has no dimensions"
+                    )));
+                }
                 let d = ferrotorch_core::layout::wrap_dim(d, strides.len(), "stride").py()?;
                 Ok(strides[d].into_pyobject(py)?.into_any().unbind())
             }
