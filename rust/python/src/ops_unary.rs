@@ -4,7 +4,7 @@
 
 use crate::errors::IntoPyResult;
 use crate::tensor::{finish_out, tensor_or_scalar, wrap, PyTensor};
-use ferrotorch_core::ops::unary::scalar_type_name;
+use ferrotorch_core::dtype::scalar_type_name;
 use ferrotorch_core::ops::unary_ternary::type_meta_name;
 use ferrotorch_core::ops::{unary as u, unary_misc as m, unary_ternary as t};
 use ferrotorch_core::{DType, Result as CoreResult, Tensor};

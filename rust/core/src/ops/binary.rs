@@ -6,6 +6,7 @@
 //! an existing tensor (in-place ops, `out=`) when its dtype is the result dtype, so `a += b`
 //! on a contiguous `a` makes no temporary.
 
+use crate::dtype::scalar_type_name;
 use crate::bail;
 use crate::cpu::iter::{for_each_run, SendPtr, PARALLEL_THRESHOLD};
 use crate::dtype::{can_cast, default_float, result_type, DType};
@@ -63,22 +64,6 @@ pub enum BinaryOp {
 
 /// `alpha = 1`: the plain `add`/`sub`.
 pub const ONE: Scalar = Scalar::Int(1);
-
-/// torch's C++ name of a dtype (`Float`, `Long` ...), used in its error messages.
-pub fn scalar_type_name(d: DType) -> &'static str {
-    match d {
-        DType::Bool => "Bool",
-        DType::U8 => "Byte",
-        DType::I8 => "Char",
-        DType::I16 => "Short",
-        DType::I32 => "Int",
-        DType::I64 => "Long",
-        DType::F16 => "Half",
-        DType::BF16 => "BFloat16",
-        DType::F32 => "Float",
-        DType::F64 => "Double",
-    }
-}
 
 /// Fails unless a result of dtype `result` may be written into a tensor of dtype `out`.
 pub fn check_cast(result: DType, out: DType) -> Result<()> {

@@ -4,6 +4,7 @@
 //! intermediate to the operand dtype (`|a - b| <= atol + |rtol * b|`, each term stored in the
 //! dtype), so half-precision results agree with torch bit for bit.
 
+use crate::dtype::scalar_type_name;
 use crate::cpu::elementwise::map2;
 use crate::cpu::iter::{for_each_run, SendPtr};
 use crate::dtype::{default_float, DType};
@@ -203,22 +204,6 @@ fn all_pairs<T: Element>(a: &Tensor, b: &Tensor, pred: impl Fn(T, T) -> bool + S
         }
     });
     ok.load(Ordering::Relaxed)
-}
-
-/// torch's C++ ScalarType name (`Float`, `Long` ...), as its dtype-mismatch messages print it.
-pub fn scalar_type_name(d: DType) -> &'static str {
-    match d {
-        DType::Bool => "Bool",
-        DType::U8 => "Byte",
-        DType::I8 => "Char",
-        DType::I16 => "Short",
-        DType::I32 => "Int",
-        DType::I64 => "Long",
-        DType::F16 => "Half",
-        DType::BF16 => "BFloat16",
-        DType::F32 => "Float",
-        DType::F64 => "Double",
-    }
 }
 
 /// A double as C++ `operator<<` prints it (`%g`, 6 significant digits): `-1`, `0.5`, `1e-05`.

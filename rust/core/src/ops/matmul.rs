@@ -5,6 +5,7 @@
 //!
 //! Like torch, products do not promote: both operands must have the same dtype.
 
+use crate::dtype::scalar_type_name;
 use crate::bail;
 use crate::cpu::gemm::{batched_gemm, Batched, Mat};
 use crate::dtype::DType;
@@ -31,22 +32,6 @@ pub fn cpp_type_name(d: DType) -> &'static str {
         DType::BF16 => "c10::BFloat16",
         DType::F32 => "float",
         DType::F64 => "double",
-    }
-}
-
-/// torch's `ScalarType` name of a dtype (`Float`, `Long` ...), as dispatch errors print it.
-pub fn scalar_type_name(d: DType) -> &'static str {
-    match d {
-        DType::Bool => "Bool",
-        DType::U8 => "Byte",
-        DType::I8 => "Char",
-        DType::I16 => "Short",
-        DType::I32 => "Int",
-        DType::I64 => "Long",
-        DType::F16 => "Half",
-        DType::BF16 => "BFloat16",
-        DType::F32 => "Float",
-        DType::F64 => "Double",
     }
 }
 

@@ -2,6 +2,7 @@
 //! logsumexp, all/any. Each op validates dims and dtypes, then hands a closure-built
 //! [`Reducer`] to the one engine in [`crate::cpu::reduce`].
 
+use crate::dtype::scalar_type_name;
 use crate::cpu::elementwise::map2;
 use crate::cpu::reduce::{fold, reduce, ReduceGeometry, Reducer};
 use crate::dtype::DType;
@@ -12,22 +13,6 @@ use crate::layout::wrap_dim;
 use crate::ops::binary::{prepare_binary, promote};
 use crate::tensor::Tensor;
 use crate::{bail, dispatch_all, dispatch_float};
-
-/// torch's C++ name of a dtype, used in some of its messages (`Long`, `Float`).
-pub fn scalar_type_name(d: DType) -> &'static str {
-    match d {
-        DType::Bool => "Bool",
-        DType::U8 => "Byte",
-        DType::I8 => "Char",
-        DType::I16 => "Short",
-        DType::I32 => "Int",
-        DType::I64 => "Long",
-        DType::F16 => "Half",
-        DType::BF16 => "BFloat16",
-        DType::F32 => "Float",
-        DType::F64 => "Double",
-    }
-}
 
 /// Which dims a reduction covers; `None` or an empty list means all of them.
 pub fn reduce_mask(ndim: usize, dims: Option<&[i64]>, op: &str) -> Result<Vec<bool>> {

@@ -1,5 +1,6 @@
 //! Views (no copy: new layout over the same storage) and shape ops.
 
+use crate::dtype::scalar_type_name;
 use crate::bail;
 use crate::dtype::DType;
 use crate::error::Result;
@@ -277,22 +278,6 @@ pub fn as_strided(t: &Tensor, size: &[i64], stride: &[i64], offset: Option<i64>)
         offset: offset as usize,
     };
     t.view_with(layout)
-}
-
-/// torch's C++ scalar-type name, used in `view(dtype)` messages.
-fn scalar_type_name(d: DType) -> &'static str {
-    match d {
-        DType::Bool => "Bool",
-        DType::U8 => "Byte",
-        DType::I8 => "Char",
-        DType::I16 => "Short",
-        DType::I32 => "Int",
-        DType::I64 => "Long",
-        DType::F16 => "Half",
-        DType::BF16 => "BFloat16",
-        DType::F32 => "Float",
-        DType::F64 => "Double",
-    }
 }
 
 /// `view(dtype)`: the same bytes reinterpreted as `dtype`. With a different element size the

@@ -8,6 +8,7 @@
 //! caller copies. The returned tensor is `dst` itself when it was used.
 
 use super::unary_math::UnaryMath;
+use crate::dtype::scalar_type_name;
 use crate::cpu::elementwise::map1;
 use crate::cpu::iter::{for_each_run, SendPtr};
 use crate::dtype::{default_float, DType};
@@ -16,22 +17,6 @@ use crate::element::Float;
 use crate::error::Result;
 use crate::tensor::Tensor;
 use crate::{bail, dispatch_float};
-
-/// torch's ScalarType name (`Float`, `Long` ...), as its error messages spell dtypes.
-pub fn scalar_type_name(d: DType) -> &'static str {
-    match d {
-        DType::Bool => "Bool",
-        DType::U8 => "Byte",
-        DType::I8 => "Char",
-        DType::I16 => "Short",
-        DType::I32 => "Int",
-        DType::I64 => "Long",
-        DType::F16 => "Half",
-        DType::BF16 => "BFloat16",
-        DType::F32 => "Float",
-        DType::F64 => "Double",
-    }
-}
 
 /// torch's error (`NotImplementedError`) for a kernel that has no implementation for a dtype.
 pub fn not_implemented(kernel: &str, d: DType) -> crate::error::Error {

@@ -118,7 +118,7 @@ pub fn where_(condition: &Tensor, a: &Tensor, b: &Tensor, dst: Option<&Tensor>) 
         bail!(
             Runtime,
             "where expected condition to be a boolean tensor, but got a tensor with dtype {}",
-            super::unary::scalar_type_name(condition.dtype())
+            crate::dtype::scalar_type_name(condition.dtype())
         );
     }
     let dt = result_type(&[a.operand(), b.operand()]);
