@@ -20,6 +20,22 @@ fn bench_add(c: &mut Criterion) {
     });
 }
 
+fn bench_sum(c: &mut Criterion) {
+    let a = ramp(1 << 22, &[1 << 22]);
+    c.bench_function("sum f32 4M", |bch| {
+        bch.iter(|| ops::reduce::sum(black_box(&a), None, false, None))
+    });
+}
+
+/// Copy of a transposed 2048x2048 view into contiguous memory (the `contiguous()` path).
+fn bench_strided_copy(c: &mut Criterion) {
+    let n = 2048;
+    let t = ops::shape::transpose(&ramp(n * n, &[n, n]), 0, 1).expect("transpose");
+    c.bench_function("contiguous copy of f32 2048x2048 transpose", |bch| {
+        bch.iter(|| black_box(&t).contiguous())
+    });
+}
+
 fn bench_matmul(c: &mut Criterion) {
     for n in [256usize, 1024] {
         let a = ramp(n * n, &[n, n]);
@@ -35,5 +51,5 @@ fn bench_matmul(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, bench_add, bench_matmul);
+criterion_group!(benches, bench_add, bench_sum, bench_strided_copy, bench_matmul);
 criterion_main!(benches);
