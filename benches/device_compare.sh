@@ -7,7 +7,7 @@
 set -euo pipefail
 out=${OUT:-/tmp/out}
 mkdir -p "$out"
-python3 -m pip install -q --no-index --no-deps --target /tmp/site .whl/ferrotorch-*.whl
+python3 -m pip install -q --no-index --no-deps --upgrade --target /tmp/site .whl/ferrotorch-*.whl
 export PYTHONPATH=/tmp/site PYTHONUNBUFFERED=1
 lscpu | grep -E 'Model name|^CPU\(s\)' | tee "$out/cpu.txt"
 (cd tests && python3 -m pytest -q -p no:cacheprovider . 2>&1 | tail -15) | tee "$out/tests.txt" || true
