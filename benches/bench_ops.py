@@ -3,7 +3,10 @@
 Each workload is written once against the torch API (ferrotorch and torch run the same code);
 NumPy runs its own spelling of it. Libraries alternate within each repetition so drift in the
 machine's speed hits all of them alike; each figure is the median over repetitions of the mean
-time per call. Prints a table of times and ratios, and writes JSON.
+time per call. Before each library's timed block the benchmark idles briefly: thread pools
+(OpenBLAS, OpenMP, rayon) spin-wait for a while after their last job, and on a 2-core machine a
+spinning pool of the previous library would take a core from the next one. Prints a table of
+times and ratios, and writes JSON.
 
 Usage: python benches/bench_ops.py [--quick] [--json out.json] [--only SUBSTRING]
 """
@@ -78,8 +81,13 @@ def workloads():
     ]
 
 
+# Long enough for OpenBLAS/OpenMP/rayon worker threads to stop spinning and go to sleep.
+_SETTLE_S = 0.05
+
+
 def _calibrate(fn, target_s):
     """Iterations per repetition so one repetition takes about `target_s`."""
+    time.sleep(_SETTLE_S)
     fn()
     n, elapsed = 1, 0.0
     while True:
@@ -108,6 +116,7 @@ def run(quick=False, only=None):
         for _ in range(reps):
             for label, fn in fns.items():
                 n = iters[label]
+                time.sleep(_SETTLE_S)
                 t0 = time.perf_counter()
                 for _ in range(n):
                     fn()
