@@ -51,5 +51,11 @@ fn bench_matmul(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, bench_add, bench_sum, bench_strided_copy, bench_matmul);
+criterion_group!(
+    benches,
+    bench_add,
+    bench_sum,
+    bench_strided_copy,
+    bench_matmul
+);
 criterion_main!(benches);

@@ -237,10 +237,22 @@ mod tests {
         assert_eq!(result_type(&[Operand::Dim(I32), Operand::Scalar(F32)]), F32);
         assert_eq!(result_type(&[Operand::Dim(F16), Operand::Scalar(F32)]), F16);
         assert_eq!(result_type(&[Operand::Dim(U8), Operand::ZeroDim(I64)]), U8);
-        assert_eq!(result_type(&[Operand::Dim(I64), Operand::ZeroDim(F64)]), F64);
-        assert_eq!(result_type(&[Operand::Dim(Bool), Operand::Scalar(I64)]), I64);
-        assert_eq!(result_type(&[Operand::Dim(F32), Operand::ZeroDim(F64)]), F32);
-        assert_eq!(result_type(&[Operand::ZeroDim(I32), Operand::Scalar(F32)]), F32);
+        assert_eq!(
+            result_type(&[Operand::Dim(I64), Operand::ZeroDim(F64)]),
+            F64
+        );
+        assert_eq!(
+            result_type(&[Operand::Dim(Bool), Operand::Scalar(I64)]),
+            I64
+        );
+        assert_eq!(
+            result_type(&[Operand::Dim(F32), Operand::ZeroDim(F64)]),
+            F32
+        );
+        assert_eq!(
+            result_type(&[Operand::ZeroDim(I32), Operand::Scalar(F32)]),
+            F32
+        );
     }
 }
 
@@ -255,11 +267,14 @@ pub fn default_float() -> DType {
 
 /// `torch.set_default_dtype`: only floating dtypes are allowed.
 pub fn set_default_float(dtype: DType) -> crate::error::Result<()> {
-    let idx = DEFAULT_CHOICES.iter().position(|&d| d == dtype).ok_or_else(|| {
-        crate::error::Error::type_error(format!(
-            "only floating-point types are supported as the default type, got {dtype}"
-        ))
-    })?;
+    let idx = DEFAULT_CHOICES
+        .iter()
+        .position(|&d| d == dtype)
+        .ok_or_else(|| {
+            crate::error::Error::type_error(format!(
+                "only floating-point types are supported as the default type, got {dtype}"
+            ))
+        })?;
     DEFAULT_FLOAT.store(idx as u8, std::sync::atomic::Ordering::Relaxed);
     Ok(())
 }

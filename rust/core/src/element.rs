@@ -6,7 +6,9 @@ use half::{bf16, f16};
 
 /// A scalar that can live in a tensor. Conversions follow C++ `static_cast` as torch does:
 /// float to int truncates toward zero, int to narrower int wraps, anything to bool is `!= 0`.
-pub trait Element: Copy + Send + Sync + PartialEq + PartialOrd + Default + std::fmt::Debug + 'static {
+pub trait Element:
+    Copy + Send + Sync + PartialEq + PartialOrd + Default + std::fmt::Debug + 'static
+{
     const DTYPE: DType;
     const IS_FLOAT: bool;
     fn to_f64(self) -> f64;
@@ -323,16 +325,46 @@ macro_rules! dispatch_all {
     ($dtype:expr, $T:ident => $body:expr) => {{
         use $crate::dtype::DType as __D;
         match $dtype {
-            __D::Bool => { type $T = bool; $body }
-            __D::U8 => { type $T = u8; $body }
-            __D::I8 => { type $T = i8; $body }
-            __D::I16 => { type $T = i16; $body }
-            __D::I32 => { type $T = i32; $body }
-            __D::I64 => { type $T = i64; $body }
-            __D::F16 => { type $T = ::half::f16; $body }
-            __D::BF16 => { type $T = ::half::bf16; $body }
-            __D::F32 => { type $T = f32; $body }
-            __D::F64 => { type $T = f64; $body }
+            __D::Bool => {
+                type $T = bool;
+                $body
+            }
+            __D::U8 => {
+                type $T = u8;
+                $body
+            }
+            __D::I8 => {
+                type $T = i8;
+                $body
+            }
+            __D::I16 => {
+                type $T = i16;
+                $body
+            }
+            __D::I32 => {
+                type $T = i32;
+                $body
+            }
+            __D::I64 => {
+                type $T = i64;
+                $body
+            }
+            __D::F16 => {
+                type $T = ::half::f16;
+                $body
+            }
+            __D::BF16 => {
+                type $T = ::half::bf16;
+                $body
+            }
+            __D::F32 => {
+                type $T = f32;
+                $body
+            }
+            __D::F64 => {
+                type $T = f64;
+                $body
+            }
         }
     }};
 }
@@ -343,10 +375,22 @@ macro_rules! dispatch_float {
     ($dtype:expr, $T:ident => $body:expr, _ => $other:expr) => {{
         use $crate::dtype::DType as __D;
         match $dtype {
-            __D::F16 => { type $T = ::half::f16; $body }
-            __D::BF16 => { type $T = ::half::bf16; $body }
-            __D::F32 => { type $T = f32; $body }
-            __D::F64 => { type $T = f64; $body }
+            __D::F16 => {
+                type $T = ::half::f16;
+                $body
+            }
+            __D::BF16 => {
+                type $T = ::half::bf16;
+                $body
+            }
+            __D::F32 => {
+                type $T = f32;
+                $body
+            }
+            __D::F64 => {
+                type $T = f64;
+                $body
+            }
             _ => $other,
         }
     }};
@@ -358,11 +402,26 @@ macro_rules! dispatch_int {
     ($dtype:expr, $T:ident => $body:expr, _ => $other:expr) => {{
         use $crate::dtype::DType as __D;
         match $dtype {
-            __D::U8 => { type $T = u8; $body }
-            __D::I8 => { type $T = i8; $body }
-            __D::I16 => { type $T = i16; $body }
-            __D::I32 => { type $T = i32; $body }
-            __D::I64 => { type $T = i64; $body }
+            __D::U8 => {
+                type $T = u8;
+                $body
+            }
+            __D::I8 => {
+                type $T = i8;
+                $body
+            }
+            __D::I16 => {
+                type $T = i16;
+                $body
+            }
+            __D::I32 => {
+                type $T = i32;
+                $body
+            }
+            __D::I64 => {
+                type $T = i64;
+                $body
+            }
             _ => $other,
         }
     }};

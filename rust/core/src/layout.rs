@@ -41,7 +41,11 @@ pub fn wrap_dim(dim: i64, ndim: usize, op: &str) -> Result<usize> {
             n - 1
         )));
     }
-    Ok(if dim < 0 { (dim + n) as usize } else { dim as usize })
+    Ok(if dim < 0 {
+        (dim + n) as usize
+    } else {
+        dim as usize
+    })
 }
 
 /// The broadcast shape of `a` and `b`, following NumPy/torch rules.
@@ -49,8 +53,16 @@ pub fn broadcast_shapes(a: &[usize], b: &[usize], op: &str) -> Result<Vec<usize>
     let n = a.len().max(b.len());
     let mut out = vec![0; n];
     for i in 0..n {
-        let da = if i < n - a.len() { 1 } else { a[i - (n - a.len())] };
-        let db = if i < n - b.len() { 1 } else { b[i - (n - b.len())] };
+        let da = if i < n - a.len() {
+            1
+        } else {
+            a[i - (n - a.len())]
+        };
+        let db = if i < n - b.len() {
+            1
+        } else {
+            b[i - (n - b.len())]
+        };
         out[i] = if da == db || db == 1 {
             da
         } else if da == 1 {
@@ -67,7 +79,11 @@ pub fn broadcast_shapes(a: &[usize], b: &[usize], op: &str) -> Result<Vec<usize>
 
 impl Layout {
     pub fn contiguous(shape: &[usize]) -> Layout {
-        Layout { shape: shape.to_vec(), strides: contiguous_strides(shape), offset: 0 }
+        Layout {
+            shape: shape.to_vec(),
+            strides: contiguous_strides(shape),
+            offset: 0,
+        }
     }
 
     pub fn ndim(&self) -> usize {
@@ -139,7 +155,11 @@ impl Layout {
                 )));
             };
         }
-        Ok(Layout { shape: shape.to_vec(), strides, offset: self.offset })
+        Ok(Layout {
+            shape: shape.to_vec(),
+            strides,
+            offset: self.offset,
+        })
     }
 
     /// Strides for viewing this layout as `new_shape` without copying, if possible
@@ -160,7 +180,8 @@ impl Layout {
                 || (self.shape[tensor_d - 1] != 1
                     && self.strides[tensor_d - 1] != tensor_numel as isize * chunk_base_stride);
             if chunk_ends {
-                while view_d >= 0 && (view_numel < tensor_numel || new_shape[view_d as usize] == 1) {
+                while view_d >= 0 && (view_numel < tensor_numel || new_shape[view_d as usize] == 1)
+                {
                     new_strides[view_d as usize] = view_numel as isize * chunk_base_stride;
                     view_numel *= new_shape[view_d as usize];
                     view_d -= 1;
@@ -189,11 +210,15 @@ pub fn infer_shape(shape: &[i64], numel: usize, op: &str) -> Result<Vec<usize>> 
     for (i, &s) in shape.iter().enumerate() {
         if s == -1 {
             if infer_at.is_some() {
-                return Err(Error::runtime(format!("{op}: only one dimension can be inferred")));
+                return Err(Error::runtime(format!(
+                    "{op}: only one dimension can be inferred"
+                )));
             }
             infer_at = Some(i);
         } else if s < 0 {
-            return Err(Error::runtime(format!("{op}: invalid shape dimension {s} in {shape:?}")));
+            return Err(Error::runtime(format!(
+                "{op}: invalid shape dimension {s} in {shape:?}"
+            )));
         } else {
             known = known
                 .checked_mul(s as usize)
@@ -230,7 +255,11 @@ mod tests {
         let l = Layout::contiguous(&[2, 3, 4]);
         assert_eq!(l.strides, vec![12, 4, 1]);
         assert!(l.is_contiguous());
-        let t = Layout { shape: vec![4, 3], strides: vec![1, 4], offset: 0 };
+        let t = Layout {
+            shape: vec![4, 3],
+            strides: vec![1, 4],
+            offset: 0,
+        };
         assert!(!t.is_contiguous());
         assert_eq!(t.storage_span(), (0, 12));
     }
@@ -240,7 +269,9 @@ mod tests {
         assert_eq!(broadcast_shapes(&[3, 1], &[4], "add").unwrap(), vec![3, 4]);
         assert_eq!(broadcast_shapes(&[], &[2, 2], "add").unwrap(), vec![2, 2]);
         assert!(broadcast_shapes(&[3], &[4], "add").is_err());
-        let l = Layout::contiguous(&[3, 1]).broadcast_to(&[2, 3, 5], "expand").unwrap();
+        let l = Layout::contiguous(&[3, 1])
+            .broadcast_to(&[2, 3, 5], "expand")
+            .unwrap();
         assert_eq!(l.strides, vec![0, 1, 0]);
     }
 
@@ -248,7 +279,11 @@ mod tests {
     fn view_of_transposed_fails_and_split_works() {
         let l = Layout::contiguous(&[2, 6]);
         assert_eq!(l.view_strides(&[2, 2, 3]), Some(vec![6, 3, 1]));
-        let t = Layout { shape: vec![6, 2], strides: vec![1, 6], offset: 0 };
+        let t = Layout {
+            shape: vec![6, 2],
+            strides: vec![1, 6],
+            offset: 0,
+        };
         assert_eq!(t.view_strides(&[12]), None);
         assert_eq!(t.view_strides(&[3, 2, 2]), Some(vec![2, 1, 6]));
     }

@@ -38,7 +38,11 @@ impl CpuBuffer {
     /// Zero-initialised memory of `nbytes` bytes.
     pub fn zeroed(nbytes: usize) -> Result<CpuBuffer> {
         if nbytes == 0 {
-            return Ok(CpuBuffer { ptr: NonNull::<u64>::dangling().cast(), nbytes: 0, owner: Owner::Empty });
+            return Ok(CpuBuffer {
+                ptr: NonNull::<u64>::dangling().cast(),
+                nbytes: 0,
+                owner: Owner::Empty,
+            });
         }
         let layout = std::alloc::Layout::from_size_align(nbytes, ALIGN)
             .map_err(|_| Error::runtime(format!("cannot allocate {nbytes} bytes")))?;
@@ -50,7 +54,11 @@ impl CpuBuffer {
             ))
         })?;
         advise_huge_pages(raw, nbytes);
-        Ok(CpuBuffer { ptr, nbytes, owner: Owner::Allocated(layout) })
+        Ok(CpuBuffer {
+            ptr,
+            nbytes,
+            owner: Owner::Allocated(layout),
+        })
     }
 
     /// Wraps memory owned elsewhere. `owner` must keep `ptr..ptr+nbytes` valid while it lives.
@@ -58,9 +66,17 @@ impl CpuBuffer {
     /// # Safety
     /// `ptr` must be valid for reads and writes of `nbytes` bytes for as long as `owner` lives,
     /// and suitably aligned for the dtype it will be read as.
-    pub unsafe fn foreign(ptr: *mut u8, nbytes: usize, owner: Box<dyn Any + Send + Sync>) -> CpuBuffer {
+    pub unsafe fn foreign(
+        ptr: *mut u8,
+        nbytes: usize,
+        owner: Box<dyn Any + Send + Sync>,
+    ) -> CpuBuffer {
         let ptr = NonNull::new(ptr).unwrap_or(NonNull::<u64>::dangling().cast());
-        CpuBuffer { ptr, nbytes, owner: Owner::Foreign(owner) }
+        CpuBuffer {
+            ptr,
+            nbytes,
+            owner: Owner::Foreign(owner),
+        }
     }
 
     pub fn as_ptr(&self) -> *mut u8 {
@@ -116,7 +132,10 @@ pub enum StorageData {
 
 impl Storage {
     pub fn cpu(buffer: CpuBuffer) -> Storage {
-        Storage { data: StorageData::Cpu(buffer), version: AtomicU64::new(0) }
+        Storage {
+            data: StorageData::Cpu(buffer),
+            version: AtomicU64::new(0),
+        }
     }
 
     pub fn zeroed(nbytes: usize, device: Device) -> Result<Storage> {

@@ -42,7 +42,12 @@ impl Tensor {
                 storage.nbytes()
             );
         }
-        Ok(Tensor(Arc::new(TensorImpl { storage, layout, dtype, wrapped_number: false })))
+        Ok(Tensor(Arc::new(TensorImpl {
+            storage,
+            layout,
+            dtype,
+            wrapped_number: false,
+        })))
     }
 
     /// A new contiguous tensor filled with zeros (every dtype's zero is all-zero bits).
@@ -70,7 +75,11 @@ impl Tensor {
     pub fn from_vec<T: Element>(data: Vec<T>, shape: &[usize]) -> Result<Tensor> {
         let numel = checked_numel(shape, "tensor")?;
         if numel != data.len() {
-            bail!(Runtime, "tensor: {} values do not fill shape {shape:?}", data.len());
+            bail!(
+                Runtime,
+                "tensor: {} values do not fill shape {shape:?}",
+                data.len()
+            );
         }
         let t = Tensor::empty(shape, T::DTYPE, Device::Cpu)?;
         // SAFETY: fresh contiguous storage of exactly `numel` elements of T.
@@ -103,7 +112,11 @@ impl Tensor {
     /// How this tensor takes part in type promotion.
     pub fn operand(&self) -> Operand {
         if self.0.wrapped_number {
-            let d = if self.dtype().is_floating_point() { crate::dtype::default_float() } else { self.dtype() };
+            let d = if self.dtype().is_floating_point() {
+                crate::dtype::default_float()
+            } else {
+                self.dtype()
+            };
             Operand::Scalar(d)
         } else if self.ndim() == 0 {
             Operand::ZeroDim(self.dtype())
@@ -165,7 +178,12 @@ impl Tensor {
     /// Untyped pointer to this view's first element (CPU only).
     pub fn data_ptr_raw(&self) -> *mut u8 {
         // SAFETY: from_parts checked the offset is inside the storage.
-        unsafe { self.0.storage.cpu_ptr().add(self.offset() * self.dtype().size()) }
+        unsafe {
+            self.0
+                .storage
+                .cpu_ptr()
+                .add(self.offset() * self.dtype().size())
+        }
     }
 
     /// Address of the first element, as `Tensor.data_ptr()` reports it.
@@ -272,6 +290,12 @@ impl Tensor {
 
 impl std::fmt::Debug for Tensor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Tensor(shape={:?}, dtype={}, device={})", self.shape(), self.dtype(), self.device())
+        write!(
+            f,
+            "Tensor(shape={:?}, dtype={}, device={})",
+            self.shape(),
+            self.dtype(),
+            self.device()
+        )
     }
 }

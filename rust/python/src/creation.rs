@@ -62,7 +62,11 @@ fn gather(obj: &Bound<'_, PyAny>, depth: usize, g: &mut Gathered) -> PyResult<()
                 g.shape.get(depth).copied().unwrap_or(0)
             )));
         }
-        g.widest = if g.values.is_empty() { kind_of(s) } else { g.widest.promote(kind_of(s)) };
+        g.widest = if g.values.is_empty() {
+            kind_of(s)
+        } else {
+            g.widest.promote(kind_of(s))
+        };
         g.values.push(s);
         return Ok(());
     }
@@ -70,7 +74,11 @@ fn gather(obj: &Bound<'_, PyAny>, depth: usize, g: &mut Gathered) -> PyResult<()
         let t = t.borrow().inner.clone();
         if t.ndim() == 0 {
             let s = t.item().py()?;
-            g.widest = if g.values.is_empty() { t.dtype() } else { g.widest.promote(t.dtype()) };
+            g.widest = if g.values.is_empty() {
+                t.dtype()
+            } else {
+                g.widest.promote(t.dtype())
+            };
             g.values.push(s);
             return Ok(());
         }
@@ -84,7 +92,10 @@ fn gather(obj: &Bound<'_, PyAny>, depth: usize, g: &mut Gathered) -> PyResult<()
     let seq = obj.cast::<PySequence>().map_err(|_| {
         PyTypeError::new_err(format!(
             "Could not infer dtype of {}",
-            obj.get_type().name().map(|n| n.to_string()).unwrap_or_default()
+            obj.get_type()
+                .name()
+                .map(|n| n.to_string())
+                .unwrap_or_default()
         ))
     })?;
     let len = seq.len()?;
@@ -121,18 +132,34 @@ pub fn tensor_from_data(data: &Bound<'_, PyAny>, dtype: Option<DType>) -> PyResu
         })?;
         return t.copy_to_new(dtype.unwrap_or(t.dtype())).py();
     }
-    let mut g = Gathered { shape: Vec::new(), values: Vec::new(), widest: default_float() };
+    let mut g = Gathered {
+        shape: Vec::new(),
+        values: Vec::new(),
+        widest: default_float(),
+    };
     gather(data, 0, &mut g)?;
     if g.values.is_empty() {
         g.widest = default_float();
     }
     let target = dtype.unwrap_or(g.widest);
     let built = if target.is_floating_point() || g.widest.is_floating_point() {
-        Tensor::from_vec(g.values.iter().map(|s| s.to_f64()).collect::<Vec<f64>>(), &g.shape)
+        Tensor::from_vec(
+            g.values.iter().map(|s| s.to_f64()).collect::<Vec<f64>>(),
+            &g.shape,
+        )
     } else if g.widest == DType::Bool {
-        Tensor::from_vec(g.values.iter().map(|s| s.to_i64() != 0).collect::<Vec<bool>>(), &g.shape)
+        Tensor::from_vec(
+            g.values
+                .iter()
+                .map(|s| s.to_i64() != 0)
+                .collect::<Vec<bool>>(),
+            &g.shape,
+        )
     } else {
-        Tensor::from_vec(g.values.iter().map(|s| s.to_i64()).collect::<Vec<i64>>(), &g.shape)
+        Tensor::from_vec(
+            g.values.iter().map(|s| s.to_i64()).collect::<Vec<i64>>(),
+            &g.shape,
+        )
     };
     built.and_then(|t| t.to_dtype(target)).py()
 }
@@ -167,7 +194,11 @@ fn as_tensor(
         if opts.dtype.is_none_or(|d| d == inner.dtype()) {
             return Ok(t.clone().into_any().unbind());
         }
-        return Ok(wrap(py, inner.to_dtype(opts.dtype.unwrap_or(inner.dtype())).py()?)?.into_any());
+        return Ok(wrap(
+            py,
+            inner.to_dtype(opts.dtype.unwrap_or(inner.dtype())).py()?,
+        )?
+        .into_any());
     }
     if let Ok(arr) = data.cast::<PyUntypedArray>() {
         if let Ok(t) = tensor_from_ndarray(arr) {
@@ -178,7 +209,11 @@ fn as_tensor(
     Ok(wrap(py, tensor_from_data(data, opts.dtype)?)?.into_any())
 }
 
-fn shape_from(args: &Bound<'_, PyTuple>, size: Option<&Bound<'_, PyAny>>, op: &str) -> PyResult<Vec<usize>> {
+fn shape_from(
+    args: &Bound<'_, PyTuple>,
+    size: Option<&Bound<'_, PyAny>>,
+    op: &str,
+) -> PyResult<Vec<usize>> {
     let raw = match size {
         Some(s) => s.extract::<Vec<i64>>()?,
         None => extract_shape_args(args)?,
@@ -194,7 +229,13 @@ fn shape_from(args: &Bound<'_, PyTuple>, size: Option<&Bound<'_, PyAny>>, op: &s
         .collect()
 }
 
-fn filled(py: Python<'_>, shape: &[usize], value: Scalar, dtype: DType, device: Device) -> PyResult<Py<PyTensor>> {
+fn filled(
+    py: Python<'_>,
+    shape: &[usize],
+    value: Scalar,
+    dtype: DType,
+    device: Device,
+) -> PyResult<Py<PyTensor>> {
     wrap(py, Tensor::full(shape, value, dtype, device).py()?)
 }
 
@@ -259,7 +300,10 @@ pub fn scalar_arg(obj: &Bound<'_, PyAny>, op: &str) -> PyResult<Scalar> {
     }
     Err(PyTypeError::new_err(format!(
         "{op}(): expected a number, got {}",
-        obj.get_type().name().map(|n| n.to_string()).unwrap_or_default()
+        obj.get_type()
+            .name()
+            .map(|n| n.to_string())
+            .unwrap_or_default()
     )))
 }
 
@@ -303,8 +347,18 @@ fn full_like(
     let _ = (layout, memory_format);
     let value = scalar_arg(fill_value, "full_like")?;
     let opts = factory_options(dtype, device, requires_grad)?;
-    let dev = if device.is_some_and(|d| !d.is_none()) { opts.device } else { input.inner.device() };
-    filled(py, input.inner.shape(), value, opts.dtype.unwrap_or(input.inner.dtype()), dev)
+    let dev = if device.is_some_and(|d| !d.is_none()) {
+        opts.device
+    } else {
+        input.inner.device()
+    };
+    filled(
+        py,
+        input.inner.shape(),
+        value,
+        opts.dtype.unwrap_or(input.inner.dtype()),
+        dev,
+    )
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {

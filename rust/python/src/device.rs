@@ -22,7 +22,9 @@ impl PyDevice {
             return Ok(PyDevice { d: Device::Cuda(i) });
         }
         let s: String = r#type.extract()?;
-        Ok(PyDevice { d: Device::parse(&s, index).py()? })
+        Ok(PyDevice {
+            d: Device::parse(&s, index).py()?,
+        })
     }
     #[getter]
     fn r#type(&self) -> &'static str {

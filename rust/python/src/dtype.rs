@@ -34,6 +34,7 @@ impl PyDType {
     fn itemsize(&self) -> usize {
         self.d.size()
     }
+    #[allow(clippy::wrong_self_convention)] // a Python method: the receiver is the pyclass ref
     fn to_real(&self) -> Self {
         *self
     }
@@ -66,13 +67,13 @@ pub fn extract_dtype(obj: &Bound<'_, PyAny>) -> PyResult<DType> {
         return Ok(d.get().d);
     }
     if let Ok(t) = obj.cast::<PyType>() {
-        if t.is(&obj.py().get_type::<PyFloat>()) {
+        if t.is(obj.py().get_type::<PyFloat>()) {
             return Ok(DType::F64);
         }
-        if t.is(&obj.py().get_type::<PyBool>()) {
+        if t.is(obj.py().get_type::<PyBool>()) {
             return Ok(DType::Bool);
         }
-        if t.is(&obj.py().get_type::<PyInt>()) {
+        if t.is(obj.py().get_type::<PyInt>()) {
             return Ok(DType::I64);
         }
     }
@@ -80,7 +81,12 @@ pub fn extract_dtype(obj: &Bound<'_, PyAny>) -> PyResult<DType> {
     let name: Option<String> = obj
         .py()
         .import("numpy")
-        .and_then(|np| np.getattr("dtype")?.call1((obj,))?.getattr("name")?.extract())
+        .and_then(|np| {
+            np.getattr("dtype")?
+                .call1((obj,))?
+                .getattr("name")?
+                .extract()
+        })
         .ok();
     if let Some(d) = name.as_deref().and_then(DType::from_name) {
         return Ok(d);
@@ -103,15 +109,29 @@ fn _set_default_dtype(d: &Bound<'_, PyAny>) -> PyResult<()> {
 }
 
 #[pyfunction]
-fn _promote_types(py: Python<'_>, a: &Bound<'_, PyAny>, b: &Bound<'_, PyAny>) -> PyResult<Py<PyDType>> {
-    Ok(dtype_object(py, extract_dtype(a)?.promote(extract_dtype(b)?)))
+fn _promote_types(
+    py: Python<'_>,
+    a: &Bound<'_, PyAny>,
+    b: &Bound<'_, PyAny>,
+) -> PyResult<Py<PyDType>> {
+    Ok(dtype_object(
+        py,
+        extract_dtype(a)?.promote(extract_dtype(b)?),
+    ))
 }
 
 #[pyfunction]
-fn _result_type(py: Python<'_>, a: &Bound<'_, PyAny>, b: &Bound<'_, PyAny>) -> PyResult<Py<PyDType>> {
+fn _result_type(
+    py: Python<'_>,
+    a: &Bound<'_, PyAny>,
+    b: &Bound<'_, PyAny>,
+) -> PyResult<Py<PyDType>> {
     let a = crate::tensor::tensor_or_scalar(a, "result_type")?;
     let b = crate::tensor::tensor_or_scalar(b, "result_type")?;
-    Ok(dtype_object(py, ferrotorch_core::dtype::result_type(&[a.operand(), b.operand()])))
+    Ok(dtype_object(
+        py,
+        ferrotorch_core::dtype::result_type(&[a.operand(), b.operand()]),
+    ))
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {

@@ -1,7 +1,9 @@
 //! Core errors become the Python exceptions torch raises.
 
 use ferrotorch_core::{Error, ErrorKind};
-use pyo3::exceptions::{PyIndexError, PyNotImplementedError, PyRuntimeError, PyTypeError, PyValueError};
+use pyo3::exceptions::{
+    PyIndexError, PyNotImplementedError, PyRuntimeError, PyTypeError, PyValueError,
+};
 use pyo3::PyErr;
 
 pub fn to_py(e: Error) -> PyErr {

@@ -7,8 +7,8 @@ use ferrotorch_core::layout::Layout;
 use ferrotorch_core::storage::CpuBuffer;
 use ferrotorch_core::{DType, Device, Tensor};
 use numpy::npyffi::{self, npy_intp, NpyTypes, PY_ARRAY_API};
-use numpy::{PyUntypedArray, PyUntypedArrayMethods};
 use numpy::prelude::*;
+use numpy::{PyUntypedArray, PyUntypedArrayMethods};
 use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 
@@ -84,7 +84,11 @@ pub fn tensor_from_ndarray(arr: &Bound<'_, PyUntypedArray>) -> PyResult<Tensor> 
         strides.push(s / item);
     }
     let shape: Vec<usize> = arr.shape().to_vec();
-    let layout = Layout { shape, strides, offset: 0 };
+    let layout = Layout {
+        shape,
+        strides,
+        offset: 0,
+    };
     let (_, end) = layout.storage_span();
     // SAFETY: ndarray guarantees data..data+span is valid while the array lives; the buffer
     // holds a reference to the array.
@@ -97,7 +101,11 @@ pub fn tensor_from_ndarray(arr: &Bound<'_, PyUntypedArray>) -> PyResult<Tensor> 
 }
 
 /// An ndarray viewing `t`'s memory, with `base` (the Python tensor) as its owner.
-pub fn ndarray_view<'py>(py: Python<'py>, t: &Tensor, base: Py<PyAny>) -> PyResult<Bound<'py, PyAny>> {
+pub fn ndarray_view<'py>(
+    py: Python<'py>,
+    t: &Tensor,
+    base: Py<PyAny>,
+) -> PyResult<Bound<'py, PyAny>> {
     if t.device() != Device::Cpu {
         return Err(PyTypeError::new_err(format!(
             "can't convert {} device type tensor to numpy. Use Tensor.cpu() to copy the tensor to host memory first.",
@@ -127,10 +135,17 @@ pub fn ndarray_view<'py>(py: Python<'py>, t: &Tensor, base: Py<PyAny>) -> PyResu
             std::ptr::null_mut(),
         );
         if raw.is_null() {
-            return Err(PyErr::take(py).unwrap_or_else(|| PyRuntimeError::new_err("numpy(): array creation failed")));
+            return Err(PyErr::take(py)
+                .unwrap_or_else(|| PyRuntimeError::new_err("numpy(): array creation failed")));
         }
-        if PY_ARRAY_API.PyArray_SetBaseObject(py, raw as *mut npyffi::PyArrayObject, base.into_ptr()) < 0 {
-            return Err(PyErr::take(py).unwrap_or_else(|| PyRuntimeError::new_err("numpy(): setting base failed")));
+        if PY_ARRAY_API.PyArray_SetBaseObject(
+            py,
+            raw as *mut npyffi::PyArrayObject,
+            base.into_ptr(),
+        ) < 0
+        {
+            return Err(PyErr::take(py)
+                .unwrap_or_else(|| PyRuntimeError::new_err("numpy(): setting base failed")));
         }
         Ok(Bound::from_owned_ptr(py, raw))
     }
@@ -141,7 +156,11 @@ fn from_numpy(py: Python<'_>, ndarray: &Bound<'_, PyAny>) -> PyResult<Py<PyTenso
     let arr = ndarray.cast::<PyUntypedArray>().map_err(|_| {
         PyTypeError::new_err(format!(
             "expected np.ndarray (got {})",
-            ndarray.get_type().name().map(|n| n.to_string()).unwrap_or_default()
+            ndarray
+                .get_type()
+                .name()
+                .map(|n| n.to_string())
+                .unwrap_or_default()
         ))
     })?;
     wrap(py, tensor_from_ndarray(arr)?)

@@ -5,11 +5,9 @@
 use crate::creation::scalar_arg;
 use crate::errors::IntoPyResult;
 use crate::tensor::{maybe_operand, tensor_or_scalar, wrap, PyTensor};
-use ferrotorch_core::layout::broadcast_shapes;
 use ferrotorch_core::dtype::scalar_type_name;
-use ferrotorch_core::ops::binary::{
-    binary, binary_into, check_cast, BinaryOp, ONE,
-};
+use ferrotorch_core::layout::broadcast_shapes;
+use ferrotorch_core::ops::binary::{binary, binary_into, check_cast, BinaryOp, ONE};
 use ferrotorch_core::{DType, Scalar, Tensor};
 use pyo3::basic::CompareOp;
 use pyo3::exceptions::{PyRuntimeError, PyTypeError};

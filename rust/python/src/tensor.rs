@@ -6,8 +6,8 @@ use crate::errors::IntoPyResult;
 use ferrotorch_core::{Scalar, Tensor};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
-use pyo3::BoundObject;
 use pyo3::types::{PyBool, PyFloat, PyInt, PyTuple};
+use pyo3::BoundObject;
 
 /// `ferrotorch.Tensor`. Python subclasses it (`nn.Parameter`); ops return this class itself, so
 /// no Python constructor runs on the hot path. No per-instance `__dict__`: it would make every
@@ -49,10 +49,18 @@ pub fn extract_scalar(obj: &Bound<'_, PyAny>) -> Option<Scalar> {
         return obj.extract::<f64>().ok().map(Scalar::Float);
     }
     // NumPy scalars (and 0-d arrays) say what they are through their dtype's kind.
-    if let Ok(kind) = obj.getattr("dtype").and_then(|d| d.getattr("kind")).and_then(|k| k.extract::<String>()) {
+    if let Ok(kind) = obj
+        .getattr("dtype")
+        .and_then(|d| d.getattr("kind"))
+        .and_then(|k| k.extract::<String>())
+    {
         return match kind.as_str() {
             "b" => obj.extract::<bool>().ok().map(Scalar::Bool),
-            "i" | "u" => obj.call_method0("__int__").and_then(|i| i.extract::<i64>()).ok().map(Scalar::Int),
+            "i" | "u" => obj
+                .call_method0("__int__")
+                .and_then(|i| i.extract::<i64>())
+                .ok()
+                .map(Scalar::Int),
             "f" => obj.extract::<f64>().ok().map(Scalar::Float),
             _ => None,
         };
@@ -74,7 +82,10 @@ pub fn tensor_or_scalar(obj: &Bound<'_, PyAny>, op: &str) -> PyResult<Tensor> {
     }
     Err(PyTypeError::new_err(format!(
         "{op}(): argument 'other' must be Tensor or Number, not {}",
-        obj.get_type().name().map(|n| n.to_string()).unwrap_or_default()
+        obj.get_type()
+            .name()
+            .map(|n| n.to_string())
+            .unwrap_or_default()
     )))
 }
 
@@ -97,8 +108,9 @@ pub fn extract_shape_args(args: &Bound<'_, PyTuple>) -> PyResult<Vec<i64>> {
             });
         }
     }
-    args.extract::<Vec<i64>>()
-        .map_err(|_| PyTypeError::new_err("size must be a tuple of ints or ints given as arguments"))
+    args.extract::<Vec<i64>>().map_err(|_| {
+        PyTypeError::new_err("size must be a tuple of ints or ints given as arguments")
+    })
 }
 
 /// The Python value of a core scalar.
@@ -118,7 +130,9 @@ impl PyTensor {
     }
     #[getter]
     fn device(&self) -> PyDevice {
-        PyDevice { d: self.inner.device() }
+        PyDevice {
+            d: self.inner.device(),
+        }
     }
     #[getter]
     fn is_cuda(&self) -> bool {
@@ -208,7 +222,11 @@ pub fn tolist(py: Python<'_>, t: &Tensor) -> PyResult<Py<PyAny>> {
         vals: &[T],
     ) -> PyResult<Bound<'py, PyAny>> {
         if shape.is_empty() {
-            return Ok(vals[0].into_pyobject(py).map_err(Into::into)?.into_any().into_bound());
+            return Ok(vals[0]
+                .into_pyobject(py)
+                .map_err(Into::into)?
+                .into_any()
+                .into_bound());
         }
         let step = shape[1..].iter().product::<usize>();
         let items = (0..shape[0])
@@ -227,8 +245,14 @@ pub fn tolist(py: Python<'_>, t: &Tensor) -> PyResult<Py<PyAny>> {
 
 /// Implements `out=`: writes `result` into the tensor `out` (converting dtype when torch
 /// allows it, rebinding `out` to new memory when the shape differs) and returns `out`.
-pub fn finish_out(py: Python<'_>, result: Py<PyTensor>, out: Option<&Bound<'_, PyAny>>) -> PyResult<Py<PyTensor>> {
-    let Some(out) = out.filter(|o| !o.is_none()) else { return Ok(result) };
+pub fn finish_out(
+    py: Python<'_>,
+    result: Py<PyTensor>,
+    out: Option<&Bound<'_, PyAny>>,
+) -> PyResult<Py<PyTensor>> {
+    let Some(out) = out.filter(|o| !o.is_none()) else {
+        return Ok(result);
+    };
     let out = out
         .cast::<PyTensor>()
         .map_err(|_| PyTypeError::new_err("out= must be a Tensor"))?;

@@ -18,31 +18,35 @@ pub unsafe fn cast_copy<S: Element, D: Element>(
     src_strides: &[isize],
 ) {
     let (dst, src) = (SendPtr(dst_ptr), SendPtr(src_ptr as *mut S));
-    for_each_run(shape, [dst_strides, src_strides], move |off, st, len| unsafe {
-        let d = dst.get().offset(off[0]);
-        let s = src.get().offset(off[1]) as *const S;
-        if st == [1, 1] {
-            let ds = std::slice::from_raw_parts_mut(d, len);
-            let ss = std::slice::from_raw_parts(s, len);
-            if S::DTYPE == D::DTYPE {
-                // Same type: a memcpy, written through the pointer cast the compiler can see.
-                std::ptr::copy(s as *const D, d, len);
+    for_each_run(
+        shape,
+        [dst_strides, src_strides],
+        move |off, st, len| unsafe {
+            let d = dst.get().offset(off[0]);
+            let s = src.get().offset(off[1]) as *const S;
+            if st == [1, 1] {
+                let ds = std::slice::from_raw_parts_mut(d, len);
+                let ss = std::slice::from_raw_parts(s, len);
+                if S::DTYPE == D::DTYPE {
+                    // Same type: a memcpy, written through the pointer cast the compiler can see.
+                    std::ptr::copy(s as *const D, d, len);
+                } else {
+                    for (o, &i) in ds.iter_mut().zip(ss) {
+                        *o = i.cast();
+                    }
+                }
+            } else if st[1] == 0 {
+                let v: D = (*s).cast();
+                for i in 0..len as isize {
+                    *d.offset(i * st[0]) = v;
+                }
             } else {
-                for (o, &i) in ds.iter_mut().zip(ss) {
-                    *o = i.cast();
+                for i in 0..len as isize {
+                    *d.offset(i * st[0]) = (*s.offset(i * st[1])).cast();
                 }
             }
-        } else if st[1] == 0 {
-            let v: D = (*s).cast();
-            for i in 0..len as isize {
-                *d.offset(i * st[0]) = v;
-            }
-        } else {
-            for i in 0..len as isize {
-                *d.offset(i * st[0]) = (*s.offset(i * st[1])).cast();
-            }
-        }
-    });
+        },
+    );
 }
 
 /// Writes `value` into every element of a strided view.

@@ -20,7 +20,8 @@ pub struct Geometry<const N: usize> {
 impl<const N: usize> Geometry<N> {
     pub fn new(shape: &[usize], strides: [&[isize]; N]) -> Self {
         let mut out_shape: Vec<usize> = Vec::with_capacity(shape.len());
-        let mut out_strides: [Vec<isize>; N] = std::array::from_fn(|_| Vec::with_capacity(shape.len()));
+        let mut out_strides: [Vec<isize>; N] =
+            std::array::from_fn(|_| Vec::with_capacity(shape.len()));
         for d in 0..shape.len() {
             if shape[d] == 1 {
                 continue;
@@ -45,7 +46,10 @@ impl<const N: usize> Geometry<N> {
                 out_strides[k].push(strides[k][d]);
             }
         }
-        Geometry { shape: out_shape, strides: out_strides }
+        Geometry {
+            shape: out_shape,
+            strides: out_strides,
+        }
     }
 
     pub fn numel(&self) -> usize {
@@ -58,8 +62,8 @@ impl<const N: usize> Geometry<N> {
         for d in (0..self.shape.len()).rev() {
             let i = pos % self.shape[d];
             pos /= self.shape[d];
-            for k in 0..N {
-                off[k] += i as isize * self.strides[k][d];
+            for (o, strides) in off.iter_mut().zip(&self.strides) {
+                *o += i as isize * strides[d];
             }
         }
         off
@@ -144,15 +148,19 @@ mod tests {
         // A transposed 3x5 operand against a contiguous output, large enough to go parallel.
         let (r, c) = (300, 257);
         let seen = Mutex::new(vec![0u32; r * c]);
-        for_each_run(&[r, c], [&[c as isize, 1], &[1, r as isize]], |off, st, len| {
-            let mut s = seen.lock().unwrap();
-            for i in 0..len as isize {
-                let o = (off[0] + i * st[0]) as usize;
-                let t = (off[1] + i * st[1]) as usize;
-                assert_eq!((o / c, o % c), (t % r, t / r));
-                s[o] += 1;
-            }
-        });
+        for_each_run(
+            &[r, c],
+            [&[c as isize, 1], &[1, r as isize]],
+            |off, st, len| {
+                let mut s = seen.lock().unwrap();
+                for i in 0..len as isize {
+                    let o = (off[0] + i * st[0]) as usize;
+                    let t = (off[1] + i * st[1]) as usize;
+                    assert_eq!((o / c, o % c), (t % r, t / r));
+                    s[o] += 1;
+                }
+            },
+        );
         assert!(seen.into_inner().unwrap().iter().all(|&n| n == 1));
     }
 }

@@ -6,9 +6,9 @@
 //! an existing tensor (in-place ops, `out=`) when its dtype is the result dtype, so `a += b`
 //! on a contiguous `a` makes no temporary.
 
-use crate::dtype::scalar_type_name;
 use crate::bail;
 use crate::cpu::iter::{for_each_run, SendPtr, PARALLEL_THRESHOLD};
+use crate::dtype::scalar_type_name;
 use crate::dtype::{can_cast, default_float, result_type, DType};
 use crate::element::Element;
 use crate::error::Result;

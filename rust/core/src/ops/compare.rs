@@ -4,9 +4,9 @@
 //! intermediate to the operand dtype (`|a - b| <= atol + |rtol * b|`, each term stored in the
 //! dtype), so half-precision results agree with torch bit for bit.
 
-use crate::dtype::scalar_type_name;
 use crate::cpu::elementwise::map2;
 use crate::cpu::iter::{for_each_run, SendPtr};
+use crate::dtype::scalar_type_name;
 use crate::dtype::{default_float, DType};
 use crate::element::num_like::FloatMath;
 use crate::element::{Element, Float};

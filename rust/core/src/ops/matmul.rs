@@ -5,9 +5,9 @@
 //!
 //! Like torch, products do not promote: both operands must have the same dtype.
 
-use crate::dtype::scalar_type_name;
 use crate::bail;
 use crate::cpu::gemm::{batched_gemm, Batched, Mat};
+use crate::dtype::scalar_type_name;
 use crate::dtype::DType;
 use crate::element::Element;
 use crate::error::Result;

@@ -2,9 +2,9 @@
 //! logsumexp, all/any. Each op validates dims and dtypes, then hands a closure-built
 //! [`Reducer`] to the one engine in [`crate::cpu::reduce`].
 
-use crate::dtype::scalar_type_name;
 use crate::cpu::elementwise::map2;
 use crate::cpu::reduce::{fold, reduce, ReduceGeometry, Reducer};
+use crate::dtype::scalar_type_name;
 use crate::dtype::DType;
 use crate::element::num_like::FloatMath;
 use crate::element::{Element, Float};

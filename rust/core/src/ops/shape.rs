@@ -1,7 +1,7 @@
 //! Views (no copy: new layout over the same storage) and shape ops.
 
-use crate::dtype::scalar_type_name;
 use crate::bail;
+use crate::dtype::scalar_type_name;
 use crate::dtype::DType;
 use crate::error::Result;
 use crate::layout::{checked_numel, contiguous_strides, infer_shape, wrap_dim, Layout};
@@ -161,7 +161,10 @@ pub fn squeeze(t: &Tensor, dims: Option<&[i64]>) -> Result<Tensor> {
             for &d in ds {
                 let w = wrap_dim(d, n, "squeeze")?;
                 if seen[w] {
-                    bail!(Runtime, "dim {w} appears multiple times in the list of dims");
+                    bail!(
+                        Runtime,
+                        "dim {w} appears multiple times in the list of dims"
+                    );
                 }
                 seen[w] = true;
                 if n > 0 {

@@ -8,9 +8,9 @@
 //! caller copies. The returned tensor is `dst` itself when it was used.
 
 use super::unary_math::UnaryMath;
-use crate::dtype::scalar_type_name;
 use crate::cpu::elementwise::map1;
 use crate::cpu::iter::{for_each_run, SendPtr};
+use crate::dtype::scalar_type_name;
 use crate::dtype::{default_float, DType};
 use crate::element::num_like::FloatMath;
 use crate::element::Float;
