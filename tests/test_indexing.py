@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 import ferrotorch as torch
 import ferrotorch.nn.functional as F
-from helpers import ALL_DTYPES, NP_DTYPES, random_array
+from helpers import ALL_DTYPES, random_array
 
 SETTINGS = settings(max_examples=60, deadline=None, database=None, suppress_health_check=list(HealthCheck))
 

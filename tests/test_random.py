@@ -11,7 +11,7 @@ import pytest
 
 import ferrotorch as torch
 from ferrotorch import _C
-from helpers import FLOAT_DTYPES, INT_DTYPES
+from helpers import FLOAT_DTYPES
 
 
 def arr(t):

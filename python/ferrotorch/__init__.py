@@ -3,9 +3,7 @@
 Use it as ``import ferrotorch as torch``.
 """
 
-import builtins as _builtins
-
-from . import _C
+from . import _C  # noqa: F401
 from ._C import (  # noqa: F401
     Tensor,
     as_tensor,
@@ -50,4 +48,3 @@ cfloat = None
 
 __version__ = "0.1.0"
 
-del _builtins
