@@ -13,7 +13,7 @@ print("x =\n", x)
 print("x + [10, 20, 30] =\n", x + torch.tensor([10, 20, 30]))
 print("x.T (a view) =\n", x.T, "shares memory:", x.T.data_ptr() == x.data_ptr())
 print("sum over rows:", x.sum(dim=0), " max per row:", x.max(dim=1))
-print("softmax-free log-sum-exp per row:", x.logsumexp(dim=1))
+print("log-sum-exp per row:", x.logsumexp(dim=1))
 print("x @ x.T =\n", x @ x.T)
 print("x[:, 1:] =\n", x[:, 1:], "\nx[x > 2] =", x[x > 2])
 
