@@ -30,12 +30,6 @@ pub fn wrap(py: Python<'_>, t: Tensor) -> PyResult<Py<PyTensor>> {
     Py::new(py, PyTensor { inner: t })
 }
 
-/// Shorthand for bindings: wraps a core `Result<Tensor>`.
-#[allow(dead_code)]
-pub fn wrap_result(py: Python<'_>, r: ferrotorch_core::Result<Tensor>) -> PyResult<Py<PyTensor>> {
-    wrap(py, r.py()?)
-}
-
 /// A Python number as a core scalar, or None if `obj` is not a number. bool is checked before
 /// int because `bool` subclasses `int` in Python.
 pub fn extract_scalar(obj: &Bound<'_, PyAny>) -> Option<Scalar> {
