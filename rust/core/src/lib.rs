@@ -3,6 +3,7 @@
 //! Data flow: an op in [`ops`] checks its arguments once (shapes, dtypes, devices), allocates
 //! the output, and calls a typed kernel in [`cpu`] chosen with the `dispatch_*!` macros.
 
+pub mod autograd;
 pub mod cpu;
 pub mod device;
 pub mod dtype;

@@ -11,6 +11,14 @@ use crate::storage::{CpuBuffer, Storage};
 use crate::{bail, dispatch_all};
 use std::sync::Arc;
 
+/// The empty storage behind [`Tensor::phantom`] layouts (exempt from bounds checks).
+fn phantom_storage() -> &'static Arc<Storage> {
+    static PHANTOM: std::sync::OnceLock<Arc<Storage>> = std::sync::OnceLock::new();
+    PHANTOM.get_or_init(|| {
+        Arc::new(Storage::zeroed(0, Device::Cpu).expect("an empty allocation cannot fail"))
+    })
+}
+
 /// The data of a tensor: which storage, how it is viewed, and as what element type.
 pub struct TensorImpl {
     pub storage: Arc<Storage>,
@@ -19,6 +27,11 @@ pub struct TensorImpl {
     /// A Python number turned into a 0-d tensor for an op: it takes part in type promotion
     /// with the lowest priority (torch's "wrapped number").
     pub wrapped_number: bool,
+    /// Autograd state, allocated the first time autograd touches this tensor.
+    pub autograd: std::sync::OnceLock<Box<crate::autograd::AutogradMeta>>,
+    /// For a view made while grad mode was on: the tensor whose storage it views (never itself
+    /// a view). In-place writes through the view rebase that tensor's history.
+    pub view_base: Option<Tensor>,
 }
 
 /// A tensor handle. Cloning shares the same view; views made from it share the storage.
@@ -29,7 +42,8 @@ impl Tensor {
     /// Wraps a storage in a view, checking the view stays inside it.
     pub fn from_parts(storage: Arc<Storage>, layout: Layout, dtype: DType) -> Result<Tensor> {
         let (_, end) = layout.storage_span();
-        if layout.numel() > 0 && end * dtype.size() > storage.nbytes() {
+        let phantom = Arc::ptr_eq(&storage, phantom_storage());
+        if layout.numel() > 0 && end * dtype.size() > storage.nbytes() && !phantom {
             bail!(
                 Runtime,
                 "setStorage: sizes {:?}, strides {:?}, storage offset {}, and itemsize {} \
@@ -47,6 +61,8 @@ impl Tensor {
             layout,
             dtype,
             wrapped_number: false,
+            autograd: Default::default(),
+            view_base: None,
         })))
     }
 
@@ -105,6 +121,8 @@ impl Tensor {
             layout: t.0.layout.clone(),
             dtype,
             wrapped_number: true,
+            autograd: Default::default(),
+            view_base: None,
         };
         Ok(Tensor(Arc::new(inner)))
     }
@@ -191,9 +209,36 @@ impl Tensor {
         self.0.storage.cpu_ptr() as usize + self.offset() * self.dtype().size()
     }
 
-    /// Another view of the same storage.
+    /// Another view of the same storage. Made in grad mode, it remembers its base, so that
+    /// autograd can follow in-place writes through it.
     pub fn view_with(&self, layout: Layout) -> Result<Tensor> {
-        Tensor::from_parts(self.0.storage.clone(), layout, self.dtype())
+        let t = Tensor::from_parts(self.0.storage.clone(), layout, self.dtype())?;
+        if !crate::autograd::is_grad_enabled() {
+            return Ok(t);
+        }
+        let base = self.0.view_base.clone().unwrap_or_else(|| self.clone());
+        let mut inner = Arc::into_inner(t.0).expect("a tensor made just now has one owner");
+        inner.view_base = Some(base);
+        Ok(Tensor(Arc::new(inner)))
+    }
+
+    /// A new handle viewing the same elements (a view of `self`).
+    pub fn alias(&self) -> Tensor {
+        self.view_with(self.layout().clone())
+            .unwrap_or_else(|_| self.detach())
+    }
+
+    /// A tensor with a shape and contiguous strides but no memory, for replaying view ops on
+    /// layouts alone. Reading its data is a bug.
+    pub(crate) fn phantom(shape: &[usize], dtype: DType) -> Tensor {
+        Tensor(Arc::new(TensorImpl {
+            storage: phantom_storage().clone(),
+            layout: Layout::contiguous(shape),
+            dtype,
+            wrapped_number: false,
+            autograd: Default::default(),
+            view_base: None,
+        }))
     }
 
     /// Values in row-major order, converted to `T`.

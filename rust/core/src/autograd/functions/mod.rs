@@ -1,0 +1,29 @@
+//! Differentiable ops: the kernels of [`crate::ops`] plus the graph node each records, with its
+//! backward rule. One file per family; rules use these same functions, so they can themselves
+//! be differentiated (`create_graph=True`).
+
+pub mod binary;
+pub mod convert;
+pub mod index;
+pub mod matmul;
+pub mod reduce;
+pub mod shape;
+pub mod unary;
+
+use crate::error::Result;
+use crate::tensor::Tensor;
+use crate::Scalar;
+
+/// A Python-number operand (lowest promotion priority, never requires grad).
+pub fn number(v: f64) -> Result<Tensor> {
+    Tensor::wrapped_scalar(Scalar::Float(v))
+}
+
+/// `Some(f())` when `wanted`, for rules that skip gradients nobody needs.
+pub fn when(wanted: bool, f: impl FnOnce() -> Result<Tensor>) -> Result<Option<Tensor>> {
+    if wanted {
+        f().map(Some)
+    } else {
+        Ok(None)
+    }
+}
