@@ -2,6 +2,8 @@
 //! torch's values at non-differentiable points, and first and second derivatives of every op
 //! against central finite differences in float64.
 
+#![allow(clippy::unwrap_used)]
+
 use ferrotorch_core::autograd::api::grad;
 use ferrotorch_core::autograd::functions::{binary, convert, reduce, unary};
 use ferrotorch_core::autograd::no_grad;
@@ -31,7 +33,15 @@ fn sum(t: &Tensor) -> Tensor {
 /// d sum(f(x) * w) / dx.
 fn first(f: &dyn Fn(&Tensor) -> Tensor, x: &Tensor, w: &Tensor, create: bool) -> Tensor {
     let y = binary::mul(&f(x), w).unwrap();
-    grad(&[sum(&y)], &[x.clone()], &[None], None, create, false).unwrap()[0]
+    grad(
+        &[sum(&y)],
+        std::slice::from_ref(x),
+        &[None],
+        None,
+        create,
+        false,
+    )
+    .unwrap()[0]
         .clone()
         .unwrap()
 }
@@ -86,7 +96,7 @@ fn check(name: &str, f: &dyn Fn(&Tensor) -> Tensor, x: &[f64]) {
     let g1 = first(f, &xt, &wt, true);
     let g2 = if g1.requires_grad() {
         let s = sum(&binary::mul(&g1, &vt).unwrap());
-        grad(&[s], &[xt.clone()], &[None], None, false, true).unwrap()[0].clone()
+        grad(&[s], std::slice::from_ref(&xt), &[None], None, false, true).unwrap()[0].clone()
     } else {
         None
     };
@@ -335,7 +345,15 @@ fn conversions_send_gradients_back_in_the_input_dtype() {
     let x = leaf(&[1.5, -2.0]);
     let y = convert::to_dtype(&x, DType::F32).unwrap();
     let y = unary::exp(&y).unwrap();
-    let g = grad(&[sum(&y)], &[x.clone()], &[None], None, false, false).unwrap()[0]
+    let g = grad(
+        &[sum(&y)],
+        std::slice::from_ref(&x),
+        &[None],
+        None,
+        false,
+        false,
+    )
+    .unwrap()[0]
         .clone()
         .unwrap();
     assert_eq!(g.dtype(), DType::F64);

@@ -9,12 +9,12 @@
 use crate::errors::IntoPyResult;
 use crate::tensor::{finish_out, tensor_or_scalar, wrap, PyTensor};
 use ferrotorch_core::autograd::functions::{convert as fc, unary as fu};
-use ferrotorch_core::autograd::{inplace, is_grad_enabled, needs_grad, record1};
+use ferrotorch_core::autograd::{inplace, needs_grad, record1};
 use ferrotorch_core::dtype::scalar_type_name;
 use ferrotorch_core::ops::unary_ternary::type_meta_name;
 use ferrotorch_core::ops::{unary as u, unary_misc as m, unary_ternary as t};
 use ferrotorch_core::{DType, Error as CoreError, Result as CoreResult, Tensor};
-use pyo3::exceptions::{PyRuntimeError, PyTypeError};
+use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use std::sync::Arc;
 
@@ -41,25 +41,14 @@ fn out_tensor(o: &Bound<'_, PyAny>) -> Option<Tensor> {
 
 /// torch's refusal of `out=` when autograd would have to record: an input (or `out` itself)
 /// requires grad while grad mode is on.
-pub(crate) fn check_out(
-    op: &str,
-    inputs: &[&Tensor],
-    out: Option<&Bound<'_, PyAny>>,
-) -> PyResult<()> {
+fn check_out(op: &str, inputs: &[&Tensor], out: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
     let Some(o) = out.filter(|o| !o.is_none()) else {
         return Ok(());
     };
-    if !is_grad_enabled() {
-        return Ok(());
-    }
-    let out_requires = out_tensor(o).is_some_and(|t| t.requires_grad());
-    if out_requires || inputs.iter().any(|t| t.requires_grad()) {
-        return Err(PyRuntimeError::new_err(format!(
-            "{op}(): functions with out=... arguments don't support automatic differentiation, \
-             but one of the arguments requires grad."
-        )));
-    }
-    Ok(())
+    let o = out_tensor(o);
+    let mut all = inputs.to_vec();
+    all.extend(o.as_ref());
+    crate::autograd::check_out(op, &all)
 }
 
 /// Runs the raw op `f` for a method with `out=`: it writes straight into `out` when it can
@@ -120,9 +109,7 @@ fn run_inplace(
     diff: impl FnOnce(&Tensor) -> CoreResult<Tensor>,
 ) -> PyResult<Py<PyTensor>> {
     let dst = slf.borrow().inner.clone();
-    let mut all = vec![&dst];
-    all.extend_from_slice(others);
-    if needs_grad(&all) {
+    if needs_grad(&[&dst]) || needs_grad(others) {
         fc::check_writable(&dst).py()?;
     }
     inplace(

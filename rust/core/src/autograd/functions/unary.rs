@@ -7,6 +7,7 @@
 
 use super::binary::{add, div, mul, scale, sub};
 use super::{number, when};
+use crate::autograd::is_grad_enabled;
 use crate::autograd::node::{BackwardArgs, Save};
 use crate::autograd::record::{needs_grad, record1};
 use crate::error::Result;
@@ -103,7 +104,7 @@ fn zeros_like(g: &Tensor) -> Result<Tensor> {
     Tensor::zeros(g.shape(), g.dtype(), g.device())
 }
 
-/// `v + t` for a number `v`.
+/// `t + v` for a number `v`.
 fn plus(t: &Tensor, v: f64) -> Result<Tensor> {
     add(t, &number(v)?)
 }
@@ -136,6 +137,10 @@ fn record_unary(
     keep: Keep,
     rule: fn(&Tensor, &Tensor) -> Result<Tensor>,
 ) -> Tensor {
+    // The common no-grad case returns before anything is allocated for the graph.
+    if !needs_grad(&[x]) {
+        return out;
+    }
     let saves = match keep {
         Keep::Input => vec![Save::Tensor(x.clone())],
         Keep::Output => vec![Save::Output(0)],
@@ -284,12 +289,15 @@ fn clamp_impl(
     max: Option<&Tensor>,
 ) -> Result<Tensor> {
     let out = unary_ternary::clamp(x, min, max, None)?;
+    let any_requires = |t: Option<&Tensor>| t.is_some_and(|t| t.requires_grad());
+    let wanted =
+        needs_grad(&[x]) || (is_grad_enabled() && (any_requires(min) || any_requires(max)));
+    if !out.dtype().is_floating_point() || !wanted {
+        return Ok(out);
+    }
     let bounds: Vec<&Tensor> = min.into_iter().chain(max).collect();
     let mut all = vec![x];
     all.extend(&bounds);
-    if !out.dtype().is_floating_point() || !needs_grad(&all) {
-        return Ok(out);
-    }
     let numbers = bounds.iter().all(|b| b.0.wrapped_number);
     let name = match (kind, numbers) {
         (ClampKind::Both, true) => "ClampBackward1",
@@ -360,6 +368,9 @@ fn clamp_impl(
 /// gets `g w`), `LerpBackward1` for a tensor weight (which also gets `g (end - x)`).
 pub fn lerp(x: &Tensor, end: &Tensor, weight: &Tensor) -> Result<Tensor> {
     let out = unary_ternary::lerp(x, end, weight, None)?;
+    if !needs_grad(&[x, end, weight]) {
+        return Ok(out);
+    }
     if weight.0.wrapped_number {
         let w = weight.item()?.to_f64();
         return Ok(record1(
