@@ -398,7 +398,11 @@ impl PyTensor {
         if t.is_contiguous() {
             return Ok(slf.clone().unbind());
         }
-        rw(slf.py(), t.contiguous())
+        // A recorded clone (CloneBackward0), as torch's contiguous() is.
+        rw(
+            slf.py(),
+            ferrotorch_core::autograd::functions::convert::contiguous(&t),
+        )
     }
     /// `flip(*dims)`.
     #[pyo3(signature = (*dims_args, dims=None))]
