@@ -4,6 +4,7 @@
 
 pub mod binary;
 pub mod convert;
+pub mod einsum;
 pub mod index;
 pub mod matmul;
 pub mod reduce;
