@@ -6,6 +6,7 @@ pub mod binary;
 pub mod convert;
 pub mod einsum;
 pub mod index;
+pub mod inplace;
 pub mod matmul;
 pub mod reduce;
 pub mod shape;
