@@ -4,6 +4,7 @@
 
 pub mod binary;
 pub mod convert;
+pub mod einsum;
 pub mod index;
 pub mod inplace;
 pub mod matmul;
