@@ -5,6 +5,8 @@
 pub mod binary;
 pub mod convert;
 pub mod index;
+pub mod index_gather;
+pub mod index_mask;
 pub mod matmul;
 pub mod reduce;
 pub mod shape;
