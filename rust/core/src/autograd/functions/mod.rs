@@ -6,6 +6,8 @@ pub mod binary;
 pub mod convert;
 pub mod einsum;
 pub mod index;
+pub mod index_gather;
+pub mod index_mask;
 pub mod inplace;
 pub mod matmul;
 pub mod reduce;
