@@ -8,6 +8,7 @@ pub mod index;
 pub mod matmul;
 pub mod reduce;
 pub mod shape;
+pub mod shape_copy;
 pub mod unary;
 
 use crate::error::Result;
