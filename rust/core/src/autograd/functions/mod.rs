@@ -12,6 +12,7 @@ pub mod inplace;
 pub mod matmul;
 pub mod reduce;
 pub mod shape;
+pub mod shape_copy;
 pub mod unary;
 
 use crate::error::Result;
