@@ -367,6 +367,29 @@ def test_setup_context_style():
     assert np.array_equal(x.grad.numpy(), [4.0, 4.0])
 
 
+def test_setup_context_binds_keyword_and_default_arguments():
+    class Axpy(Function):
+        @staticmethod
+        def forward(x, y, alpha=2.0):
+            return x * alpha + y
+
+        @staticmethod
+        def setup_context(ctx, inputs, output):
+            ctx.alpha = inputs[2]
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * ctx.alpha, g, None
+
+    x, y = leaf([1.0]), leaf([1.0])
+    out = Axpy.apply(x, y=y)
+    assert out.item() == 3.0
+    out.backward()
+    assert x.grad.item() == 2.0 and y.grad.item() == 1.0
+    Axpy.apply(x, y, alpha=5.0).backward()
+    assert x.grad.item() == 7.0
+
+
 def test_non_tensor_arguments():
     class Affine(Function):
         @staticmethod

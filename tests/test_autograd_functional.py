@@ -180,10 +180,26 @@ def test_hessian_of_scalar_inputs_by_hand():
     assert isinstance(h, tuple) and all(isinstance(r, tuple) and len(r) == 2 for r in h)
     got = np.array([[h[0][0].item(), h[0][1].item()], [h[1][0].item(), h[1][1].item()]])
     assert np.allclose(got, [[-1.0, 3.0], [3.0, -3.0]])
+    # The outer Jacobian in forward mode (double-backward jvp columns): the same Hessian.
+    hf = F.hessian(lambda a, b: a * a * b + b ** 3, (x, y), vectorize=True,
+                   outer_jacobian_strategy="forward-mode")
+    assert np.allclose([[hf[0][0].item(), hf[0][1].item()], [hf[1][0].item(), hf[1][1].item()]],
+                       got)
     # One 0-d input given as a Tensor: a 0-d Tensor.
     h1 = F.hessian(lambda a: a ** 4, x)
     assert isinstance(h1, torch.Tensor) and tuple(h1.shape) == ()
     assert np.isclose(h1.item(), 12 * 1.5 ** 2)
+
+
+@needs_rules('view_as (a view of a view must chain to its input)')
+def test_hessian_create_graph_gives_third_derivative():
+    # H(a) = 12 a^2 for a^4; dH/da = 24 a = 36 at a = 1.5.
+    x = t(1.5, requires_grad=True)
+    h = F.hessian(lambda a: a ** 4, x, create_graph=True)
+    assert h.requires_grad and np.isclose(h.item(), 27.0)
+    (g,) = torch.autograd.grad(h, x)
+    assert np.isclose(g.item(), 36.0)
+    assert not F.hessian(lambda a: a ** 4, x).requires_grad
 
 
 def test_hessian_of_one_element_vector_input():

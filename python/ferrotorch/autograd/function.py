@@ -12,6 +12,7 @@ reference to the recorded output (used to give them back their history under
 """
 
 import functools
+import inspect
 import weakref
 
 from .. import _C
@@ -205,13 +206,20 @@ class Function(metaclass=_FunctionMeta):
     def apply(cls, *args, **kwargs):
         """Runs ``forward`` on ``args`` and, when a graph is being recorded, attaches the
         outputs to a node whose backward is this class's ``backward``."""
+        separate_setup = cls.setup_context is not Function.setup_context
+        if separate_setup:
+            # As torch: keyword and default arguments become positional ones, so that backward
+            # returns one gradient per argument of forward's signature.
+            bound = inspect.signature(cls.forward).bind(*args, **kwargs)
+            bound.apply_defaults()
+            args, kwargs = bound.args, {}
         ctx = FunctionCtx()
         recording = _C.is_grad_enabled() and any(
             isinstance(a, Tensor) and a.requires_grad for a in args)
         ctx.needs_input_grad = tuple(recording and isinstance(a, Tensor) and a.requires_grad
                                      for a in args)
         with no_grad():
-            if cls.setup_context is not Function.setup_context:
+            if separate_setup:
                 out = cls.forward(*args, **kwargs)
                 cls.setup_context(ctx, args, out)
             else:
