@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 import ferrotorch as torch
-from ferrotorch.autograd import Function, gradcheck, gradgradcheck, once_differentiable
+from ferrotorch.autograd import Function, gradcheck, gradgradcheck
+from ferrotorch.autograd.function import once_differentiable
 from ferrotorch.autograd.gradcheck import GradcheckError
 
 
@@ -169,8 +170,9 @@ def test_argument_checks():
     with pytest.warns(UserWarning, match="is not a double precision floating point"):
         gradcheck(lambda a: a * 2, (torch.ones(2, requires_grad=True),), atol=1e-2, rtol=1e-2,
                   eps=1e-3)
-    with pytest.raises(NotImplementedError, match="check_batched_grad"):
-        gradcheck(lambda a: a * 2, (rand(2),), check_batched_grad=True)
+    # No forward-mode AD in ferrotorch: refused rather than silently skipped.
+    with pytest.raises(NotImplementedError, match="check_forward_ad"):
+        gradcheck(lambda a: a * 2, (rand(2),), check_forward_ad=True)
 
 
 def test_constant_and_integer_outputs():
@@ -192,12 +194,28 @@ def test_non_reentrant_backward_is_caught():
         def backward(ctx, g):
             (x,) = ctx.saved_tensors
             calls[0] += 1
-            return g * 2 * x + calls[0] * 1e-9
+            return g * (2 * x + calls[0] * 1e-9)
 
     x = rand(2, seed=14)
     with pytest.raises(GradcheckError, match="Backward is not reentrant"):
         gradcheck(Drifting.apply, (x,))
     assert gradcheck(Drifting.apply, (x,), nondet_tol=1e-6)
+
+
+def test_backward_not_multiplied_by_grad_output_is_caught():
+    class Offset(Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 1
+
+        @staticmethod
+        def backward(ctx, g):
+            return g + 1e-2  # within atol of the Jacobian, but not zero for a zero grad_output
+
+    x = torch.ones(1, dtype=torch.float64, requires_grad=True)
+    with pytest.raises(GradcheckError, match="backward not multiplied by grad_output"):
+        gradcheck(Offset.apply, (x,), atol=1e-1)
+    assert gradcheck(Offset.apply, (x,), atol=1e-1, raise_exception=False) is False
 
 
 def test_gradgradcheck_passes_on_correct_functions():

@@ -48,8 +48,11 @@ class _SavedTensor:
             return None
         if self.version is not None and t._version != self.version:
             origin = ""
-            if self.origin is not None:
-                origin = f", which is output {self.origin[1]} of {self.origin[0]},"
+            where = self.origin
+            if where is None and t.grad_fn is not None:
+                where = (t.grad_fn.name(), t.output_nr)
+            if where is not None:
+                origin = f", which is output {where[1]} of {where[0]},"
             raise RuntimeError(
                 "one of the variables needed for gradient computation has been modified by an "
                 f"inplace operation: [{t.type()} {list(t.shape)}]{origin} is at version "
@@ -206,24 +209,25 @@ class Function(metaclass=_FunctionMeta):
     def apply(cls, *args, **kwargs):
         """Runs ``forward`` on ``args`` and, when a graph is being recorded, attaches the
         outputs to a node whose backward is this class's ``backward``."""
+        if kwargs:
+            raise TypeError("apply() takes no keyword arguments")
         separate_setup = cls.setup_context is not Function.setup_context
         if separate_setup:
-            # As torch: keyword and default arguments become positional ones, so that backward
-            # returns one gradient per argument of forward's signature.
-            bound = inspect.signature(cls.forward).bind(*args, **kwargs)
+            # As torch: default arguments become positional ones, so that backward returns one
+            # gradient per parameter of forward's signature.
+            bound = inspect.signature(cls.forward).bind(*args)
             bound.apply_defaults()
-            args, kwargs = bound.args, {}
+            args = bound.args
         ctx = FunctionCtx()
         recording = _C.is_grad_enabled() and any(
             isinstance(a, Tensor) and a.requires_grad for a in args)
-        ctx.needs_input_grad = tuple(recording and isinstance(a, Tensor) and a.requires_grad
-                                     for a in args)
+        ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
         with no_grad():
             if separate_setup:
-                out = cls.forward(*args, **kwargs)
+                out = cls.forward(*args)
                 cls.setup_context(ctx, args, out)
             else:
-                out = cls.forward(ctx, *args, **kwargs)
+                out = cls.forward(ctx, *args)
         if not recording:
             return out
         return _record(cls, ctx, args, out)
@@ -290,6 +294,9 @@ def _record(cls, ctx, args, out):
     # grad is refused here, as torch refuses it); the user gets the same object back.
     for k in diff:
         if id(outs[k]) in dirty_ids:
+            if outs[k].is_leaf and outs[k].requires_grad:
+                raise RuntimeError("a leaf Variable that requires grad has been used in an "
+                                   "in-place operation.")
             with enable_grad():
                 outs[k].copy_(new[k])
             new[k] = outs[k]
@@ -308,8 +315,6 @@ def _record(cls, ctx, args, out):
                 s.tensor = t.detach()
                 s.output = weakref.ref(new[k])
                 s.origin = (name, diff.index(k))
-            elif t.grad_fn is not None:
-                s.origin = (t.grad_fn.name(), t.output_nr)
             s.version = s.tensor._version
     return tuple(new) if is_tuple else new[0]
 
