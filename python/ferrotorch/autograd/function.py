@@ -215,7 +215,11 @@ class Function(metaclass=_FunctionMeta):
         if separate_setup:
             # As torch: default arguments become positional ones, so that backward returns one
             # gradient per parameter of forward's signature.
-            bound = inspect.signature(cls.forward).bind(*args)
+            sig = cls.__dict__.get("_forward_signature")
+            if sig is None:
+                sig = inspect.signature(cls.forward)
+                cls._forward_signature = sig
+            bound = sig.bind(*args)
             bound.apply_defaults()
             args = bound.args
         ctx = FunctionCtx()
