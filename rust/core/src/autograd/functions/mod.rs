@@ -7,6 +7,9 @@ pub mod convert;
 pub mod index;
 pub mod matmul;
 pub mod reduce;
+pub mod reduce_scan;
+pub mod reduce_select;
+pub mod reduce_stat;
 pub mod shape;
 pub mod unary;
 
