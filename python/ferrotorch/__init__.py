@@ -35,7 +35,15 @@ from ._ops_matmul import *  # noqa: F401,F403
 from ._ops_factory import *  # noqa: F401,F403
 from ._ops_misc import *  # noqa: F401,F403
 from ._random import *  # noqa: F401,F403
-from . import linalg, nn, testing  # noqa: F401
+from . import autograd, linalg, nn, testing  # noqa: F401
+from .autograd.grad_mode import (  # noqa: F401
+    enable_grad,
+    inference_mode,
+    is_grad_enabled,
+    is_inference_mode_enabled,
+    no_grad,
+    set_grad_enabled,
+)
 
 # torch's aliases of dtype names.
 float = float32  # noqa: A001

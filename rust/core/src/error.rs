@@ -1,6 +1,8 @@
 //! One error type for the core. The binding maps each kind to the Python exception torch raises.
 
+use std::any::Any;
 use std::fmt;
+use std::sync::Arc;
 
 /// Which Python exception an error becomes.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -18,10 +20,25 @@ pub enum ErrorKind {
 }
 
 /// An error with a message that names the op and the shapes/dtypes/devices involved.
-#[derive(Clone, PartialEq, Eq, Debug)]
+#[derive(Clone)]
 pub struct Error {
     pub kind: ErrorKind,
     pub message: String,
+    /// An error raised by user code the core called back into (a Python hook or custom
+    /// Function during backward), carried through unchanged so the binding can re-raise it.
+    pub foreign: Option<Arc<dyn Any + Send + Sync>>,
+}
+
+impl PartialEq for Error {
+    fn eq(&self, other: &Self) -> bool {
+        self.kind == other.kind && self.message == other.message
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Error({:?}, {:?})", self.kind, self.message)
+    }
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
@@ -31,6 +48,7 @@ impl Error {
         Error {
             kind,
             message: message.into(),
+            foreign: None,
         }
     }
     pub fn runtime(message: impl Into<String>) -> Self {
@@ -47,6 +65,14 @@ impl Error {
     }
     pub fn not_implemented(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::NotImplemented, message)
+    }
+    /// Wraps an error object of the caller's world (e.g. a Python exception).
+    pub fn foreign(payload: Arc<dyn Any + Send + Sync>, message: impl Into<String>) -> Self {
+        Error {
+            kind: ErrorKind::Runtime,
+            message: message.into(),
+            foreign: Some(payload),
+        }
     }
 }
 

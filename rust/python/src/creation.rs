@@ -8,7 +8,7 @@ use crate::tensor::{extract_scalar, extract_shape_args, wrap, PyTensor};
 use ferrotorch_core::dtype::default_float;
 use ferrotorch_core::{DType, Device, Scalar, Tensor};
 use numpy::PyUntypedArray;
-use pyo3::exceptions::{PyNotImplementedError, PyTypeError, PyValueError};
+use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PySequence, PyString, PyTuple};
 
@@ -23,11 +23,7 @@ pub fn factory_options(
     device: Option<&Bound<'_, PyAny>>,
     requires_grad: bool,
 ) -> PyResult<FactoryOptions> {
-    if requires_grad {
-        return Err(PyNotImplementedError::new_err(
-            "requires_grad=True needs autograd, which ferrotorch does not have yet",
-        ));
-    }
+    let _ = requires_grad; // applied to the result by `autograd::with_requires_grad`
     let dtype = match dtype {
         Some(d) if !d.is_none() => Some(extract_dtype(d)?),
         _ => None,
@@ -174,9 +170,12 @@ fn tensor(
     requires_grad: bool,
     pin_memory: bool,
 ) -> PyResult<Py<PyTensor>> {
+    let result = (|| -> PyResult<Py<PyTensor>> {
     let _ = pin_memory;
     let opts = factory_options(dtype, device, requires_grad)?;
     wrap(py, tensor_from_data(data, opts.dtype)?)
+})();
+    crate::autograd::with_requires_grad(py, result, requires_grad)
 }
 
 /// `as_tensor`: shares memory with a tensor or ndarray when dtype and device already match.
@@ -255,11 +254,14 @@ macro_rules! fill_factory {
             requires_grad: bool,
             pin_memory: bool,
         ) -> PyResult<Py<PyTensor>> {
+            let result = (|| -> PyResult<Py<PyTensor>> {
             let _ = (layout, pin_memory);
             let shape = shape_from(dims, size, stringify!($name))?;
             let opts = factory_options(dtype, device, requires_grad)?;
             let t = filled(py, &shape, $value, opts.dtype.unwrap_or_else(default_float), opts.device)?;
             crate::tensor::finish_out(py, t, out)
+        })();
+            crate::autograd::with_requires_grad(py, result, requires_grad)
         }
     };
 }
@@ -281,6 +283,7 @@ fn full(
     requires_grad: bool,
     pin_memory: bool,
 ) -> PyResult<Py<PyTensor>> {
+    let result = (|| -> PyResult<Py<PyTensor>> {
     let _ = (layout, pin_memory);
     let shape = shape_from(&PyTuple::empty(py), Some(size), "full")?;
     let value = scalar_arg(fill_value, "full")?;
@@ -288,6 +291,8 @@ fn full(
     let dt = opts.dtype.unwrap_or_else(|| kind_of(value));
     let t = filled(py, &shape, value, dt, opts.device)?;
     crate::tensor::finish_out(py, t, out)
+})();
+    crate::autograd::with_requires_grad(py, result, requires_grad)
 }
 
 /// A number argument (a Python number or a one-element tensor).
@@ -320,10 +325,13 @@ macro_rules! like_factory {
             requires_grad: bool,
             memory_format: Option<&Bound<'_, PyAny>>,
         ) -> PyResult<Py<PyTensor>> {
+            let result = (|| -> PyResult<Py<PyTensor>> {
             let _ = (layout, memory_format);
             let opts = factory_options(dtype, device, requires_grad)?;
             let dev = if device.is_some_and(|d| !d.is_none()) { opts.device } else { input.inner.device() };
             filled(py, input.inner.shape(), $value, opts.dtype.unwrap_or(input.inner.dtype()), dev)
+        })();
+            crate::autograd::with_requires_grad(py, result, requires_grad)
         }
     };
 }
@@ -344,6 +352,7 @@ fn full_like(
     requires_grad: bool,
     memory_format: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<Py<PyTensor>> {
+    let result = (|| -> PyResult<Py<PyTensor>> {
     let _ = (layout, memory_format);
     let value = scalar_arg(fill_value, "full_like")?;
     let opts = factory_options(dtype, device, requires_grad)?;
@@ -359,6 +368,8 @@ fn full_like(
         opts.dtype.unwrap_or(input.inner.dtype()),
         dev,
     )
+})();
+    crate::autograd::with_requires_grad(py, result, requires_grad)
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {

@@ -7,6 +7,9 @@ use pyo3::exceptions::{
 use pyo3::PyErr;
 
 pub fn to_py(e: Error) -> PyErr {
+    if let Some(err) = e.foreign.as_ref().and_then(|f| f.downcast_ref::<PyErr>()) {
+        return pyo3::Python::attach(|py| err.clone_ref(py));
+    }
     match e.kind {
         ErrorKind::Runtime => PyRuntimeError::new_err(e.message),
         ErrorKind::Index => PyIndexError::new_err(e.message),
@@ -26,4 +29,10 @@ impl<T> IntoPyResult<T> for ferrotorch_core::Result<T> {
     fn py(self) -> pyo3::PyResult<T> {
         self.map_err(to_py)
     }
+}
+
+/// A Python exception raised inside a callback the core made, as a core error.
+pub fn from_py(e: PyErr) -> Error {
+    let message = e.to_string();
+    Error::foreign(std::sync::Arc::new(e), message)
 }

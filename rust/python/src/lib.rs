@@ -1,6 +1,7 @@
 //! `ferrotorch._C`: PyO3 glue only -- argument conversion, the Tensor pyclass, error mapping.
 //! No math here; every op calls into `ferrotorch_core`.
 
+mod autograd;
 mod creation;
 mod device;
 mod dtype;
@@ -23,6 +24,7 @@ use pyo3::prelude::*;
 #[pyo3(name = "_C")]
 fn ferrotorch_c(m: &Bound<'_, PyModule>) -> PyResult<()> {
     tensor::register(m)?;
+    autograd::register(m)?;
     dtype::register(m)?;
     device::register(m)?;
     creation::register(m)?;

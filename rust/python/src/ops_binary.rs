@@ -7,7 +7,8 @@ use crate::errors::IntoPyResult;
 use crate::tensor::{maybe_operand, tensor_or_scalar, wrap, PyTensor};
 use ferrotorch_core::dtype::scalar_type_name;
 use ferrotorch_core::layout::broadcast_shapes;
-use ferrotorch_core::ops::binary::{binary, binary_into, check_cast, BinaryOp, ONE};
+use ferrotorch_core::autograd::functions::binary::{binary, binary_};
+use ferrotorch_core::ops::binary::{binary_into, check_cast, BinaryOp, ONE};
 use ferrotorch_core::{DType, Scalar, Tensor};
 use pyo3::basic::CompareOp;
 use pyo3::exceptions::{PyRuntimeError, PyTypeError};
@@ -49,6 +50,7 @@ fn compute(
         ))
     })?;
     let dst = out.borrow().inner.clone();
+    crate::autograd::check_out(op.name(), &[a, b])?;
     let shape = broadcast_shapes(a.shape(), b.shape(), op.name()).py()?;
     if dst.shape() == shape.as_slice() {
         binary_into(op, a, b, &dst).py()?;
@@ -68,7 +70,7 @@ fn inplace<'py>(
     b: &Tensor,
 ) -> PyResult<Bound<'py, PyTensor>> {
     let dst = slf.borrow().inner.clone();
-    binary_into(op, &dst, b, &dst).py()?;
+    binary_(op, &dst, b).py()?;
     Ok(slf.clone())
 }
 
@@ -454,7 +456,7 @@ impl PyTensor {
         wrap(py, binary(BinaryOp::Pow, &other.0, &self.inner).py()?)
     }
     fn __ipow__(&self, other: Operand, _modulo: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
-        binary_into(BinaryOp::Pow, &self.inner, &other.0, &self.inner)
+        binary_(BinaryOp::Pow, &self.inner, &other.0)
             .py()
             .map(drop)
     }
@@ -472,7 +474,7 @@ macro_rules! dunders {
                 wrap(py, binary($op, &other.0, &self.inner).py()?)
             }
             fn $inp(&self, other: Operand) -> PyResult<()> {
-                binary_into($op, &self.inner, &other.0, &self.inner)
+                binary_($op, &self.inner, &other.0)
                     .py()
                     .map(drop)
             }

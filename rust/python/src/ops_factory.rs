@@ -32,6 +32,7 @@ fn arange(
     requires_grad: bool,
     pin_memory: bool,
 ) -> PyResult<Py<PyTensor>> {
+    let result = (|| -> PyResult<Py<PyTensor>> {
     let _ = (layout, pin_memory);
     let opts = factory_options(dtype, device, requires_grad)?;
     let num = |o: Option<&Bound<'_, PyAny>>| {
@@ -56,6 +57,8 @@ fn arange(
         wrap(py, factory::arange(start, end, step, dt, opts.device).py()?)?,
         out,
     )
+})();
+    crate::autograd::with_requires_grad(py, result, requires_grad)
 }
 
 #[pyfunction]
@@ -72,6 +75,7 @@ fn _range(
     device: Option<&Bound<'_, PyAny>>,
     requires_grad: bool,
 ) -> PyResult<Py<PyTensor>> {
+    let result = (|| -> PyResult<Py<PyTensor>> {
     let _ = layout;
     let opts = factory_options(dtype, device, requires_grad)?;
     let step = match step.filter(|s| !s.is_none()) {
@@ -81,6 +85,8 @@ fn _range(
     let (a, b) = (scalar_arg(start, "range")?, scalar_arg(end, "range")?);
     let t = factory::range(a, b, step, dtype_or_out(&opts, out), opts.device).py()?;
     finish_out(py, wrap(py, t)?, out)
+})();
+    crate::autograd::with_requires_grad(py, result, requires_grad)
 }
 
 /// `steps` as an int (a one-element integer tensor is accepted, as torch does).
@@ -107,6 +113,7 @@ fn linspace(
     device: Option<&Bound<'_, PyAny>>,
     requires_grad: bool,
 ) -> PyResult<Py<PyTensor>> {
+    let result = (|| -> PyResult<Py<PyTensor>> {
     let _ = layout;
     let opts = factory_options(dtype, device, requires_grad)?;
     let (a, b) = (scalar_arg(start, "linspace")?, scalar_arg(end, "linspace")?);
@@ -119,6 +126,8 @@ fn linspace(
     )
     .py()?;
     finish_out(py, wrap(py, t)?, out)
+})();
+    crate::autograd::with_requires_grad(py, result, requires_grad)
 }
 
 #[pyfunction]
@@ -136,12 +145,15 @@ fn logspace(
     device: Option<&Bound<'_, PyAny>>,
     requires_grad: bool,
 ) -> PyResult<Py<PyTensor>> {
+    let result = (|| -> PyResult<Py<PyTensor>> {
     let _ = layout;
     let opts = factory_options(dtype, device, requires_grad)?;
     let (a, b) = (scalar_arg(start, "logspace")?, scalar_arg(end, "logspace")?);
     let dt = dtype_or_out(&opts, out);
     let t = factory::logspace(a, b, steps_arg(steps)?, base, dt, opts.device).py()?;
     finish_out(py, wrap(py, t)?, out)
+})();
+    crate::autograd::with_requires_grad(py, result, requires_grad)
 }
 
 #[pyfunction]
@@ -158,10 +170,13 @@ fn eye(
     requires_grad: bool,
     pin_memory: bool,
 ) -> PyResult<Py<PyTensor>> {
+    let result = (|| -> PyResult<Py<PyTensor>> {
     let _ = (layout, pin_memory);
     let opts = factory_options(dtype, device, requires_grad)?;
     let t = factory::eye(n, m, dtype_or_out(&opts, out), opts.device).py()?;
     finish_out(py, wrap(py, t)?, out)
+})();
+    crate::autograd::with_requires_grad(py, result, requires_grad)
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {

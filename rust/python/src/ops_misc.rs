@@ -221,7 +221,7 @@ impl PyTensor {
             ))
         })?;
         let s = src.borrow().inner.clone();
-        convert::copy_into(&slf.borrow().inner, &s).py()?;
+        ferrotorch_core::autograd::functions::inplace::copy_(&slf.borrow().inner, &s).py()?;
         Ok(slf.clone())
     }
 
@@ -244,16 +244,13 @@ impl PyTensor {
                 ))
             })?
         };
-        convert::fill_checked(&slf.borrow().inner, v).py()?;
+        ferrotorch_core::autograd::functions::inplace::fill_(&slf.borrow().inner, v).py()?;
         Ok(slf.clone())
     }
 
     /// `zero_()`: fills with zeros in place.
     fn zero_<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, Self>> {
-        slf.borrow()
-            .inner
-            .fill_(ferrotorch_core::Scalar::Int(0))
-            .py()?;
+        ferrotorch_core::autograd::functions::inplace::zero_(&slf.borrow().inner).py()?;
         Ok(slf.clone())
     }
 

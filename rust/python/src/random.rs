@@ -182,6 +182,7 @@ macro_rules! float_factory {
             pin_memory: bool,
             kw: Option<&Bound<'_, pyo3::types::PyDict>>,
         ) -> PyResult<Py<PyTensor>> {
+            let result = (|| -> PyResult<Py<PyTensor>> {
             let _ = (layout, pin_memory);
             let size_kw = kw.map(|k| k.get_item("size")).transpose()?.flatten();
             let shape = size_from(size, size_kw.as_ref(), stringify!($name))?;
@@ -189,6 +190,8 @@ macro_rules! float_factory {
             let g = gen_arg(generator)?;
             let dt = opts.dtype.or_else(|| out_dtype(out)).unwrap_or_else(default_float);
             fresh(py, &shape, dt, opts.device, out, |t| ($fill)(t, g.get()))
+        })();
+            crate::autograd::with_requires_grad(py, result, requires_grad)
         }
     };
 }
@@ -212,6 +215,7 @@ fn _randint(
     requires_grad: bool,
     pin_memory: bool,
 ) -> PyResult<Py<PyTensor>> {
+    let result = (|| -> PyResult<Py<PyTensor>> {
     let _ = (layout, pin_memory);
     let shape = size_from(&PyTuple::empty(py), Some(size), "randint")?;
     let opts = factory_options(dtype, device, requires_grad)?;
@@ -220,6 +224,8 @@ fn _randint(
     fresh(py, &shape, dt, opts.device, out, |t| {
         dist::random_(t, low, Some(high), g.get())
     })
+})();
+    crate::autograd::with_requires_grad(py, result, requires_grad)
 }
 
 #[pyfunction]
@@ -236,6 +242,7 @@ fn randperm(
     requires_grad: bool,
     pin_memory: bool,
 ) -> PyResult<Py<PyTensor>> {
+    let result = (|| -> PyResult<Py<PyTensor>> {
     let _ = (layout, pin_memory);
     let opts = factory_options(dtype, device, requires_grad)?;
     if n < 0 {
@@ -247,6 +254,8 @@ fn randperm(
     let dt = opts.dtype.or_else(|| out_dtype(out)).unwrap_or(DType::I64);
     let t = dist::randperm(n as usize, dt, g.get()).py()?;
     finish_out(py, wrap(py, t)?, out)
+})();
+    crate::autograd::with_requires_grad(py, result, requires_grad)
 }
 
 /// `torch.normal`: numbers for both `mean` and `std` need `size`; otherwise tensors broadcast.
@@ -266,6 +275,7 @@ fn normal(
     requires_grad: bool,
     pin_memory: bool,
 ) -> PyResult<Py<PyTensor>> {
+    let result = (|| -> PyResult<Py<PyTensor>> {
     let _ = (layout, pin_memory);
     let opts = factory_options(dtype, device, requires_grad)?;
     let g = gen_arg(generator)?;
@@ -304,6 +314,8 @@ fn normal(
     };
     let t = dist::normal_tensors(&m, &s, g.get()).py()?;
     finish_out(py, wrap(py, t)?, out)
+})();
+    crate::autograd::with_requires_grad(py, result, requires_grad)
 }
 
 /// The dtype and device of a `*_like` result.
@@ -337,10 +349,13 @@ macro_rules! like_random {
             requires_grad: bool,
             memory_format: Option<&Bound<'_, PyAny>>,
         ) -> PyResult<Py<PyTensor>> {
+            let result = (|| -> PyResult<Py<PyTensor>> {
             let _ = (layout, memory_format);
             let (dt, dev) = like_opts(&input.inner, dtype, device, requires_grad)?;
             let g = gen_arg(generator)?;
             fresh(py, input.inner.shape(), dt, dev, None, |t| ($fill)(t, g.get()))
+        })();
+            crate::autograd::with_requires_grad(py, result, requires_grad)
         }
     };
 }
@@ -362,12 +377,15 @@ fn _randint_like(
     requires_grad: bool,
     memory_format: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<Py<PyTensor>> {
+    let result = (|| -> PyResult<Py<PyTensor>> {
     let _ = (layout, memory_format);
     let (dt, dev) = like_opts(&input.inner, dtype, device, requires_grad)?;
     let g = gen_arg(generator)?;
     fresh(py, input.inner.shape(), dt, dev, None, |t| {
         dist::random_(t, low, Some(high), g.get())
     })
+})();
+    crate::autograd::with_requires_grad(py, result, requires_grad)
 }
 
 #[pyfunction]

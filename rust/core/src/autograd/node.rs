@@ -141,6 +141,8 @@ pub struct Node {
     pub(crate) pre_hooks: Mutex<Vec<(u64, usize, TensorHook)>>,
     /// Non-leaf outputs that asked for `retain_grad()`.
     pub(crate) retained: Mutex<Vec<(usize, Weak<crate::tensor::TensorImpl>)>>,
+    /// Called when the saved state is freed (custom Python Functions free theirs there).
+    on_release: Mutex<Option<Box<dyn Fn() + Send + Sync>>>,
 }
 
 struct SavedState {
@@ -170,6 +172,7 @@ impl Node {
             }),
             pre_hooks: Mutex::new(Vec::new()),
             retained: Mutex::new(Vec::new()),
+            on_release: Mutex::new(None),
         })
     }
 
@@ -193,11 +196,22 @@ impl Node {
 
     /// Frees the saved tensors (after backward, unless `retain_graph`).
     pub fn release(&self) {
-        let mut s = self.saved_state();
-        if !s.values.is_empty() {
-            s.values.clear();
-            s.released = true;
+        {
+            let mut s = self.saved_state();
+            if !s.values.is_empty() {
+                s.values.clear();
+                s.released = true;
+            }
         }
+        let hook = self.on_release.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(hook) = hook {
+            hook();
+        }
+    }
+
+    /// Registers what [`Node::release`] must also free.
+    pub fn set_on_release(&self, f: Box<dyn Fn() + Send + Sync>) {
+        *self.on_release.lock().unwrap_or_else(|e| e.into_inner()) = Some(f);
     }
 
     pub(crate) fn unpack(self: &Arc<Self>, i: usize) -> Result<Tensor> {
@@ -281,4 +295,17 @@ impl std::fmt::Debug for Node {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "<{} #{}>", self.name, self.seq)
     }
+}
+
+/// A `'static` copy of a node name made at run time (custom Functions are named after their
+/// Python class); each distinct name is stored once.
+pub fn intern_name(name: &str) -> &'static str {
+    static NAMES: Mutex<Vec<&'static str>> = Mutex::new(Vec::new());
+    let mut names = NAMES.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(n) = names.iter().find(|n| **n == name) {
+        return n;
+    }
+    let leaked: &'static str = Box::leak(name.to_owned().into_boxed_str());
+    names.push(leaked);
+    leaked
 }

@@ -5,6 +5,7 @@
 pub mod binary;
 pub mod convert;
 pub mod index;
+pub mod inplace;
 pub mod matmul;
 pub mod reduce;
 pub mod reduce_scan;

@@ -1,0 +1,2 @@
+"""Higher-level differentiation helpers: ``jacobian``, ``hessian``, ``vjp``, ``jvp``, ``hvp``,
+``vhp``."""
