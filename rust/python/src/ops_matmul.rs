@@ -1,10 +1,13 @@
 //! Matrix products: `matmul` and `@`, `mm`, `bmm`, `mv`, `dot`, `vdot`, `inner`, `outer`,
 //! the fused `add*` forms (and their in-place variants), `einsum`, `tensordot`, `multi_dot`.
+//! Every product goes through its differentiable function, which records a graph node when an
+//! operand requires grad.
 
 use crate::creation::scalar_arg;
 use crate::errors::IntoPyResult;
 use crate::tensor::{finish_out, wrap, PyTensor};
-use ferrotorch_core::ops::{einsum as es, matmul as mm};
+use ferrotorch_core::autograd::functions::{einsum as es, matmul as mm};
+use ferrotorch_core::autograd::is_grad_enabled;
 use ferrotorch_core::{Scalar, Tensor};
 use pyo3::exceptions::{PyRuntimeError, PyTypeError};
 use pyo3::prelude::*;
@@ -23,22 +26,20 @@ fn tensor_arg(obj: &Bound<'_, PyAny>, op: &str, name: &str, pos: usize) -> PyRes
     }
 }
 
-fn coeff(obj: Option<&Bound<'_, PyAny>>, op: &str) -> PyResult<Scalar> {
-    obj.map_or(Ok(Scalar::Int(1)), |o| scalar_arg(o, op))
-}
-
-/// Writes an in-place op's result into `slf` (same shape, as torch's in-place ops demand).
-fn write_inplace(slf: &Bound<'_, PyTensor>, result: Tensor) -> PyResult<Py<PyTensor>> {
-    let this = slf.borrow().inner.clone();
-    if this.shape() != result.shape() {
+/// `out=` cannot record a graph: torch refuses it when an operand requires grad.
+fn check_out(op: &str, out: Option<&Bound<'_, PyAny>>, inputs: &[&Tensor]) -> PyResult<()> {
+    let has_out = out.is_some_and(|o| !o.is_none());
+    if has_out && is_grad_enabled() && inputs.iter().any(|t| t.requires_grad()) {
         return Err(PyRuntimeError::new_err(format!(
-            "output with shape {:?} doesn't match the broadcast shape {:?}",
-            this.shape(),
-            result.shape()
+            "{op}(): functions with out=... arguments don't support automatic differentiation, \
+             but one of the arguments requires grad."
         )));
     }
-    this.copy_(&result).py()?;
-    Ok(slf.clone().unbind())
+    Ok(())
+}
+
+fn coeff(obj: Option<&Bound<'_, PyAny>>, op: &str) -> PyResult<Scalar> {
+    obj.map_or(Ok(Scalar::Int(1)), |o| scalar_arg(o, op))
 }
 
 /// Binary products `self.op(other, *, out=None)`.
@@ -55,6 +56,7 @@ macro_rules! binary_product {
             ) -> PyResult<Py<PyTensor>> {
                 let other = tensor_arg($arg, $op, stringify!($arg), 1)?;
                 let this = self.inner.clone();
+                check_out($op, out, &[&this, &other])?;
                 // Large products take a while: let other Python threads run meanwhile.
                 let r = py.detach(|| $f(&this, &other)).py()?;
                 finish_out(py, wrap(py, r)?, out)
@@ -74,7 +76,7 @@ binary_product!(ger, "ger", vec2, mm::outer);
 
 /// `self.op(a, b, *, beta=1, alpha=1, out=None)` and the in-place `self.op_(...)`.
 macro_rules! fused_product {
-    ($name:ident, $name_:ident, $op:literal, $a:ident, $b:ident, $f:path) => {
+    ($name:ident, $name_:ident, $op:literal, $a:ident, $b:ident, $f:path, $f_:path) => {
         #[pymethods]
         impl PyTensor {
             #[pyo3(signature = ($a, $b, *, beta=None, alpha=None, out=None))]
@@ -91,6 +93,7 @@ macro_rules! fused_product {
                 let b = tensor_arg($b, $op, stringify!($b), 2)?;
                 let (this, beta, alpha) =
                     (self.inner.clone(), coeff(beta, $op)?, coeff(alpha, $op)?);
+                check_out($op, out, &[&this, &a, &b])?;
                 let r = py.detach(|| $f(&this, &a, &b, beta, alpha)).py()?;
                 finish_out(py, wrap(py, r)?, out)
             }
@@ -106,17 +109,20 @@ macro_rules! fused_product {
                 let a = tensor_arg($a, $op, stringify!($a), 1)?;
                 let b = tensor_arg($b, $op, stringify!($b), 2)?;
                 let this = slf.borrow().inner.clone();
-                let r = $f(&this, &a, &b, coeff(beta, $op)?, coeff(alpha, $op)?).py()?;
-                write_inplace(slf, r)
+                let (beta, alpha) = (coeff(beta, $op)?, coeff(alpha, $op)?);
+                slf.py()
+                    .detach(|| $f_(&this, &a, &b, beta, alpha))
+                    .py()?;
+                Ok(slf.clone().unbind())
             }
         }
     };
 }
-fused_product!(addmm, addmm_, "addmm", mat1, mat2, mm::addmm);
-fused_product!(addmv, addmv_, "addmv", mat, vec, mm::addmv);
-fused_product!(baddbmm, baddbmm_, "baddbmm", batch1, batch2, mm::baddbmm);
-fused_product!(addbmm, addbmm_, "addbmm", batch1, batch2, mm::addbmm);
-fused_product!(addr, addr_, "addr", vec1, vec2, mm::addr);
+fused_product!(addmm, addmm_, "addmm", mat1, mat2, mm::addmm, mm::addmm_);
+fused_product!(addmv, addmv_, "addmv", mat, vec, mm::addmv, mm::addmv_);
+fused_product!(baddbmm, baddbmm_, "baddbmm", batch1, batch2, mm::baddbmm, mm::baddbmm_);
+fused_product!(addbmm, addbmm_, "addbmm", batch1, batch2, mm::addbmm, mm::addbmm_);
+fused_product!(addr, addr_, "addr", vec1, vec2, mm::addr, mm::addr_);
 
 #[pymethods]
 impl PyTensor {
@@ -169,6 +175,7 @@ fn _tensordot(
     out: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<Py<PyTensor>> {
     let (a, b) = (a.inner.clone(), b.inner.clone());
+    check_out("tensordot", out, &[&a, &b])?;
     let r = py.detach(|| mm::tensordot(&a, &b, &dims_a, &dims_b)).py()?;
     finish_out(py, wrap(py, r)?, out)
 }
@@ -181,6 +188,7 @@ fn _multi_dot(
     out: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<Py<PyTensor>> {
     let ts = tensor_list(tensors, "multi_dot")?;
+    check_out("linalg_multi_dot", out, &ts.iter().collect::<Vec<_>>())?;
     finish_out(py, wrap(py, mm::multi_dot(&ts).py()?)?, out)
 }
 
@@ -192,6 +200,7 @@ fn _chain_matmul(
     out: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<Py<PyTensor>> {
     let ts = tensor_list(tensors, "chain_matmul")?;
+    check_out("chain_matmul", out, &ts.iter().collect::<Vec<_>>())?;
     finish_out(py, wrap(py, mm::chain_matmul(&ts).py()?)?, out)
 }
 

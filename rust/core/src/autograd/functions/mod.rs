@@ -4,11 +4,18 @@
 
 pub mod binary;
 pub mod convert;
+pub mod einsum;
 pub mod index;
+pub mod index_gather;
+pub mod index_mask;
 pub mod inplace;
 pub mod matmul;
 pub mod reduce;
+pub mod reduce_scan;
+pub mod reduce_select;
+pub mod reduce_stat;
 pub mod shape;
+pub mod shape_copy;
 pub mod unary;
 
 use crate::error::Result;
