@@ -74,16 +74,6 @@ ALIASES = {
 }
 
 
-def _gradgradcheck(fn, inputs):
-    """``gradgradcheck`` of ``fn``, evaluated with grad mode on: the finite differences of
-    ``gradgradcheck``'s first-gradient function run under ``no_grad``, where that function would
-    otherwise find nothing to differentiate."""
-    def with_grad(*args):
-        with torch.enable_grad():
-            return fn(*args)
-    return gradgradcheck(with_grad, inputs)
-
-
 def _grad(y, x, w=None, **kwargs):
     """Gradient of ``sum(y * w)`` (``w`` defaults to ones) with respect to ``x``."""
     return torch.autograd.grad(y, x, torch.ones_like(y) if w is None else w, **kwargs)
@@ -115,13 +105,13 @@ def _leaf(a, layout="contiguous"):
 
 @pytest.mark.parametrize("layout", ["contiguous", "transposed", "sliced"])
 @pytest.mark.parametrize("name", sorted(UNARY))
-def test_unary_gradcheck_and_gradgradcheck(name, layout):
+def test_unary_gradcheck_andgradgradcheck(name, layout):
     domain, transform, _ = UNARY[name]
     rng = np.random.default_rng(abs(hash(name)) % 2**32)
     x = _leaf(_values(rng, domain, transform, (3, 4)), layout)
     fn = getattr(torch, name)
     assert gradcheck(fn, (x,))
-    assert _gradgradcheck(fn, (x,))
+    assert gradgradcheck(fn, (x,))
 
 
 @pytest.mark.parametrize("name", sorted(UNARY))
@@ -276,11 +266,11 @@ def test_clamp_gradcheck_with_scalar_and_broadcast_tensor_bounds():
     for fn in (lambda x: x.clamp(-0.5, 1.0), lambda x: x.clamp(min=0.0), lambda x: x.clamp(max=0.0),
                lambda x: torch.clip(x, -0.5, 1.0)):
         assert gradcheck(fn, (x,))
-        assert _gradgradcheck(fn, (x,))
+        assert gradgradcheck(fn, (x,))
     lo = torch.tensor([-0.5, 0.0, 1.0, -3.0], dtype=torch.float64, requires_grad=True)
     hi = torch.tensor([[1.25], [0.75], [3.0]], dtype=torch.float64, requires_grad=True)
     assert gradcheck(lambda x, lo, hi: torch.clamp(x, lo, hi), (x, lo, hi))
-    assert _gradgradcheck(lambda x, lo, hi: torch.clamp(x, lo, hi), (x, lo, hi))
+    assert gradgradcheck(lambda x, lo, hi: torch.clamp(x, lo, hi), (x, lo, hi))
     assert gradcheck(lambda x, lo: torch.clamp_min(x, lo), (x, lo))
     assert gradcheck(lambda x, hi: torch.clamp_max(x, hi), (x, hi))
     assert gradcheck(lambda x, lo: x.clamp(min=lo), (_leaf(a, "transposed"), lo))
@@ -327,9 +317,9 @@ def test_lerp_grad_fn_names_and_gradcheck():
     assert torch.lerp(x, end, w).grad_fn.name() == "LerpBackward1"
     for weight in (0.3, 0.8):
         assert gradcheck(lambda x, e: torch.lerp(x, e, weight), (x, end))
-        assert _gradgradcheck(lambda x, e: torch.lerp(x, e, weight), (x, end))
+        assert gradgradcheck(lambda x, e: torch.lerp(x, e, weight), (x, end))
     assert gradcheck(torch.lerp, (x, end, w))
-    assert _gradgradcheck(torch.lerp, (x, end, w))
+    assert gradgradcheck(torch.lerp, (x, end, w))
     assert gradcheck(torch.lerp, (_leaf(rng.normal(size=(3, 4)), "sliced"), end, w))
 
 
@@ -352,7 +342,7 @@ def test_where_gradcheck_broadcast_and_scalars():
     y = torch.where(cond, a, b)
     assert y.grad_fn.name() == "WhereBackward0"
     assert gradcheck(lambda a, b: torch.where(cond, a, b), (a, b))
-    assert _gradgradcheck(lambda a, b: torch.where(cond, a, b), (a, b))
+    assert gradgradcheck(lambda a, b: torch.where(cond, a, b), (a, b))
     assert gradcheck(lambda a: torch.where(cond, a, 0.0), (a,))
     assert gradcheck(lambda a: a.where(cond, 1.5), (_leaf(rng.normal(size=(3, 4)), "transposed"),))
     # Values: the condition routes each element's gradient.
@@ -371,7 +361,7 @@ def test_round_decimals_and_nan_to_num_arguments():
     assert y.grad_fn.name() == "NanToNumBackward0"
     a = _leaf(np.random.default_rng(8).normal(size=(3, 3)))
     assert gradcheck(lambda x: torch.nan_to_num(x, nan=0.5), (a,))
-    assert _gradgradcheck(lambda x: torch.nan_to_num(x, nan=0.5), (a,))
+    assert gradgradcheck(lambda x: torch.nan_to_num(x, nan=0.5), (a,))
 
 
 # ---- non-differentiable outputs ----------------------------------------------------------------
@@ -437,7 +427,7 @@ def test_conversions_gradcheck():
         for fn in (lambda x: x.clone(), lambda x: x.contiguous(), lambda x: x.to(torch.float64, copy=True),
                    lambda x: x.clone().exp()):
             assert gradcheck(fn, (x,))
-            assert _gradgradcheck(fn, (x,))
+            assert gradgradcheck(fn, (x,))
 
 
 def test_clone_and_contiguous():
@@ -466,7 +456,7 @@ def test_hypothesis_shapes(shape, name, transposed, seed):
     x = _leaf(a, "transposed" if transposed and len(shape) >= 2 and min(shape) > 1 else "contiguous")
     fn = getattr(torch, name)
     assert gradcheck(fn, (x,))
-    assert _gradgradcheck(fn, (x,))
+    assert gradgradcheck(fn, (x,))
 
 
 def test_empty_and_zero_dim_inputs():
@@ -476,7 +466,7 @@ def test_empty_and_zero_dim_inputs():
     s = torch.tensor(0.25, dtype=torch.float64, requires_grad=True)
     torch.sigmoid(s).backward()
     np.testing.assert_allclose(s.grad.item(), 1 / (1 + np.exp(-0.25)) * (1 - 1 / (1 + np.exp(-0.25))))
-    assert _gradgradcheck(torch.tanh, (s,))
+    assert gradgradcheck(torch.tanh, (s,))
 
 
 def test_double_backward_values():
