@@ -30,6 +30,7 @@ cumsum = Tensor.cumsum
 cumprod = Tensor.cumprod
 cummax = Tensor.cummax
 cummin = Tensor.cummin
+logcumsumexp = Tensor.logcumsumexp
 median = Tensor.median
 nanmedian = Tensor.nanmedian
 mode = Tensor.mode
@@ -89,6 +90,7 @@ __all__ = [
     "cumprod",
     "cummax",
     "cummin",
+    "logcumsumexp",
     "median",
     "nanmedian",
     "mode",

@@ -78,13 +78,7 @@ fn check_out(op: &str, inputs: &[&Tensor], out: Option<&Bound<'_, PyAny>>) -> Py
     if out.is_none_or(|o| o.is_none()) {
         return Ok(());
     }
-    if ferrotorch_core::autograd::is_grad_enabled() && inputs.iter().any(|t| t.requires_grad()) {
-        return Err(PyRuntimeError::new_err(format!(
-            "{op}(): functions with out=... arguments don't support automatic differentiation, \
-             but one of the arguments requires grad."
-        )));
-    }
-    Ok(())
+    crate::autograd::check_out(op, inputs)
 }
 
 fn one(

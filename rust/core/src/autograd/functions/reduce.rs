@@ -5,12 +5,11 @@
 
 use super::binary::{div, mul, sub};
 use super::convert::to_dtype;
-use super::shape::{expand_to, reshape};
+use super::shape::{expand_to, permute, reshape};
 use super::unary::{exp, where_};
 use super::number;
 use crate::autograd::node::{BackwardArgs, Save};
 use crate::autograd::record::{needs_grad, record1};
-use crate::autograd::view::record_view;
 use crate::dtype::DType;
 use crate::error::Result;
 use crate::ops::binary::{self as rawbin, BinaryOp};
@@ -26,6 +25,11 @@ pub fn unsqueeze_reduced(
 ) -> Result<Tensor> {
     if keepdim || g.ndim() == in_shape.len() {
         return Ok(g.clone());
+    }
+    if g.ndim() == 0 {
+        // All dims reduced: broadcast the scalar (a reshape of a 0-d tensor copies, and its
+        // replay on a data-less tensor would read nothing).
+        return expand_to(g, &vec![1; in_shape.len()]);
     }
     let dims: Vec<i64> = in_shape
         .iter()
@@ -95,15 +99,6 @@ pub(crate) fn any_true(m: &Tensor) -> Result<bool> {
 /// `where(mask, v, t)` for a number `v`.
 pub(crate) fn fill_where(mask: &Tensor, v: f64, t: &Tensor) -> Result<Tensor> {
     where_(mask, &number(v)?, t)
-}
-
-/// `x.permute(dims)`, recorded as a view.
-pub(crate) fn permute(x: &Tensor, dims: &[i64]) -> Result<Tensor> {
-    let out = crate::ops::shape::permute(x, dims)?;
-    let dims = dims.to_vec();
-    record_view("PermuteBackward0", x, out, move |p| {
-        crate::ops::shape::permute(p, &dims)
-    })
 }
 
 /// The restored gradient spread over the input's shape (sum's backward).
@@ -263,8 +258,7 @@ pub fn prod(
     }
     if let Some(d) = dtype.filter(|&d| d != x.dtype()) {
         // Compute in the requested dtype; the cast carries the gradient back.
-        raw::prod(x, dims, keepdim, dtype)?;
-        return prod(&to_dtype(x, d)?, dims, keepdim, None);
+        return prod(&to_dtype(x, d)?, dims, keepdim, dtype);
     }
     let out = raw::prod(x, dims, keepdim, None)?;
     let name = if dims.is_some() {

@@ -3,7 +3,9 @@
 
 use super::binary::{add, div, mul, scale, sub};
 use super::convert::to_dtype;
-use super::reduce::{any_true, cmp_number, eq_mask, fill_where, permute, sum};
+use super::reduce::{any_true, cmp_number, eq_mask, fill_where, sum};
+use super::shape::{narrow, permute};
+use super::shape_copy::{cat, flip};
 use super::reduce_select::scatter_add_zeros;
 use super::shape::{expand_to, reshape};
 use super::unary::{exp, log, where_};
@@ -11,37 +13,13 @@ use super::number;
 use crate::autograd::is_grad_enabled;
 use crate::autograd::node::{BackwardArgs, Save};
 use crate::autograd::record::{inplace, needs_grad, record, record1};
-use crate::autograd::view::{record_view, region_of, strided_scatter};
 use crate::dtype::DType;
 use crate::error::Result;
 use crate::layout::wrap_dim;
 use crate::ops::binary::BinaryOp;
 use crate::ops::reduce_scan as raw;
-use crate::ops::shape as rawshape;
 use crate::tensor::Tensor;
 use crate::Scalar;
-
-/// `x.flip(dims)`, recorded (its own backward).
-pub(crate) fn flip(x: &Tensor, dims: &[i64]) -> Result<Tensor> {
-    let out = crate::ops::shape_copy::flip(x, dims)?;
-    let dims = dims.to_vec();
-    Ok(record1(
-        "FlipBackward0",
-        &[x],
-        out,
-        vec![],
-        move |a: &BackwardArgs| Ok(vec![Some(flip(&a.grad(0)?, &dims)?)]),
-    ))
-}
-
-/// `x.narrow(dim, start, len)`, recorded as a view.
-pub(crate) fn narrow(x: &Tensor, dim: usize, start: usize, len: usize) -> Result<Tensor> {
-    let args = (dim as i64, start as i64, len as i64);
-    let out = rawshape::narrow(x, args.0, args.1, args.2)?;
-    record_view("SliceBackward0", x, out, move |p| {
-        rawshape::narrow(p, args.0, args.1, args.2)
-    })
-}
 
 /// `flip(cumsum(flip(g)))`: for each position, the sum of `g` from there to the end of `dim`.
 pub(crate) fn reverse_cumsum(g: &Tensor, d: usize) -> Result<Tensor> {
@@ -51,13 +29,11 @@ pub(crate) fn reverse_cumsum(g: &Tensor, d: usize) -> Result<Tensor> {
 
 /// `x` moved one step along `d` with a 1 coming in at the front: `[1, x0, .., x(n-2)]`.
 fn shift_in_one(x: &Tensor, d: usize) -> Result<Tensor> {
-    let n = x.shape()[d];
-    let shape = x.shape().to_vec();
-    let region = region_of(&shape, x.dtype(), |p| rawshape::narrow(p, d as i64, 1, n as i64 - 1))?;
-    let body = strided_scatter(&narrow(x, d, 0, n - 1)?, &shape, &region)?;
-    let front = Tensor::zeros(&shape, x.dtype(), x.device())?;
-    rawshape::narrow(&front, d as i64, 0, 1)?.fill_(Scalar::Float(1.0))?;
-    add(&body, &front)
+    let n = x.shape()[d] as i64;
+    let mut one_shape = x.shape().to_vec();
+    one_shape[d] = 1;
+    let one = Tensor::full(&one_shape, Scalar::Float(1.0), x.dtype(), x.device())?;
+    cat(&[one, narrow(x, d as i64, 0, n - 1)?], d as i64)
 }
 
 /// For each element along `d`, the product of the other elements of its line: the exclusive
@@ -109,8 +85,7 @@ pub fn cumprod(x: &Tensor, dim: i64, dtype: Option<DType>) -> Result<Tensor> {
         return raw::cumsum_cumprod::<false>(x, dim, dtype);
     }
     if let Some(dt) = dtype.filter(|&dt| dt != x.dtype()) {
-        raw::cumsum_cumprod::<false>(x, dim, dtype)?;
-        return cumprod(&to_dtype(x, dt)?, dim, None);
+        return cumprod(&to_dtype(x, dt)?, dim, dtype);
     }
     let out = raw::cumsum_cumprod::<false>(x, dim, None)?;
     let d = wrap_dim(dim, x.ndim(), "cumprod")?;

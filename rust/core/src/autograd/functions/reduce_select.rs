@@ -14,53 +14,19 @@ use crate::autograd::node::{BackwardArgs, Save};
 use crate::autograd::record::{needs_grad, record, record1};
 use crate::error::{Error, Result};
 use crate::layout::wrap_dim;
-use crate::ops::index_gather::{self as rawidx, Reduce};
 use crate::ops::reduce as raw;
 use crate::ops::sort as rawsort;
 use crate::tensor::Tensor;
 
-/// `x.gather(dim, idx)`, recorded; its backward scatters (adding) into zeros.
-pub(crate) fn gather(x: &Tensor, dim: usize, idx: &Tensor) -> Result<Tensor> {
-    let out = rawidx::gather(x, dim as i64, idx)?;
-    if !needs_grad(&[x]) {
-        return Ok(out);
-    }
-    let shape = x.shape().to_vec();
-    Ok(record1(
-        "GatherBackward0",
-        &[x],
-        out,
-        vec![Save::Tensor(idx.clone())],
-        move |a: &BackwardArgs| {
-            Ok(vec![Some(scatter_add_zeros(
-                &a.grad(0)?,
-                dim,
-                &a.saved(0)?,
-                &shape,
-            )?)])
-        },
-    ))
-}
-
-/// `zeros(shape).scatter_add(dim, idx, src)`, recorded; its backward gathers.
+/// `zeros(shape).scatter_add(dim, idx, src)`, recorded (its backward gathers).
 pub(crate) fn scatter_add_zeros(
     src: &Tensor,
     dim: usize,
     idx: &Tensor,
     shape: &[usize],
 ) -> Result<Tensor> {
-    let out = Tensor::zeros(shape, src.dtype(), src.device())?;
-    rawidx::scatter_(&out, dim as i64, idx, src, Reduce::Sum, true)?;
-    if !needs_grad(&[src]) {
-        return Ok(out);
-    }
-    Ok(record1(
-        "ScatterAddBackward0",
-        &[src],
-        out,
-        vec![Save::Tensor(idx.clone())],
-        move |a: &BackwardArgs| Ok(vec![Some(gather(&a.grad(0)?, dim, &a.saved(0)?)?)]),
-    ))
+    let zeros = Tensor::zeros(shape, src.dtype(), src.device())?;
+    super::index_gather::scatter_add(&zeros, dim as i64, idx, src)
 }
 
 /// The gradient of values picked along `d` at `idx` (torch's
@@ -166,7 +132,7 @@ pub fn amax_amin<const MAX: bool>(x: &Tensor, dims: &[i64], keepdim: bool) -> Re
     } else {
         "AminBackward0"
     };
-    let mask = raw::reduce_mask(x.ndim(), Some(dims), name)?;
+    let mask = raw::reduce_mask(x.ndim(), Some(dims), if MAX { "amax" } else { "amin" })?;
     let saves = vec![Save::Tensor(x.clone()), Save::Output(0)];
     Ok(record1(name, &[x], out, saves, move |a: &BackwardArgs| {
         let (x, r) = (a.saved(0)?, a.saved(1)?);
