@@ -35,6 +35,7 @@ tile = Tensor.tile
 repeat_interleave = Tensor.repeat_interleave
 tril = Tensor.tril
 triu = Tensor.triu
+rot90 = Tensor.rot90
 
 
 def split(tensor, split_size_or_sections, dim=0):
@@ -183,7 +184,7 @@ __all__ = [
     "reshape", "permute", "transpose", "swapaxes", "swapdims", "t", "squeeze", "unsqueeze",
     "flatten", "unflatten", "narrow", "select", "chunk", "split", "split_with_sizes",
     "tensor_split", "unbind", "movedim", "moveaxis", "diagonal", "as_strided", "broadcast_to",
-    "flip", "fliplr", "flipud", "roll", "tile", "repeat_interleave", "tril", "triu",
+    "flip", "fliplr", "flipud", "rot90", "roll", "tile", "repeat_interleave", "tril", "triu",
     "cat", "concat", "concatenate", "stack", "hstack", "vstack", "row_stack", "dstack",
     "column_stack", "atleast_1d", "atleast_2d", "atleast_3d", "broadcast_tensors",
     "broadcast_shapes", "meshgrid",

@@ -551,21 +551,18 @@ fn squeeze_dims(dim: Option<&Bound<'_, PyAny>>) -> PyResult<(Option<Vec<i64>>, b
     }
 }
 
-/// torch refuses `out=` while recording: an op writing into `out` cannot be differentiated.
+/// torch's refusal of `out=` while recording, counting `out` itself among the arguments.
 fn check_out(op: &str, inputs: &[&Tensor], out: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
     let Some(out) = out.filter(|o| !o.is_none()) else {
         return Ok(());
     };
-    let out = out.cast::<PyTensor>().ok().map(|o| o.borrow().inner.clone());
+    let out = out
+        .cast::<PyTensor>()
+        .ok()
+        .map(|o| o.borrow().inner.clone());
     let mut all = inputs.to_vec();
     all.extend(out.as_ref());
-    if ferrotorch_core::autograd::needs_grad(&all) {
-        return Err(PyRuntimeError::new_err(format!(
-            "{op}(): functions with out=... arguments don't support automatic differentiation, \
-             but one of the arguments requires grad."
-        )));
-    }
-    Ok(())
+    crate::autograd::check_out(op, &all)
 }
 
 /// Rebinds `slf` to the view `f` makes of it (the in-place view ops `t_`, `squeeze_` ...).

@@ -10,7 +10,7 @@ use crate::autograd::node::{BackwardArgs, Grads};
 use crate::autograd::record::{needs_grad, record_impl};
 use crate::autograd::view::region_of;
 use crate::error::Result;
-use crate::layout::{wrap_dim, Layout};
+use crate::layout::{contiguous_strides, infer_shape, wrap_dim, Layout};
 use crate::ops::shape as raw;
 use crate::tensor::Tensor;
 use std::sync::Arc;
@@ -74,15 +74,34 @@ fn record_reshape(x: &Tensor, out: Tensor) -> Tensor {
     reshaped(name, x, out)
 }
 
+/// A 0-d tensor viewed as a one-element `shape` (torch views it; the layout helper has no
+/// strides to offer for a 0-d source).
+fn scalar_view(x: &Tensor, shape: &[i64], op: &str) -> Result<Tensor> {
+    let shape = infer_shape(shape, 1, op)?;
+    x.view_with(Layout {
+        strides: contiguous_strides(&shape),
+        shape,
+        offset: x.offset(),
+    })
+}
+
 /// `reshape(shape)`: a view when the strides allow, else a copy.
 pub fn reshape(x: &Tensor, shape: &[i64]) -> Result<Tensor> {
-    let out = raw::reshape(x, shape)?;
+    let out = if x.ndim() == 0 {
+        scalar_view(x, shape, "reshape")?
+    } else {
+        raw::reshape(x, shape)?
+    };
     Ok(record_reshape(x, out))
 }
 
 /// `view(shape)`.
 pub fn view(x: &Tensor, shape: &[i64]) -> Result<Tensor> {
-    let out = raw::view(x, shape)?;
+    let out = if x.ndim() == 0 {
+        scalar_view(x, shape, "view")?
+    } else {
+        raw::view(x, shape)?
+    };
     Ok(reshaped("ViewBackward0", x, out))
 }
 
@@ -227,6 +246,11 @@ pub fn unsqueeze(x: &Tensor, dim: i64) -> Result<Tensor> {
 
 /// `flatten(start_dim, end_dim)`: a reshape; `x` itself when the range is one dim, as in torch.
 pub fn flatten(x: &Tensor, start_dim: i64, end_dim: i64) -> Result<Tensor> {
+    if x.ndim() == 0 {
+        wrap_dim(start_dim, 0, "flatten")?;
+        wrap_dim(end_dim, 0, "flatten")?;
+        return reshape(x, &[1]);
+    }
     let out = raw::flatten(x, start_dim, end_dim)?;
     if Arc::ptr_eq(&out.0, &x.0) {
         return Ok(out);
@@ -248,7 +272,10 @@ pub fn movedim(x: &Tensor, src: &[i64], dst: &[i64]) -> Result<Tensor> {
     }
     // The forward op validated the dims; rebuild its permutation for the rule.
     let n = x.ndim();
-    let s: Vec<usize> = src.iter().map(|&d| wrap_dim(d, n, "movedim")).collect::<Result<_>>()?;
+    let s: Vec<usize> = src
+        .iter()
+        .map(|&d| wrap_dim(d, n, "movedim"))
+        .collect::<Result<_>>()?;
     let mut perm: Vec<Option<usize>> = vec![None; n];
     for (&a, &b) in s.iter().zip(dst) {
         perm[wrap_dim(b, n, "movedim")?] = Some(a);
@@ -294,18 +321,15 @@ pub fn diagonal(x: &Tensor, offset: i64, dim1: i64, dim2: i64) -> Result<Tensor>
 /// `unfold(dimension, size, step)`: overlapping windows add their gradients up.
 pub fn unfold(x: &Tensor, dim: i64, size: i64, step: i64) -> Result<Tensor> {
     let out = raw::unfold(x, dim, size, step)?;
-    replayed("UnfoldBackward0", x, out, |p| raw::unfold(p, dim, size, step))
+    replayed("UnfoldBackward0", x, out, |p| {
+        raw::unfold(p, dim, size, step)
+    })
 }
 
 /// `as_strided(size, stride, storage_offset)`: a view of the storage itself. The gradient
 /// goes through the storage: scattered at the output's places, read back at the input's
 /// (averaged where the input itself repeats elements), as torch's `as_strided_backward`.
-pub fn as_strided(
-    x: &Tensor,
-    size: &[i64],
-    stride: &[i64],
-    offset: Option<i64>,
-) -> Result<Tensor> {
+pub fn as_strided(x: &Tensor, size: &[i64], stride: &[i64], offset: Option<i64>) -> Result<Tensor> {
     as_strided_named("AsStridedBackward0", x, size, stride, offset)
 }
 

@@ -4,9 +4,9 @@
 
 use super::binary::div;
 use super::shape::{flatten, narrow, reshape, select, transpose, unsqueeze};
+use crate::autograd::no_grad;
 use crate::autograd::node::{BackwardArgs, Save};
 use crate::autograd::record::{inplace, needs_grad, record1, record_impl};
-use crate::autograd::no_grad;
 use crate::bail;
 use crate::error::Result;
 use crate::layout::{wrap_dim, Layout};
@@ -302,12 +302,22 @@ pub fn triu(x: &Tensor, diagonal: i64) -> Result<Tensor> {
 
 /// `tril_(diagonal)`.
 pub fn tril_(x: &Tensor, diagonal: i64) -> Result<()> {
-    inplace(x, &[], || raw::tril_(x, diagonal), |old| tril(old, diagonal))
+    inplace(
+        x,
+        &[],
+        || raw::tril_(x, diagonal),
+        |old| tril(old, diagonal),
+    )
 }
 
 /// `triu_(diagonal)`.
 pub fn triu_(x: &Tensor, diagonal: i64) -> Result<()> {
-    inplace(x, &[], || raw::triu_(x, diagonal), |old| triu(old, diagonal))
+    inplace(
+        x,
+        &[],
+        || raw::triu_(x, diagonal),
+        |old| triu(old, diagonal),
+    )
 }
 
 /// `rot90(k, dims)`: torch's composite (flip, then an in-place transpose of the flipped copy).
@@ -321,7 +331,10 @@ pub fn rot90(x: &Tensor, k: i64, dims: &[i64]) -> Result<Tensor> {
         );
     }
     if n < 2 {
-        bail!(Runtime, "expected total dims >= 2, but got total dims = {n}");
+        bail!(
+            Runtime,
+            "expected total dims >= 2, but got total dims = {n}"
+        );
     }
     let (d0, d1) = (dims[0], dims[1]);
     if d0 == d1 || (d0 - d1).abs() == n {
@@ -382,7 +395,11 @@ fn overlaps(region: &Layout) -> bool {
 
 /// Whether `l` addresses some element twice (broadcast dims included).
 fn repeats_elements(l: &Layout) -> bool {
-    overlaps(l) || l.shape.iter().zip(&l.strides).any(|(&n, &s)| n > 1 && s == 0)
+    overlaps(l)
+        || l.shape
+            .iter()
+            .zip(&l.strides)
+            .any(|(&n, &s)| n > 1 && s == 0)
 }
 
 /// `zeros(shape)` with `g` added at `region` of its contiguous buffer: the gradient of a view
@@ -492,7 +509,11 @@ pub(crate) fn as_strided_backward(g: &Tensor, input: &Layout, output: &Layout) -
             let _g = no_grad();
             let ones = Tensor::full(&at.shape, Scalar::Int(1), g.dtype(), g.device())?;
             let c = scatter_region(&ones, &[len], &at)?;
-            rawbin::binary(BinaryOp::Maximum, &c, &Tensor::wrapped_scalar(Scalar::Int(1))?)?
+            rawbin::binary(
+                BinaryOp::Maximum,
+                &c,
+                &Tensor::wrapped_scalar(Scalar::Int(1))?,
+            )?
         };
         div(&buf, &count)?
     } else {
