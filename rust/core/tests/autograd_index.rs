@@ -441,7 +441,15 @@ fn double_backward_is_the_op(f: impl Fn(&Tensor) -> Tensor, x: Vec<f64>, shape: 
     let x = leaf(x, shape);
     let out = f(&x);
     let u = leaf(ramp(out.shape()), out.shape());
-    let gx = grad(&[out], &[x.clone()], &[Some(u.clone())], None, true, false).unwrap();
+    let gx = grad(
+        &[out],
+        std::slice::from_ref(&x),
+        &[Some(u.clone())],
+        None,
+        true,
+        false,
+    )
+    .unwrap();
     let gx = gx[0].clone().unwrap();
     assert!(gx.requires_grad());
     let v = Tensor::from_vec(ramp(shape).iter().map(|a| a * 1.5 + 0.25).collect(), shape).unwrap();
