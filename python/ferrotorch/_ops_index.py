@@ -17,6 +17,7 @@ masked_select = Tensor.masked_select
 masked_scatter = Tensor.masked_scatter
 take = Tensor.take
 take_along_dim = Tensor.take_along_dim
+put = Tensor.put
 nonzero = Tensor.nonzero
 argwhere = Tensor.argwhere
 bincount = Tensor.bincount
@@ -37,6 +38,7 @@ __all__ = [
     "masked_scatter",
     "take",
     "take_along_dim",
+    "put",
     "nonzero",
     "argwhere",
     "bincount",

@@ -2,13 +2,18 @@
 //! and the index ops (`gather`, `scatter*`, `index_*`, `masked_*`, `take*`, `nonzero`,
 //! `bincount`, `searchsorted`, `bucketize`, `one_hot`).
 
+use crate::autograd::check_out;
 use crate::creation::{scalar_arg, tensor_from_data};
 use crate::errors::IntoPyResult;
 use crate::numpy_interop::tensor_from_ndarray;
 use crate::tensor::{extract_scalar, finish_out, wrap, PyTensor};
-use ferrotorch_core::ops::index::{index, index_fill_items, index_put_items, IndexItem};
-use ferrotorch_core::ops::index_gather::{self as ig, Reduce};
-use ferrotorch_core::ops::{index_mask as im, index_search as is};
+use ferrotorch_core::autograd::functions::index::{self as fi, index};
+use ferrotorch_core::autograd::functions::{
+    index_gather as ig, index_mask as im, index_scatter as sc,
+};
+use ferrotorch_core::ops::index::IndexItem;
+use ferrotorch_core::ops::index_gather::Reduce;
+use ferrotorch_core::ops::{index_mask as raw_mask, index_search as is};
 use ferrotorch_core::{DType, Scalar, Tensor};
 use numpy::PyUntypedArray;
 use pyo3::exceptions::{PyIndexError, PyRuntimeError, PyTypeError};
@@ -122,10 +127,17 @@ fn parse_key(key: &Bound<'_, PyAny>) -> PyResult<Vec<IndexItem>> {
     }
 }
 
-/// A number or a 0-d tensor argument (`value=` of fills) as a scalar.
-fn value_arg(obj: &Bound<'_, PyAny>, op: &str) -> PyResult<Scalar> {
+/// The `value=` of fills and the `src` of scatter: a tensor (which may carry a gradient) or a
+/// number.
+enum Value {
+    Tensor(Tensor),
+    Number(Scalar),
+}
+
+/// A number or a 0-d tensor argument (`value=` of fills).
+fn value_arg(obj: &Bound<'_, PyAny>, op: &str) -> PyResult<Value> {
     if let Ok(t) = obj.cast::<PyTensor>() {
-        let t = &t.borrow().inner;
+        let t = t.borrow().inner.clone();
         if t.ndim() != 0 {
             return Err(PyRuntimeError::new_err(format!(
                 "{op} only supports a 0-dimensional value tensor, but got tensor with {} \
@@ -133,17 +145,16 @@ fn value_arg(obj: &Bound<'_, PyAny>, op: &str) -> PyResult<Scalar> {
                 t.ndim()
             )));
         }
-        return t.item().py();
+        return Ok(Value::Tensor(t));
     }
-    scalar_arg(obj, op)
+    scalar_arg(obj, op).map(Value::Number)
 }
 
 /// `src` of scatter: a tensor, or a number given positionally or as `value=`.
 fn scatter_src(
-    t: &Tensor,
     src: Option<&Bound<'_, PyAny>>,
     value: Option<&Bound<'_, PyAny>>,
-) -> PyResult<Tensor> {
+) -> PyResult<Value> {
     let obj = match (src, value) {
         (Some(s), None) | (None, Some(s)) => s,
         (Some(_), Some(_)) => {
@@ -156,10 +167,10 @@ fn scatter_src(
         }
     };
     if let Ok(s) = obj.cast::<PyTensor>() {
-        return Ok(s.borrow().inner.clone());
+        return Ok(Value::Tensor(s.borrow().inner.clone()));
     }
     match extract_scalar(obj) {
-        Some(v) => Tensor::scalar(v, t.dtype()).py(),
+        Some(v) => Ok(Value::Number(v)),
         None => Err(PyTypeError::new_err(format!(
             "scatter(): argument 'src' must be Tensor or Number, not {}",
             type_name(obj)
@@ -216,13 +227,13 @@ impl PyTensor {
         let t = &self.inner;
         if let Ok(v) = value.cast::<PyTensor>() {
             let v = v.borrow().inner.clone();
-            return index_put_items(t, &items, &v, false).py();
+            return fi::set_item(t, &items, &v).py();
         }
         if let Some(s) = extract_scalar(value) {
-            return index_fill_items(t, &items, s).py();
+            return fi::set_item_scalar(t, &items, s).py();
         }
         if let Ok(arr) = value.cast::<PyUntypedArray>() {
-            return index_put_items(t, &items, &tensor_from_ndarray(arr)?, false).py();
+            return fi::set_item(t, &items, &tensor_from_ndarray(arr)?).py();
         }
         Err(PyTypeError::new_err(format!(
             "can't assign a {} to a {} tensor",
@@ -240,6 +251,7 @@ impl PyTensor {
         index: PyRef<'_, PyTensor>,
         out: Out<'_, '_>,
     ) -> PyResult<Py<PyTensor>> {
+        out_guard("index_select", out, &[&self.inner])?;
         finish_out(
             py,
             wrap(py, ig::index_select(&self.inner, dim, &index.inner).py()?)?,
@@ -258,6 +270,7 @@ impl PyTensor {
         out: Out<'_, '_>,
     ) -> PyResult<Py<PyTensor>> {
         let _ = sparse_grad;
+        out_guard("gather", out, &[&self.inner])?;
         finish_out(
             py,
             wrap(py, ig::gather(&self.inner, dim, &index.inner).py()?)?,
@@ -278,16 +291,20 @@ impl PyTensor {
         reduce: Option<&str>,
         out: Out<'_, '_>,
     ) -> PyResult<Py<PyTensor>> {
-        let s = scatter_src(&self.inner, src, value)?;
+        let s = scatter_src(src, value)?;
         let r = Reduce::for_scatter(reduce).py()?;
-        finish_out(
-            py,
-            wrap(
-                py,
-                ig::scatter(&self.inner, dim, &index.inner, &s, r, true).py()?,
-            )?,
-            out,
-        )
+        let (t, i) = (&self.inner, &index.inner);
+        let res = match &s {
+            Value::Tensor(s) => {
+                out_guard("scatter", out, &[t, s])?;
+                sc::scatter_reduce(t, dim, i, s, r, true)
+            }
+            Value::Number(v) => {
+                out_guard("scatter", out, &[t])?;
+                sc::scatter_value_reduce(t, dim, i, *v, r)
+            }
+        };
+        finish_out(py, wrap(py, res.py()?)?, out)
     }
 
     /// scatter_(dim, index, src, *, reduce=None) -> Tensor: writes `src` (a tensor or number)
@@ -302,9 +319,12 @@ impl PyTensor {
         reduce: Option<&str>,
     ) -> PyResult<Bound<'py, Self>> {
         let t = slf.borrow().inner.clone();
-        let s = scatter_src(&t, src, value)?;
         let r = Reduce::for_scatter(reduce).py()?;
-        ig::scatter_(&t, dim, &index.inner, &s, r, true).py()?;
+        match scatter_src(src, value)? {
+            Value::Tensor(s) => sc::scatter_(&t, dim, &index.inner, &s, r),
+            Value::Number(v) => sc::scatter_value_(&t, dim, &index.inner, v, r),
+        }
+        .py()?;
         Ok(slf.clone())
     }
 
@@ -318,15 +338,8 @@ impl PyTensor {
         src: PyRef<'_, PyTensor>,
         out: Out<'_, '_>,
     ) -> PyResult<Py<PyTensor>> {
-        let r = ig::scatter(
-            &self.inner,
-            dim,
-            &index.inner,
-            &src.inner,
-            Reduce::Sum,
-            true,
-        )
-        .py()?;
+        out_guard("scatter_add", out, &[&self.inner, &src.inner])?;
+        let r = sc::scatter_add(&self.inner, dim, &index.inner, &src.inner).py()?;
         finish_out(py, wrap(py, r)?, out)
     }
 
@@ -338,7 +351,7 @@ impl PyTensor {
         src: PyRef<'_, PyTensor>,
     ) -> PyResult<Bound<'py, Self>> {
         let t = slf.borrow().inner.clone();
-        ig::scatter_(&t, dim, &index.inner, &src.inner, Reduce::Sum, true).py()?;
+        sc::scatter_add_(&t, dim, &index.inner, &src.inner).py()?;
         Ok(slf.clone())
     }
 
@@ -356,7 +369,9 @@ impl PyTensor {
         out: Out<'_, '_>,
     ) -> PyResult<Py<PyTensor>> {
         let r = Reduce::for_scatter_reduce(reduce).py()?;
-        let res = ig::scatter(&self.inner, dim, &index.inner, &src.inner, r, include_self).py()?;
+        out_guard("scatter_reduce", out, &[&self.inner, &src.inner])?;
+        let res =
+            sc::scatter_reduce(&self.inner, dim, &index.inner, &src.inner, r, include_self).py()?;
         finish_out(py, wrap(py, res)?, out)
     }
 
@@ -373,7 +388,7 @@ impl PyTensor {
     ) -> PyResult<Bound<'py, Self>> {
         let t = slf.borrow().inner.clone();
         let r = Reduce::for_scatter_reduce(reduce).py()?;
-        ig::scatter_(&t, dim, &index.inner, &src.inner, r, include_self).py()?;
+        sc::scatter_reduce_(&t, dim, &index.inner, &src.inner, r, include_self).py()?;
         Ok(slf.clone())
     }
 
@@ -392,8 +407,8 @@ impl PyTensor {
             .map(|a| scalar_arg(a, "index_add"))
             .transpose()?
             .unwrap_or(Scalar::Int(1));
-        let res = self.inner.copy_to_new(self.inner.dtype()).py()?;
-        ig::index_add_(&res, dim, &index.inner, &source.inner, alpha).py()?;
+        out_guard("index_add", out, &[&self.inner, &source.inner])?;
+        let res = ig::index_add(&self.inner, dim, &index.inner, &source.inner, alpha).py()?;
         finish_out(py, wrap(py, res)?, out)
     }
 
@@ -424,9 +439,10 @@ impl PyTensor {
         index: PyRef<'_, PyTensor>,
         source: PyRef<'_, PyTensor>,
     ) -> PyResult<Py<PyTensor>> {
-        let res = self.inner.copy_to_new(self.inner.dtype()).py()?;
-        ig::index_copy_(&res, dim, &index.inner, &source.inner).py()?;
-        wrap(py, res)
+        wrap(
+            py,
+            ig::index_copy(&self.inner, dim, &index.inner, &source.inner).py()?,
+        )
     }
 
     /// index_copy_(dim, index, source) -> Tensor: copies `source` into the slices selected by `index`.
@@ -449,10 +465,12 @@ impl PyTensor {
         index: PyRef<'_, PyTensor>,
         value: &Bound<'_, PyAny>,
     ) -> PyResult<Py<PyTensor>> {
-        let v = value_arg(value, "index_fill_")?;
-        let res = self.inner.copy_to_new(self.inner.dtype()).py()?;
-        ig::index_fill_(&res, dim, &index.inner, v).py()?;
-        wrap(py, res)
+        let (t, i) = (&self.inner, &index.inner);
+        let res = match value_arg(value, "index_fill_")? {
+            Value::Tensor(v) => ig::index_fill_tensor(t, dim, i, &v),
+            Value::Number(v) => ig::index_fill(t, dim, i, v),
+        };
+        wrap(py, res.py()?)
     }
 
     /// index_fill_(dim, index, value) -> Tensor: fills the slices selected by `index` with `value`.
@@ -462,9 +480,12 @@ impl PyTensor {
         index: PyRef<'_, PyTensor>,
         value: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, Self>> {
-        let v = value_arg(value, "index_fill_")?;
         let t = slf.borrow().inner.clone();
-        ig::index_fill_(&t, dim, &index.inner, v).py()?;
+        match value_arg(value, "index_fill_")? {
+            Value::Tensor(v) => ig::index_fill_tensor_(&t, dim, &index.inner, &v),
+            Value::Number(v) => ig::index_fill_(&t, dim, &index.inner, v),
+        }
+        .py()?;
         Ok(slf.clone())
     }
 
@@ -478,9 +499,10 @@ impl PyTensor {
         accumulate: bool,
     ) -> PyResult<Py<PyTensor>> {
         let idx = index_list(indices)?;
-        let res = self.inner.copy_to_new(self.inner.dtype()).py()?;
-        ig::index_put_(&res, &idx, &values.inner, accumulate).py()?;
-        wrap(py, res)
+        wrap(
+            py,
+            fi::index_put(&self.inner, &idx, &values.inner, accumulate).py()?,
+        )
     }
 
     /// index_put_(indices, values, accumulate=False) -> Tensor: `self[indices] = values`
@@ -494,7 +516,7 @@ impl PyTensor {
     ) -> PyResult<Bound<'py, Self>> {
         let idx = index_list(indices)?;
         let t = slf.borrow().inner.clone();
-        ig::index_put_(&t, &idx, &values.inner, accumulate).py()?;
+        fi::index_put_(&t, &idx, &values.inner, accumulate).py()?;
         Ok(slf.clone())
     }
 
@@ -505,8 +527,11 @@ impl PyTensor {
         mask: PyRef<'_, PyTensor>,
         value: &Bound<'_, PyAny>,
     ) -> PyResult<Py<PyTensor>> {
-        let v = value_arg(value, "masked_fill_")?;
-        wrap(py, im::masked_fill(&self.inner, &mask.inner, v).py()?)
+        let res = match value_arg(value, "masked_fill_")? {
+            Value::Tensor(v) => im::masked_fill_tensor(&self.inner, &mask.inner, &v),
+            Value::Number(v) => im::masked_fill(&self.inner, &mask.inner, v),
+        };
+        wrap(py, res.py()?)
     }
 
     /// masked_fill_(mask, value) -> Tensor: fills self with `value` where the bool `mask` is True.
@@ -515,9 +540,12 @@ impl PyTensor {
         mask: PyRef<'_, PyTensor>,
         value: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, Self>> {
-        let v = value_arg(value, "masked_fill_")?;
         let t = slf.borrow().inner.clone();
-        im::masked_fill_(&t, &mask.inner, v).py()?;
+        match value_arg(value, "masked_fill_")? {
+            Value::Tensor(v) => im::masked_fill_tensor_(&t, &mask.inner, &v),
+            Value::Number(v) => im::masked_fill_(&t, &mask.inner, v),
+        }
+        .py()?;
         Ok(slf.clone())
     }
 
@@ -529,6 +557,7 @@ impl PyTensor {
         mask: PyRef<'_, PyTensor>,
         out: Out<'_, '_>,
     ) -> PyResult<Py<PyTensor>> {
+        out_guard("masked_select", out, &[&self.inner])?;
         finish_out(
             py,
             wrap(py, im::masked_select(&self.inner, &mask.inner).py()?)?,
@@ -570,6 +599,7 @@ impl PyTensor {
         index: PyRef<'_, PyTensor>,
         out: Out<'_, '_>,
     ) -> PyResult<Py<PyTensor>> {
+        out_guard("take", out, &[&self.inner])?;
         finish_out(
             py,
             wrap(py, ig::take(&self.inner, &index.inner).py()?)?,
@@ -586,6 +616,7 @@ impl PyTensor {
         dim: Option<i64>,
         out: Out<'_, '_>,
     ) -> PyResult<Py<PyTensor>> {
+        out_guard("take_along_dim", out, &[&self.inner])?;
         finish_out(
             py,
             wrap(
@@ -600,7 +631,7 @@ impl PyTensor {
     /// (a tuple of `ndim` 1-D tensors with `as_tuple=True`).
     #[pyo3(signature = (*, as_tuple=false, out=None))]
     fn nonzero(&self, py: Python<'_>, as_tuple: bool, out: Out<'_, '_>) -> PyResult<Py<PyAny>> {
-        let nz = im::nonzero(&self.inner).py()?;
+        let nz = raw_mask::nonzero(&self.inner).py()?;
         if !as_tuple {
             return Ok(finish_out(py, wrap(py, nz)?, out)?.into_any());
         }
@@ -625,7 +656,7 @@ impl PyTensor {
 
     /// argwhere() -> Tensor: `nonzero()`.
     fn argwhere(&self, py: Python<'_>) -> PyResult<Py<PyTensor>> {
-        wrap(py, im::nonzero(&self.inner).py()?)
+        wrap(py, raw_mask::nonzero(&self.inner).py()?)
     }
 
     /// bincount(weights=None, minlength=0) -> Tensor: counts of each non-negative integer.
@@ -637,7 +668,44 @@ impl PyTensor {
         minlength: i64,
     ) -> PyResult<Py<PyTensor>> {
         let w = weights.as_ref().map(|w| &w.inner);
-        wrap(py, is::bincount(&self.inner, w, minlength).py()?)
+        wrap(py, ig::bincount(&self.inner, w, minlength).py()?)
+    }
+
+    /// put(index, source, accumulate=False) -> Tensor: out-of-place `put_`.
+    #[pyo3(signature = (index, source, accumulate=false))]
+    fn put(
+        &self,
+        py: Python<'_>,
+        index: PyRef<'_, PyTensor>,
+        source: PyRef<'_, PyTensor>,
+        accumulate: bool,
+    ) -> PyResult<Py<PyTensor>> {
+        wrap(
+            py,
+            ig::put(&self.inner, &index.inner, &source.inner, accumulate).py()?,
+        )
+    }
+
+    /// put_(index, source, accumulate=False) -> Tensor: writes `source` into self, treated as
+    /// flattened, at `index` (adds with `accumulate=True`).
+    #[pyo3(signature = (index, source, accumulate=false))]
+    fn put_<'py>(
+        slf: &Bound<'py, Self>,
+        index: PyRef<'_, PyTensor>,
+        source: PyRef<'_, PyTensor>,
+        accumulate: bool,
+    ) -> PyResult<Bound<'py, Self>> {
+        let t = slf.borrow().inner.clone();
+        ig::put_(&t, &index.inner, &source.inner, accumulate).py()?;
+        Ok(slf.clone())
+    }
+}
+
+/// torch's refusal of `out=` when the result would need a graph (no-op without `out=`).
+fn out_guard(op: &str, out: Out<'_, '_>, inputs: &[&Tensor]) -> PyResult<()> {
+    match out {
+        Some(o) if !o.is_none() => check_out(op, inputs),
+        _ => Ok(()),
     }
 }
 

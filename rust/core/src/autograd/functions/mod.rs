@@ -8,6 +8,7 @@ pub mod einsum;
 pub mod index;
 pub mod index_gather;
 pub mod index_mask;
+pub mod index_scatter;
 pub mod inplace;
 pub mod matmul;
 pub mod reduce;
