@@ -8,6 +8,10 @@ time per call. Before each library's timed block the benchmark idles briefly: th
 spinning pool of the previous library would take a core from the next one. Prints a table of
 times and ratios, and writes JSON.
 
+The "fwd+bwd" rows time a tiny expression with autograd: recording the graph, running backward
+and accumulating into `.grad` (reset to None each call, as `zero_grad()` does), against NumPy
+computing the same values and hand-written gradients.
+
 Usage: python benches/bench_ops.py [--quick] [--json out.json] [--only SUBSTRING]
 """
 
@@ -69,8 +73,32 @@ def workloads():
 
         return setup
 
+    def fwd_bwd(n):
+        # y = (x*w + b).sum(); y.backward(): three recorded ops and their backward, the cost of
+        # the graph itself. NumPy runs the same forward and the hand-written gradients.
+        def setup(kind, lib):
+            x0, w0, b0 = _np_setup((n,), dtype=np.float32, seed=1), _np_setup((n,), seed=2), \
+                _np_setup((n,), seed=3)
+            if kind == "numpy":
+                def numpy_step():
+                    (x0 * w0 + b0).sum()
+                    return w0.copy(), x0.copy(), np.ones_like(b0)
+
+                return numpy_step
+            x, w, b = (_lib_from_np(lib, a).requires_grad_() for a in (x0, w0, b0))
+
+            def step():
+                x.grad = w.grad = b.grad = None
+                (x * w + b).sum().backward()
+
+            return step
+
+        return setup
+
     big = 1 << 24
     return [
+        ("fwd+bwd (x*w+b).sum() 1 elem", None, fwd_bwd(1)),
+        ("fwd+bwd (x*w+b).sum() 16 elem", None, fwd_bwd(16)),
         ("add 1 element (per-op overhead)", None, binop((1,), "add")),
         ("add 16M f32", None, binop((big,), "add")),
         ("exp 16M f32", None, unop((big,), "exp")),

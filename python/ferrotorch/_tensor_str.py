@@ -271,7 +271,7 @@ def _str(inp, *, tensor_contents=None):
         tensor_str = tensor_contents
     grad_fn = getattr(inp, "grad_fn", None)
     if grad_fn is not None:
-        suffixes.append(f"grad_fn=<{type(grad_fn).__name__}>")
+        suffixes.append(f"grad_fn=<{grad_fn.name()}>")
     elif getattr(inp, "requires_grad", False):
         suffixes.append("requires_grad=True")
     return _add_suffixes(prefix + tensor_str, suffixes, indent, force_newline=False)

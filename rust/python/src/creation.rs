@@ -8,7 +8,7 @@ use crate::tensor::{extract_scalar, extract_shape_args, wrap, PyTensor};
 use ferrotorch_core::dtype::default_float;
 use ferrotorch_core::{DType, Device, Scalar, Tensor};
 use numpy::PyUntypedArray;
-use pyo3::exceptions::{PyNotImplementedError, PyTypeError, PyValueError};
+use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PySequence, PyString, PyTuple};
 

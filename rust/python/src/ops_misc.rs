@@ -7,6 +7,7 @@ use crate::device::extract_device;
 use crate::dtype::PyDType;
 use crate::errors::IntoPyResult;
 use crate::tensor::{extract_scalar, wrap, PyTensor};
+use ferrotorch_core::autograd::functions::convert as fc;
 use ferrotorch_core::ops::compare;
 use ferrotorch_core::ops::convert::{self, MemoryFormat};
 use ferrotorch_core::{DType, Device, Tensor};
@@ -65,7 +66,7 @@ fn convert_to(
     format: MemoryFormat,
 ) -> PyResult<Py<PyAny>> {
     let t = slf.borrow().inner.clone();
-    let converted = convert::to_dtype(&t, dtype, copy, format).py()?;
+    let converted = fc::to(&t, dtype, copy, format).py()?;
     self_or(slf, converted)
 }
 
@@ -202,7 +203,7 @@ impl PyTensor {
     ) -> PyResult<Py<PyTensor>> {
         wrap(
             py,
-            convert::clone(&self.inner, self::memory_format(memory_format)?).py()?,
+            fc::clone(&self.inner, self::memory_format(memory_format)?).py()?,
         )
     }
 

@@ -3,6 +3,9 @@
 
 use crate::errors::IntoPyResult;
 use crate::tensor::{extract_shape_args, finish_out, wrap, PyTensor};
+use ferrotorch_core::autograd::functions::convert as fconv;
+use ferrotorch_core::autograd::functions::shape as fs;
+use ferrotorch_core::autograd::functions::shape_copy as fc;
 use ferrotorch_core::ops::shape as sh;
 use ferrotorch_core::ops::shape_copy as sc;
 use ferrotorch_core::Tensor;
@@ -97,12 +100,12 @@ impl PyTensor {
         }
         rw(
             py,
-            sh::view(&self.inner, &sizes_arg(shape_args, size, "view", "size")?),
+            fs::view(&self.inner, &sizes_arg(shape_args, size, "view", "size")?),
         )
     }
     fn view_as(&self, py: Python<'_>, other: PyRef<'_, PyTensor>) -> PyResult<Py<PyTensor>> {
         let s: Vec<i64> = other.inner.shape().iter().map(|&v| v as i64).collect();
-        rw(py, sh::view(&self.inner, &s))
+        rw(py, fs::view(&self.inner, &s))
     }
     /// `reshape(*shape)`: a view when possible, else a copy.
     #[pyo3(signature = (*shape_args, shape=None))]
@@ -114,7 +117,7 @@ impl PyTensor {
     ) -> PyResult<Py<PyTensor>> {
         rw(
             py,
-            sh::reshape(
+            fs::reshape(
                 &self.inner,
                 &sizes_arg(shape_args, shape, "reshape", "shape")?,
             ),
@@ -122,7 +125,7 @@ impl PyTensor {
     }
     fn reshape_as(&self, py: Python<'_>, other: PyRef<'_, PyTensor>) -> PyResult<Py<PyTensor>> {
         let s: Vec<i64> = other.inner.shape().iter().map(|&v| v as i64).collect();
-        rw(py, sh::reshape(&self.inner, &s))
+        rw(py, fs::reshape(&self.inner, &s))
     }
     /// `permute(*dims)`.
     #[pyo3(signature = (*dims_args, dims=None))]
@@ -134,31 +137,22 @@ impl PyTensor {
     ) -> PyResult<Py<PyTensor>> {
         rw(
             py,
-            sh::permute(&self.inner, &sizes_arg(dims_args, dims, "permute", "dims")?),
+            fs::permute(&self.inner, &sizes_arg(dims_args, dims, "permute", "dims")?),
         )
     }
     fn transpose(&self, py: Python<'_>, dim0: i64, dim1: i64) -> PyResult<Py<PyTensor>> {
-        rw(py, sh::transpose(&self.inner, dim0, dim1))
+        rw(py, fs::transpose(&self.inner, dim0, dim1))
     }
     fn swapaxes(&self, py: Python<'_>, axis0: i64, axis1: i64) -> PyResult<Py<PyTensor>> {
-        rw(py, sh::transpose(&self.inner, axis0, axis1))
+        rw(py, fs::transpose(&self.inner, axis0, axis1))
     }
     fn swapdims(&self, py: Python<'_>, dim0: i64, dim1: i64) -> PyResult<Py<PyTensor>> {
-        rw(py, sh::transpose(&self.inner, dim0, dim1))
+        rw(py, fs::transpose(&self.inner, dim0, dim1))
     }
     /// `t()`: transpose of a matrix; 0-d and 1-d tensors come back as they are.
     #[pyo3(name = "t")]
     fn transposed(&self, py: Python<'_>) -> PyResult<Py<PyTensor>> {
-        let n = self.inner.ndim();
-        if n > 2 {
-            return Err(PyRuntimeError::new_err(format!(
-                "t() expects a tensor with <= 2 dimensions, but self is {n}D"
-            )));
-        }
-        rw(
-            py,
-            sh::transpose(&self.inner, 0, if n == 2 { 1 } else { 0 }),
-        )
+        rw(py, fs::t(&self.inner))
     }
     /// `T`: all dims reversed.
     #[getter(T)]
@@ -169,8 +163,7 @@ impl PyTensor {
             let ty = py.get_type::<pyo3::exceptions::PyUserWarning>();
             PyErr::warn(py, &ty, T_DEPRECATION, 1)?;
         }
-        let dims: Vec<i64> = (0..self.inner.ndim() as i64).rev().collect();
-        rw(py, sh::permute(&self.inner, &dims))
+        rw(py, fs::numpy_t(&self.inner))
     }
     /// `mT`: the last two dims swapped.
     #[getter(mT)]
@@ -181,7 +174,7 @@ impl PyTensor {
                 "tensor.mT is only supported on matrices or batches of matrices. Got {n}-D tensor."
             )));
         }
-        rw(py, sh::transpose(&self.inner, -2, -1))
+        rw(py, fs::transpose(&self.inner, -2, -1))
     }
     /// `mH`: conjugate transpose of the last two dims (real dtypes: `mT`).
     #[getter(mH)]
@@ -192,18 +185,22 @@ impl PyTensor {
                 "tensor.mH is only supported on matrices or batches of matrices. Got {n}-D tensor."
             )));
         }
-        rw(py, sh::transpose(&self.inner, -2, -1))
+        rw(py, fs::transpose(&self.inner, -2, -1))
     }
-    /// `H`: conjugate transpose of a matrix.
+    /// `H`: conjugate transpose of a matrix (a 0-d tensor is returned itself).
     #[getter(H)]
-    fn big_h(&self, py: Python<'_>) -> PyResult<Py<PyTensor>> {
-        let n = self.inner.ndim();
+    fn big_h(slf: &Bound<'_, Self>) -> PyResult<Py<PyTensor>> {
+        let t = slf.borrow().inner.clone();
+        let n = t.ndim();
         if n != 2 && n != 0 {
             return Err(PyRuntimeError::new_err(format!(
                 "tensor.H is only supported on matrices (2-D tensors). Got {n}-D tensor."
             )));
         }
-        self.transposed(py)
+        if n == 0 {
+            return Ok(slf.clone().unbind());
+        }
+        rw(slf.py(), fs::transpose(&t, -2, -1))
     }
     /// `expand(*sizes)`: broadcast view; -1 keeps a dim.
     #[pyo3(signature = (*sizes_args, size=None))]
@@ -215,39 +212,42 @@ impl PyTensor {
     ) -> PyResult<Py<PyTensor>> {
         rw(
             py,
-            sh::expand(&self.inner, &sizes_arg(sizes_args, size, "expand", "size")?),
+            fs::expand(&self.inner, &sizes_arg(sizes_args, size, "expand", "size")?),
         )
     }
     fn expand_as(&self, py: Python<'_>, other: PyRef<'_, PyTensor>) -> PyResult<Py<PyTensor>> {
-        rw(py, sh::broadcast_to(&self.inner, other.inner.shape()))
+        rw(py, fs::broadcast_to(&self.inner, other.inner.shape()))
     }
     fn broadcast_to(&self, py: Python<'_>, size: Vec<i64>) -> PyResult<Py<PyTensor>> {
-        rw(py, sh::expand(&self.inner, &size))
+        rw(py, fs::expand(&self.inner, &size))
     }
     /// `squeeze(dim=None)`: dim may be an int or a tuple.
     #[pyo3(signature = (dim=None))]
     fn squeeze(&self, py: Python<'_>, dim: Option<&Bound<'_, PyAny>>) -> PyResult<Py<PyTensor>> {
-        let dims = dim
-            .filter(|d| !d.is_none())
-            .map(|d| int_or_list(d, "dim"))
-            .transpose()?;
-        rw(py, sh::squeeze(&self.inner, dims.as_deref()))
+        rw(
+            py,
+            match squeeze_dims(dim)? {
+                (None, _) => fs::squeeze(&self.inner, None),
+                (Some(d), true) => fs::squeeze_dim(&self.inner, d[0]),
+                (Some(d), false) => fs::squeeze(&self.inner, Some(&d)),
+            },
+        )
     }
     fn unsqueeze(&self, py: Python<'_>, dim: i64) -> PyResult<Py<PyTensor>> {
-        rw(py, sh::unsqueeze(&self.inner, dim))
+        rw(py, fs::unsqueeze(&self.inner, dim))
     }
     #[pyo3(signature = (start_dim=0, end_dim=-1))]
     fn flatten(&self, py: Python<'_>, start_dim: i64, end_dim: i64) -> PyResult<Py<PyTensor>> {
-        rw(py, sh::flatten(&self.inner, start_dim, end_dim))
+        rw(py, fs::flatten(&self.inner, start_dim, end_dim))
     }
     fn unflatten(&self, py: Python<'_>, dim: i64, sizes: Vec<i64>) -> PyResult<Py<PyTensor>> {
-        rw(py, sh::unflatten(&self.inner, dim, &sizes))
+        rw(py, fs::unflatten(&self.inner, dim, &sizes))
     }
     fn narrow(&self, py: Python<'_>, dim: i64, start: i64, length: i64) -> PyResult<Py<PyTensor>> {
-        rw(py, sh::narrow(&self.inner, dim, start, length))
+        rw(py, fs::narrow(&self.inner, dim, start, length))
     }
     fn select(&self, py: Python<'_>, dim: i64, index: i64) -> PyResult<Py<PyTensor>> {
-        rw(py, sh::select(&self.inner, dim, index))
+        rw(py, fs::select(&self.inner, dim, index))
     }
     fn unfold(
         &self,
@@ -256,11 +256,11 @@ impl PyTensor {
         size: i64,
         step: i64,
     ) -> PyResult<Py<PyTensor>> {
-        rw(py, sh::unfold(&self.inner, dimension, size, step))
+        rw(py, fs::unfold(&self.inner, dimension, size, step))
     }
     #[pyo3(signature = (chunks, dim=0))]
     fn chunk(&self, py: Python<'_>, chunks: i64, dim: i64) -> PyResult<Py<PyTuple>> {
-        tuple_of(py, sh::chunk(&self.inner, chunks, dim).py()?)
+        tuple_of(py, fs::chunk(&self.inner, chunks, dim).py()?)
     }
     /// `split(split_size_or_sections, dim=0)`.
     #[pyo3(signature = (split_size, dim=0))]
@@ -271,9 +271,9 @@ impl PyTensor {
         dim: i64,
     ) -> PyResult<Py<PyTuple>> {
         let parts = if split_size.is_instance_of::<PyInt>() {
-            sh::split(&self.inner, split_size.extract()?, dim)
+            fs::split(&self.inner, split_size.extract()?, dim)
         } else {
-            sh::split_with_sizes(&self.inner, &int_or_list(split_size, "split_size")?, dim)
+            fs::split_with_sizes(&self.inner, &int_or_list(split_size, "split_size")?, dim)
         };
         tuple_of(py, parts.py()?)
     }
@@ -286,7 +286,7 @@ impl PyTensor {
     ) -> PyResult<Py<PyTuple>> {
         tuple_of(
             py,
-            sh::split_with_sizes(&self.inner, &split_sizes, dim).py()?,
+            fs::split_with_sizes(&self.inner, &split_sizes, dim).py()?,
         )
     }
     /// `tensor_split(indices_or_sections, dim=0)`; also `sections=` / `indices=` keywords.
@@ -300,8 +300,8 @@ impl PyTensor {
         indices: Option<Vec<i64>>,
     ) -> PyResult<Py<PyTuple>> {
         let parts = match (indices_or_sections, sections, indices) {
-            (_, Some(s), _) => sh::tensor_split_sections(&self.inner, s, dim),
-            (_, _, Some(i)) => sh::tensor_split_indices(&self.inner, &i, dim),
+            (_, Some(s), _) => fs::tensor_split_sections(&self.inner, s, dim),
+            (_, _, Some(i)) => fs::tensor_split_indices(&self.inner, &i, dim),
             (Some(obj), _, _) => {
                 let as_int = if obj.is_instance_of::<PyInt>() {
                     Some(obj.extract::<i64>()?)
@@ -326,9 +326,9 @@ impl PyTensor {
                     None
                 };
                 match as_int {
-                    Some(s) => sh::tensor_split_sections(&self.inner, s, dim),
+                    Some(s) => fs::tensor_split_sections(&self.inner, s, dim),
                     None => {
-                        sh::tensor_split_indices(&self.inner, &int_or_list(obj, "indices")?, dim)
+                        fs::tensor_split_indices(&self.inner, &int_or_list(obj, "indices")?, dim)
                     }
                 }
             }
@@ -342,7 +342,7 @@ impl PyTensor {
     }
     #[pyo3(signature = (dim=0))]
     fn unbind(&self, py: Python<'_>, dim: i64) -> PyResult<Py<PyTuple>> {
-        tuple_of(py, sh::unbind(&self.inner, dim).py()?)
+        tuple_of(py, fs::unbind(&self.inner, dim).py()?)
     }
     fn movedim(
         &self,
@@ -354,7 +354,7 @@ impl PyTensor {
             int_or_list(source, "source")?,
             int_or_list(destination, "destination")?,
         );
-        rw(py, sh::movedim(&self.inner, &s, &d))
+        rw(py, fs::movedim(&self.inner, &s, &d))
     }
     fn moveaxis(
         &self,
@@ -372,7 +372,7 @@ impl PyTensor {
         dim1: i64,
         dim2: i64,
     ) -> PyResult<Py<PyTensor>> {
-        rw(py, sh::diagonal(&self.inner, offset, dim1, dim2))
+        rw(py, fs::diagonal(&self.inner, offset, dim1, dim2))
     }
     #[pyo3(signature = (size, stride, storage_offset=None))]
     fn as_strided(
@@ -384,7 +384,7 @@ impl PyTensor {
     ) -> PyResult<Py<PyTensor>> {
         rw(
             py,
-            sh::as_strided(&self.inner, &size, &stride, storage_offset),
+            fs::as_strided(&self.inner, &size, &stride, storage_offset),
         )
     }
     /// `contiguous()`: self when already contiguous, else a contiguous copy.
@@ -398,7 +398,7 @@ impl PyTensor {
         if t.is_contiguous() {
             return Ok(slf.clone().unbind());
         }
-        rw(slf.py(), t.contiguous())
+        rw(slf.py(), fconv::contiguous(&t))
     }
     /// `flip(*dims)`.
     #[pyo3(signature = (*dims_args, dims=None))]
@@ -410,20 +410,34 @@ impl PyTensor {
     ) -> PyResult<Py<PyTensor>> {
         rw(
             py,
-            sc::flip(&self.inner, &sizes_arg(dims_args, dims, "flip", "dims")?),
+            fc::flip(&self.inner, &sizes_arg(dims_args, dims, "flip", "dims")?),
         )
     }
     fn fliplr(&self, py: Python<'_>) -> PyResult<Py<PyTensor>> {
         if self.inner.ndim() < 2 {
             return Err(PyRuntimeError::new_err("Input must be >= 2-d."));
         }
-        rw(py, sc::flip(&self.inner, &[1]))
+        rw(py, fc::flip(&self.inner, &[1]))
     }
     fn flipud(&self, py: Python<'_>) -> PyResult<Py<PyTensor>> {
         if self.inner.ndim() < 1 {
             return Err(PyRuntimeError::new_err("Input must be >= 1-d."));
         }
-        rw(py, sc::flip(&self.inner, &[0]))
+        rw(py, fc::flip(&self.inner, &[0]))
+    }
+    /// `rot90(k=1, dims=(0, 1))`: rotation by 90 degrees `k` times in the plane of `dims`.
+    #[pyo3(signature = (k=1, dims=None))]
+    fn rot90(
+        &self,
+        py: Python<'_>,
+        k: i64,
+        dims: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Py<PyTensor>> {
+        let dims = match dims.filter(|d| !d.is_none()) {
+            Some(d) => int_or_list(d, "dims")?,
+            None => vec![0, 1],
+        };
+        rw(py, fc::rot90(&self.inner, k, &dims))
     }
     /// `roll(shifts, dims=None)`.
     #[pyo3(signature = (shifts, dims=None))]
@@ -438,7 +452,7 @@ impl PyTensor {
             Some(d) => int_or_list(d, "dims")?,
             None => Vec::new(),
         };
-        rw(py, sc::roll(&self.inner, &s, &d))
+        rw(py, fc::roll(&self.inner, &s, &d))
     }
     /// `repeat(*sizes)`.
     #[pyo3(signature = (*sizes_args, repeats=None))]
@@ -450,7 +464,7 @@ impl PyTensor {
     ) -> PyResult<Py<PyTensor>> {
         rw(
             py,
-            sc::repeat(
+            fc::repeat(
                 &self.inner,
                 &sizes_arg(sizes_args, repeats, "repeat", "repeats")?,
             ),
@@ -466,7 +480,7 @@ impl PyTensor {
     ) -> PyResult<Py<PyTensor>> {
         rw(
             py,
-            sc::tile(&self.inner, &sizes_arg(dims_args, dims, "tile", "dims")?),
+            fc::tile(&self.inner, &sizes_arg(dims_args, dims, "tile", "dims")?),
         )
     }
     /// `repeat_interleave(repeats, dim=None, *, output_size=None)`; int or tensor repeats.
@@ -486,7 +500,7 @@ impl PyTensor {
             let r = r.borrow().inner.clone();
             return rw(
                 py,
-                sc::repeat_interleave(&self.inner, sc::Repeats::Each(&r), dim, output_size),
+                fc::repeat_interleave(&self.inner, sc::Repeats::Each(&r), dim, output_size),
             );
         }
         let r: i64 = repeats.extract().map_err(|_| {
@@ -494,7 +508,7 @@ impl PyTensor {
         })?;
         rw(
             py,
-            sc::repeat_interleave(&self.inner, sc::Repeats::Same(r), dim, output_size),
+            fc::repeat_interleave(&self.inner, sc::Repeats::Same(r), dim, output_size),
         )
     }
     #[pyo3(signature = (diagonal=0, *, out=None))]
@@ -504,7 +518,8 @@ impl PyTensor {
         diagonal: i64,
         out: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Py<PyTensor>> {
-        finish_out(py, rw(py, sc::tril(&self.inner, diagonal))?, out)
+        check_out("tril", &[&self.inner], out)?;
+        finish_out(py, rw(py, fc::tril(&self.inner, diagonal))?, out)
     }
     #[pyo3(signature = (diagonal=0, *, out=None))]
     fn triu(
@@ -513,18 +528,44 @@ impl PyTensor {
         diagonal: i64,
         out: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Py<PyTensor>> {
-        finish_out(py, rw(py, sc::triu(&self.inner, diagonal))?, out)
+        check_out("triu", &[&self.inner], out)?;
+        finish_out(py, rw(py, fc::triu(&self.inner, diagonal))?, out)
     }
     #[pyo3(signature = (diagonal=0))]
     fn tril_<'py>(slf: &Bound<'py, Self>, diagonal: i64) -> PyResult<Bound<'py, Self>> {
-        sc::tril_(&slf.borrow().inner, diagonal).py()?;
+        fc::tril_(&slf.borrow().inner, diagonal).py()?;
         Ok(slf.clone())
     }
     #[pyo3(signature = (diagonal=0))]
     fn triu_<'py>(slf: &Bound<'py, Self>, diagonal: i64) -> PyResult<Bound<'py, Self>> {
-        sc::triu_(&slf.borrow().inner, diagonal).py()?;
+        fc::triu_(&slf.borrow().inner, diagonal).py()?;
         Ok(slf.clone())
     }
+}
+
+/// The `dim` argument of `squeeze`: None, one int (`true`), or a tuple of ints.
+fn squeeze_dims(dim: Option<&Bound<'_, PyAny>>) -> PyResult<(Option<Vec<i64>>, bool)> {
+    match dim.filter(|d| !d.is_none()) {
+        None => Ok((None, false)),
+        Some(d) => Ok((Some(int_or_list(d, "dim")?), d.is_instance_of::<PyInt>())),
+    }
+}
+
+/// torch refuses `out=` while recording: an op writing into `out` cannot be differentiated.
+fn check_out(op: &str, inputs: &[&Tensor], out: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
+    let Some(out) = out.filter(|o| !o.is_none()) else {
+        return Ok(());
+    };
+    let out = out.cast::<PyTensor>().ok().map(|o| o.borrow().inner.clone());
+    let mut all = inputs.to_vec();
+    all.extend(out.as_ref());
+    if ferrotorch_core::autograd::needs_grad(&all) {
+        return Err(PyRuntimeError::new_err(format!(
+            "{op}(): functions with out=... arguments don't support automatic differentiation, \
+             but one of the arguments requires grad."
+        )));
+    }
+    Ok(())
 }
 
 /// Rebinds `slf` to the view `f` makes of it (the in-place view ops `t_`, `squeeze_` ...).
@@ -540,40 +581,31 @@ fn rebind<'py>(
 #[pymethods]
 impl PyTensor {
     fn t_<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, Self>> {
-        let n = slf.borrow().inner.ndim();
-        if n > 2 {
-            return Err(PyRuntimeError::new_err(format!(
-                "t_() expects a tensor with <= 2 dimensions, but self is {n}D"
-            )));
-        }
-        rebind(slf, |t| sh::transpose(t, 0, if n == 2 { 1 } else { 0 }))
+        rebind(slf, fs::inplace::t_)
     }
     fn transpose_<'py>(slf: &Bound<'py, Self>, dim0: i64, dim1: i64) -> PyResult<Bound<'py, Self>> {
-        rebind(slf, |t| sh::transpose(t, dim0, dim1))
+        rebind(slf, |t| fs::inplace::transpose_(t, dim0, dim1))
     }
     fn swapaxes_<'py>(
         slf: &Bound<'py, Self>,
         axis0: i64,
         axis1: i64,
     ) -> PyResult<Bound<'py, Self>> {
-        rebind(slf, |t| sh::transpose(t, axis0, axis1))
+        rebind(slf, |t| fs::inplace::transpose_(t, axis0, axis1))
     }
     fn swapdims_<'py>(slf: &Bound<'py, Self>, dim0: i64, dim1: i64) -> PyResult<Bound<'py, Self>> {
-        rebind(slf, |t| sh::transpose(t, dim0, dim1))
+        rebind(slf, |t| fs::inplace::transpose_(t, dim0, dim1))
     }
     #[pyo3(signature = (dim=None))]
     fn squeeze_<'py>(
         slf: &Bound<'py, Self>,
         dim: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, Self>> {
-        let dims = dim
-            .filter(|d| !d.is_none())
-            .map(|d| int_or_list(d, "dim"))
-            .transpose()?;
-        rebind(slf, |t| sh::squeeze(t, dims.as_deref()))
+        let (dims, one) = squeeze_dims(dim)?;
+        rebind(slf, |t| fs::inplace::squeeze_(t, dims.as_deref(), one))
     }
     fn unsqueeze_<'py>(slf: &Bound<'py, Self>, dim: i64) -> PyResult<Bound<'py, Self>> {
-        rebind(slf, |t| sh::unsqueeze(t, dim))
+        rebind(slf, |t| fs::inplace::unsqueeze_(t, dim))
     }
     #[pyo3(signature = (size, stride, storage_offset=None))]
     fn as_strided_<'py>(
@@ -582,7 +614,9 @@ impl PyTensor {
         stride: Vec<i64>,
         storage_offset: Option<i64>,
     ) -> PyResult<Bound<'py, Self>> {
-        rebind(slf, |t| sh::as_strided(t, &size, &stride, storage_offset))
+        rebind(slf, |t| {
+            fs::inplace::as_strided_(t, &size, &stride, storage_offset)
+        })
     }
 }
 
@@ -596,7 +630,8 @@ fn cat(
     out: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<Py<PyTensor>> {
     let ts = tensor_list(tensors, "cat")?;
-    let r = py.detach(|| sc::cat(&ts, dim)).py()?;
+    check_out("cat", &ts.iter().collect::<Vec<_>>(), out)?;
+    let r = py.detach(|| fc::cat(&ts, dim)).py()?;
     finish_out(py, wrap(py, r)?, out)
 }
 
@@ -610,7 +645,8 @@ fn stack(
     out: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<Py<PyTensor>> {
     let ts = tensor_list(tensors, "stack")?;
-    let r = py.detach(|| sc::stack(&ts, dim)).py()?;
+    check_out("stack", &ts.iter().collect::<Vec<_>>(), out)?;
+    let r = py.detach(|| fc::stack(&ts, dim)).py()?;
     finish_out(py, wrap(py, r)?, out)
 }
 
@@ -619,7 +655,7 @@ fn stack(
 #[pyo3(signature = (*tensors))]
 fn broadcast_tensors(py: Python<'_>, tensors: &Bound<'_, PyTuple>) -> PyResult<Py<PyTuple>> {
     let ts = tensor_list(tensors.as_any(), "broadcast_tensors")?;
-    tuple_of(py, sh::broadcast_tensors(&ts).py()?)
+    tuple_of(py, fs::broadcast_tensors(&ts).py()?)
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {

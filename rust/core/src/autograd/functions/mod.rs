@@ -6,10 +6,13 @@ pub mod binary;
 pub mod convert;
 pub mod einsum;
 pub mod index;
+pub mod index_gather;
+pub mod index_mask;
 pub mod inplace;
 pub mod matmul;
 pub mod reduce;
 pub mod shape;
+pub mod shape_copy;
 pub mod unary;
 
 use crate::error::Result;
