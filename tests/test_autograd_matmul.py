@@ -7,22 +7,9 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 import ferrotorch as torch
-from ferrotorch.autograd import gradcheck
-from ferrotorch.autograd import gradgradcheck as _gradgradcheck
+from ferrotorch.autograd import gradcheck, gradgradcheck
 
 F64 = torch.float64
-
-
-def gradgradcheck(func, inputs):
-    """``autograd.gradgradcheck`` with ``func`` run in grad mode: the library's numerical pass
-    evaluates the first-order gradients under ``no_grad``, where no graph (and so no gradient)
-    exists; recording inside ``func`` keeps them computable."""
-
-    def recorded(*xs):
-        with torch.enable_grad():
-            return func(*xs)
-
-    return _gradgradcheck(recorded, inputs)
 
 
 def leaf(rng, shape, layout="contiguous"):

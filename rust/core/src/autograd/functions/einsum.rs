@@ -244,9 +244,7 @@ fn operand_grad(
         .collect();
     r = sum_to(&r, &narrowed)?;
     // Labels summed away inside the operand alone (and size-1 product dims): broadcast.
-    // (A 0-d result broadcasts as it is; reshaping it would also trip `Layout::view_strides`,
-    // which cannot view a 0-d layout as ones-shaped and so makes reshape copy.)
-    if kept.len() != uniq.len() && r.ndim() > 0 {
+    if kept.len() != uniq.len() {
         let with_ones: Vec<i64> = uniq
             .iter()
             .map(|l| {

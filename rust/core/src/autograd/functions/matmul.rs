@@ -9,18 +9,16 @@
 
 use super::binary::mul;
 use super::convert::clone;
-use super::shape::{expand_to, reshape};
+use super::shape::{expand_to, permute, reshape, squeeze_dim, t, transpose, unsqueeze};
 use super::when;
 use crate::autograd::node::{BackwardArgs, Save};
 use crate::autograd::record::{inplace, needs_grad, record1};
-use crate::autograd::view::record_view;
 use crate::bail;
 use crate::dtype::scalar_type_name;
 use crate::error::Result;
 use crate::layout::wrap_dim;
 use crate::ops::check_same_device;
 use crate::ops::matmul as raw;
-use crate::ops::shape as raw_shape;
 use crate::tensor::Tensor;
 use crate::Scalar;
 
@@ -49,40 +47,13 @@ fn times(t: Tensor, s: Scalar) -> Result<Tensor> {
     }
 }
 
-/// Transpose of a matrix (`m.t()`), as a recorded view.
-fn t(m: &Tensor) -> Result<Tensor> {
-    let out = raw_shape::transpose(m, 0, 1)?;
-    record_view("TBackward0", m, out, |p| raw_shape::transpose(p, 0, 1))
-}
-
-/// The last two dims swapped (`x.mT`), as a recorded view.
+/// The last two dims swapped (`x.mT`).
 fn mt(x: &Tensor) -> Result<Tensor> {
-    let out = raw_shape::transpose(x, -2, -1)?;
-    record_view("TransposeBackward0", x, out, |p| {
-        raw_shape::transpose(p, -2, -1)
-    })
-}
-
-fn unsqueeze(x: &Tensor, dim: i64) -> Result<Tensor> {
-    let out = raw_shape::unsqueeze(x, dim)?;
-    record_view("UnsqueezeBackward0", x, out, move |p| {
-        raw_shape::unsqueeze(p, dim)
-    })
+    transpose(x, -2, -1)
 }
 
 fn squeeze(x: &Tensor, dim: i64) -> Result<Tensor> {
-    let out = raw_shape::squeeze(x, Some(&[dim]))?;
-    record_view("SqueezeBackward1", x, out, move |p| {
-        raw_shape::squeeze(p, Some(&[dim]))
-    })
-}
-
-fn permute(x: &Tensor, dims: &[i64]) -> Result<Tensor> {
-    let out = raw_shape::permute(x, dims)?;
-    let dims = dims.to_vec();
-    record_view("PermuteBackward0", x, out, move |p| {
-        raw_shape::permute(p, &dims)
-    })
+    squeeze_dim(x, dim)
 }
 
 /// `mm(a, b)`: `ga = g @ b^T`, `gb = a^T @ g`.
