@@ -2,8 +2,7 @@
 //! (float64) for first and second derivatives.
 
 use ferrotorch_core::autograd::api::grad;
-use ferrotorch_core::autograd::functions::{binary, einsum::einsum, matmul as fm, reduce};
-use ferrotorch_core::ops::shape;
+use ferrotorch_core::autograd::functions::{binary, einsum::einsum, matmul as fm, reduce, shape};
 use ferrotorch_core::{Result, Scalar, Tensor};
 
 fn leaf(v: Vec<f64>, shape: &[usize]) -> Tensor {
@@ -30,7 +29,9 @@ fn grads(y: &Tensor, xs: &[Tensor]) -> Vec<Vec<f64>> {
 
 /// Deterministic values in [-1, 1).
 fn noise(n: usize, seed: u64) -> Vec<f64> {
-    let mut s = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    let mut s = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
     (0..n)
         .map(|_| {
             s = s
@@ -96,13 +97,7 @@ fn gradgradcheck(f: &'static Fun, xs: &[Tensor]) {
 }
 
 fn tr(x: &Tensor) -> Tensor {
-    ferrotorch_core::autograd::view::record_view(
-        "TransposeBackward0",
-        x,
-        shape::transpose(x, -2, -1).unwrap(),
-        |p| shape::transpose(p, -2, -1),
-    )
-    .unwrap()
+    shape::transpose(x, -2, -1).unwrap()
 }
 
 #[test]
@@ -141,7 +136,10 @@ fn dot_and_vector_matmul_values() {
     let m = leaf(vec![1.0; 12], &[2, 3, 2]);
     let g = grads(&fm::matmul(&a, &m).unwrap(), &[a, m]);
     assert_eq!(g[0], vec![4.0, 4.0, 4.0]);
-    assert_eq!(g[1], vec![1.0, 1.0, 2.0, 2.0, 3.0, 3.0, 1.0, 1.0, 2.0, 2.0, 3.0, 3.0]);
+    assert_eq!(
+        g[1],
+        vec![1.0, 1.0, 2.0, 2.0, 3.0, 3.0, 1.0, 1.0, 2.0, 2.0, 3.0, 3.0]
+    );
 }
 
 #[test]
@@ -177,7 +175,10 @@ fn gradcheck_products() {
     let f_mm: &Fun = &|x| fm::mm(&tr(&x[0]), &x[1]);
     gradcheck(f_mm, &[rand_leaf(&[4, 3], 1), rand_leaf(&[4, 2], 2)]);
     let f_mat: &Fun = &|x| fm::matmul(&x[0], &x[1]);
-    gradcheck(f_mat, &[rand_leaf(&[2, 1, 3, 4], 3), rand_leaf(&[3, 4, 2], 4)]);
+    gradcheck(
+        f_mat,
+        &[rand_leaf(&[2, 1, 3, 4], 3), rand_leaf(&[3, 4, 2], 4)],
+    );
     gradcheck(f_mat, &[rand_leaf(&[2, 3, 4], 5), rand_leaf(&[4], 6)]);
     gradcheck(f_mat, &[rand_leaf(&[4], 7), rand_leaf(&[2, 4, 3], 8)]);
     gradcheck(f_mat, &[rand_leaf(&[2, 3, 4], 9), rand_leaf(&[4, 2], 10)]);
@@ -186,14 +187,26 @@ fn gradcheck_products() {
         &|x| fm::addbmm(&x[0], &x[1], &x[2], Scalar::Float(0.5), Scalar::Float(-2.0));
     gradcheck(
         f_addbmm,
-        &[rand_leaf(&[3], 13), rand_leaf(&[2, 2, 4], 14), rand_leaf(&[2, 4, 3], 15)],
+        &[
+            rand_leaf(&[3], 13),
+            rand_leaf(&[2, 2, 4], 14),
+            rand_leaf(&[2, 4, 3], 15),
+        ],
     );
     let f_td: &Fun = &|x| fm::tensordot(&x[0], &x[1], &[2, 0], &[0, 2]);
-    gradcheck(f_td, &[rand_leaf(&[2, 3, 4], 16), rand_leaf(&[4, 5, 2], 17)]);
+    gradcheck(
+        f_td,
+        &[rand_leaf(&[2, 3, 4], 16), rand_leaf(&[4, 5, 2], 17)],
+    );
     let f_md: &Fun = &|x| fm::multi_dot(x);
     gradcheck(
         f_md,
-        &[rand_leaf(&[3], 18), rand_leaf(&[3, 5], 19), rand_leaf(&[5, 2], 20), rand_leaf(&[2], 21)],
+        &[
+            rand_leaf(&[3], 18),
+            rand_leaf(&[3, 5], 19),
+            rand_leaf(&[5, 2], 20),
+            rand_leaf(&[2], 21),
+        ],
     );
 }
 

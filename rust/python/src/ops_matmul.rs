@@ -7,9 +7,8 @@ use crate::creation::scalar_arg;
 use crate::errors::IntoPyResult;
 use crate::tensor::{finish_out, wrap, PyTensor};
 use ferrotorch_core::autograd::functions::{einsum as es, matmul as mm};
-use ferrotorch_core::autograd::is_grad_enabled;
 use ferrotorch_core::{Scalar, Tensor};
-use pyo3::exceptions::{PyRuntimeError, PyTypeError};
+use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 
 /// A Tensor argument, with torch's message when it is something else.
@@ -28,14 +27,10 @@ fn tensor_arg(obj: &Bound<'_, PyAny>, op: &str, name: &str, pos: usize) -> PyRes
 
 /// `out=` cannot record a graph: torch refuses it when an operand requires grad.
 fn check_out(op: &str, out: Option<&Bound<'_, PyAny>>, inputs: &[&Tensor]) -> PyResult<()> {
-    let has_out = out.is_some_and(|o| !o.is_none());
-    if has_out && is_grad_enabled() && inputs.iter().any(|t| t.requires_grad()) {
-        return Err(PyRuntimeError::new_err(format!(
-            "{op}(): functions with out=... arguments don't support automatic differentiation, \
-             but one of the arguments requires grad."
-        )));
+    match out {
+        Some(o) if !o.is_none() => crate::autograd::check_out(op, inputs),
+        _ => Ok(()),
     }
-    Ok(())
 }
 
 fn coeff(obj: Option<&Bound<'_, PyAny>>, op: &str) -> PyResult<Scalar> {
@@ -110,9 +105,7 @@ macro_rules! fused_product {
                 let b = tensor_arg($b, $op, stringify!($b), 2)?;
                 let this = slf.borrow().inner.clone();
                 let (beta, alpha) = (coeff(beta, $op)?, coeff(alpha, $op)?);
-                slf.py()
-                    .detach(|| $f_(&this, &a, &b, beta, alpha))
-                    .py()?;
+                slf.py().detach(|| $f_(&this, &a, &b, beta, alpha)).py()?;
                 Ok(slf.clone().unbind())
             }
         }
@@ -120,8 +113,24 @@ macro_rules! fused_product {
 }
 fused_product!(addmm, addmm_, "addmm", mat1, mat2, mm::addmm, mm::addmm_);
 fused_product!(addmv, addmv_, "addmv", mat, vec, mm::addmv, mm::addmv_);
-fused_product!(baddbmm, baddbmm_, "baddbmm", batch1, batch2, mm::baddbmm, mm::baddbmm_);
-fused_product!(addbmm, addbmm_, "addbmm", batch1, batch2, mm::addbmm, mm::addbmm_);
+fused_product!(
+    baddbmm,
+    baddbmm_,
+    "baddbmm",
+    batch1,
+    batch2,
+    mm::baddbmm,
+    mm::baddbmm_
+);
+fused_product!(
+    addbmm,
+    addbmm_,
+    "addbmm",
+    batch1,
+    batch2,
+    mm::addbmm,
+    mm::addbmm_
+);
 fused_product!(addr, addr_, "addr", vec1, vec2, mm::addr, mm::addr_);
 
 #[pymethods]

@@ -68,10 +68,7 @@ fn resolve(equation: &str, ranks: &[usize]) -> Result<Labels> {
         Some(p) => (&eq[..p], Some(&eq[p + 2..])),
         None => (&eq[..], None),
     };
-    let terms = lhs
-        .split(',')
-        .map(parse_term)
-        .collect::<Result<Vec<_>>>()?;
+    let terms = lhs.split(',').map(parse_term).collect::<Result<Vec<_>>>()?;
     let ell = |(letters, _): &(Vec<usize>, Option<usize>), nd: usize| nd - letters.len();
     let ell_max = terms
         .iter()
@@ -186,9 +183,8 @@ fn operand_grad(
             sizes.push(shape[d]);
         }
     }
-    let present = |l: &usize| {
-        labels.output.contains(l) || other_terms.iter().any(|t| t.contains(l))
-    };
+    let present =
+        |l: &usize| labels.output.contains(l) || other_terms.iter().any(|t| t.contains(l));
     let kept: Vec<usize> = uniq.iter().copied().filter(present).collect();
 
     // Letters for the gradient's equation: ellipsis dims take letters nobody uses.
@@ -267,7 +263,12 @@ fn operand_grad(
     let st = contiguous_strides(shape);
     let strides: Vec<isize> = uniq
         .iter()
-        .map(|u| (0..own.len()).filter(|&d| own[d] == *u).map(|d| st[d]).sum())
+        .map(|u| {
+            (0..own.len())
+                .filter(|&d| own[d] == *u)
+                .map(|d| st[d])
+                .sum()
+        })
         .collect();
     let region = Layout {
         shape: sizes,

@@ -9,18 +9,16 @@
 
 use super::binary::mul;
 use super::convert::clone;
-use super::shape::{expand_to, reshape};
+use super::shape::{expand_to, permute, reshape, squeeze_dim, t, transpose, unsqueeze};
 use super::when;
 use crate::autograd::node::{BackwardArgs, Save};
 use crate::autograd::record::{inplace, needs_grad, record1};
-use crate::autograd::view::record_view;
 use crate::bail;
 use crate::dtype::scalar_type_name;
 use crate::error::Result;
 use crate::layout::wrap_dim;
 use crate::ops::check_same_device;
 use crate::ops::matmul as raw;
-use crate::ops::shape as raw_shape;
 use crate::tensor::Tensor;
 use crate::Scalar;
 
@@ -49,45 +47,21 @@ fn times(t: Tensor, s: Scalar) -> Result<Tensor> {
     }
 }
 
-/// Transpose of a matrix (`m.t()`), as a recorded view.
-fn t(m: &Tensor) -> Result<Tensor> {
-    let out = raw_shape::transpose(m, 0, 1)?;
-    record_view("TBackward0", m, out, |p| raw_shape::transpose(p, 0, 1))
-}
-
-/// The last two dims swapped (`x.mT`), as a recorded view.
+/// The last two dims swapped (`x.mT`).
 fn mt(x: &Tensor) -> Result<Tensor> {
-    let out = raw_shape::transpose(x, -2, -1)?;
-    record_view("TransposeBackward0", x, out, |p| {
-        raw_shape::transpose(p, -2, -1)
-    })
-}
-
-fn unsqueeze(x: &Tensor, dim: i64) -> Result<Tensor> {
-    let out = raw_shape::unsqueeze(x, dim)?;
-    record_view("UnsqueezeBackward0", x, out, move |p| {
-        raw_shape::unsqueeze(p, dim)
-    })
+    transpose(x, -2, -1)
 }
 
 fn squeeze(x: &Tensor, dim: i64) -> Result<Tensor> {
-    let out = raw_shape::squeeze(x, Some(&[dim]))?;
-    record_view("SqueezeBackward1", x, out, move |p| {
-        raw_shape::squeeze(p, Some(&[dim]))
-    })
-}
-
-fn permute(x: &Tensor, dims: &[i64]) -> Result<Tensor> {
-    let out = raw_shape::permute(x, dims)?;
-    let dims = dims.to_vec();
-    record_view("PermuteBackward0", x, out, move |p| {
-        raw_shape::permute(p, &dims)
-    })
+    squeeze_dim(x, dim)
 }
 
 /// `mm(a, b)`: `ga = g @ b^T`, `gb = a^T @ g`.
 pub fn mm(a: &Tensor, b: &Tensor) -> Result<Tensor> {
     let out = raw::mm(a, b)?;
+    if !needs_grad(&[a, b]) {
+        return Ok(out);
+    }
     Ok(record1(
         "MmBackward0",
         &[a, b],
@@ -106,6 +80,9 @@ pub fn mm(a: &Tensor, b: &Tensor) -> Result<Tensor> {
 /// `bmm(a, b)`: `ga = g @ b^T`, `gb = a^T @ g`, batch by batch.
 pub fn bmm(a: &Tensor, b: &Tensor) -> Result<Tensor> {
     let out = raw::bmm(a, b)?;
+    if !needs_grad(&[a, b]) {
+        return Ok(out);
+    }
     Ok(record1(
         "BmmBackward0",
         &[a, b],
@@ -124,6 +101,9 @@ pub fn bmm(a: &Tensor, b: &Tensor) -> Result<Tensor> {
 /// `mv(mat, vec)`: `gmat = outer(g, vec)`, `gvec = mat^T @ g`.
 pub fn mv(mat: &Tensor, vec: &Tensor) -> Result<Tensor> {
     let out = raw::mv(mat, vec)?;
+    if !needs_grad(&[mat, vec]) {
+        return Ok(out);
+    }
     Ok(record1(
         "MvBackward0",
         &[mat, vec],
@@ -140,6 +120,9 @@ pub fn mv(mat: &Tensor, vec: &Tensor) -> Result<Tensor> {
 }
 
 fn dot_like(name: &'static str, out: Tensor, a: &Tensor, b: &Tensor) -> Tensor {
+    if !needs_grad(&[a, b]) {
+        return out;
+    }
     record1(name, &[a, b], out, pair(a, b), |x: &BackwardArgs| {
         let g = x.grad(0)?;
         Ok(vec![
@@ -176,54 +159,63 @@ pub fn matmul(a: &Tensor, b: &Tensor) -> Result<Tensor> {
 /// that were broadcast are summed by the engine.
 fn batched_matmul(a: &Tensor, b: &Tensor) -> Result<Tensor> {
     let out = raw::matmul(a, b)?;
+    if !needs_grad(&[a, b]) {
+        return Ok(out);
+    }
     // torch: 1-D @ 2-D ends in `squeeze_(0)`, every batched form in `_unsafe_view`.
     let name = if a.ndim() == 1 && b.ndim() == 2 {
         "SqueezeBackward4"
     } else {
         "UnsafeViewBackward0"
     };
-    Ok(record1(name, &[a, b], out, pair(a, b), |x: &BackwardArgs| {
-        let g = x.grad(0)?;
-        let (da, db) = (x.node.inputs[0].shape.len(), x.node.inputs[1].shape.len());
-        // The gradient as the matrix product's output: (.., m, n).
-        let g = match (da, db) {
-            (1, _) => unsqueeze(&g, -2)?,
-            (_, 1) => unsqueeze(&g, -1)?,
-            _ => g,
-        };
-        let ga = when(x.needs(0), || {
-            let b = x.saved(1)?;
-            let bt = if db == 1 { unsqueeze(&b, 0)? } else { mt(&b)? };
-            let r = matmul(&g, &bt)?;
-            if da == 1 {
-                squeeze(&r, -2)
-            } else {
-                Ok(r)
-            }
-        })?;
-        let gb = when(x.needs(1), || {
-            let a = x.saved(0)?;
-            let r = if da >= 3 && db <= 2 {
-                // b met every row of a's batch: one (k, rows) @ (rows, n) product instead of
-                // a batch of products summed afterwards.
-                let k = a.shape()[da - 1];
-                let rows: usize = a.shape()[..da - 1].iter().product();
-                let n = g.shape()[g.ndim() - 1];
-                let a2 = reshape(&a, &[rows as i64, k as i64])?;
-                let g2 = reshape(&g, &[rows as i64, n as i64])?;
-                mm(&t(&a2)?, &g2)?
-            } else {
-                let at = if da == 1 { unsqueeze(&a, -1)? } else { mt(&a)? };
-                matmul(&at, &g)?
+    Ok(record1(
+        name,
+        &[a, b],
+        out,
+        pair(a, b),
+        |x: &BackwardArgs| {
+            let g = x.grad(0)?;
+            let (da, db) = (x.node.inputs[0].shape.len(), x.node.inputs[1].shape.len());
+            // The gradient as the matrix product's output: (.., m, n).
+            let g = match (da, db) {
+                (1, _) => unsqueeze(&g, -2)?,
+                (_, 1) => unsqueeze(&g, -1)?,
+                _ => g,
             };
-            if db == 1 {
-                squeeze(&r, -1)
-            } else {
-                Ok(r)
-            }
-        })?;
-        Ok(vec![ga, gb])
-    }))
+            let ga = when(x.needs(0), || {
+                let b = x.saved(1)?;
+                let bt = if db == 1 { unsqueeze(&b, 0)? } else { mt(&b)? };
+                let r = matmul(&g, &bt)?;
+                if da == 1 {
+                    squeeze(&r, -2)
+                } else {
+                    Ok(r)
+                }
+            })?;
+            let gb = when(x.needs(1), || {
+                let a = x.saved(0)?;
+                let r = if da >= 3 && db <= 2 {
+                    // b met every row of a's batch: one (k, rows) @ (rows, n) product instead of
+                    // a batch of products summed afterwards.
+                    let k = a.shape()[da - 1];
+                    let rows: usize = a.shape()[..da - 1].iter().product();
+                    let n = g.shape()[g.ndim() - 1];
+                    let a2 = reshape(&a, &[rows as i64, k as i64])?;
+                    let g2 = reshape(&g, &[rows as i64, n as i64])?;
+                    mm(&t(&a2)?, &g2)?
+                } else {
+                    let at = if da == 1 { unsqueeze(&a, -1)? } else { mt(&a)? };
+                    matmul(&at, &g)?
+                };
+                if db == 1 {
+                    squeeze(&r, -1)
+                } else {
+                    Ok(r)
+                }
+            })?;
+            Ok(vec![ga, gb])
+        },
+    ))
 }
 
 /// Writes an in-place product's result back into its target.
@@ -250,6 +242,9 @@ fn record_fused(
     ga: fn(&Tensor, &Tensor, &[usize]) -> Result<Tensor>,
     gb: fn(&Tensor, &Tensor, &[usize]) -> Result<Tensor>,
 ) -> Tensor {
+    if !needs_grad(&[input, a, b]) {
+        return out;
+    }
     let a_shape = a.shape().to_vec();
     record1(
         name,
@@ -268,7 +263,13 @@ fn record_fused(
 }
 
 /// `addmm(input, a, b, beta, alpha) = beta * input + alpha * a @ b`.
-pub fn addmm(input: &Tensor, a: &Tensor, b: &Tensor, beta: Scalar, alpha: Scalar) -> Result<Tensor> {
+pub fn addmm(
+    input: &Tensor,
+    a: &Tensor,
+    b: &Tensor,
+    beta: Scalar,
+    alpha: Scalar,
+) -> Result<Tensor> {
     let out = raw::addmm(input, a, b, beta, alpha)?;
     Ok(record_fused(
         "AddmmBackward0",
@@ -344,7 +345,13 @@ pub fn addmv(
 }
 
 /// `addr(input, v1, v2, beta, alpha) = beta * input + alpha * outer(v1, v2)`.
-pub fn addr(input: &Tensor, v1: &Tensor, v2: &Tensor, beta: Scalar, alpha: Scalar) -> Result<Tensor> {
+pub fn addr(
+    input: &Tensor,
+    v1: &Tensor,
+    v2: &Tensor,
+    beta: Scalar,
+    alpha: Scalar,
+) -> Result<Tensor> {
     let out = raw::addr(input, v1, v2, beta, alpha)?;
     Ok(record_fused(
         "AddrBackward0",
@@ -459,7 +466,10 @@ pub fn tensordot(a: &Tensor, b: &Tensor, dims_a: &[i64], dims_b: &[i64]) -> Resu
             .collect()
     };
     let order_a: Vec<usize> = free_a.iter().copied().chain(partners(&cb, &ca)).collect();
-    let order_b: Vec<usize> = partners(&ca, &cb).into_iter().chain(free_b.clone()).collect();
+    let order_b: Vec<usize> = partners(&ca, &cb)
+        .into_iter()
+        .chain(free_b.clone())
+        .collect();
     let g_free_b: Vec<i64> = (nfa..nfa + free_b.len()).map(|d| d as i64).collect();
     let g_free_a: Vec<i64> = (0..nfa).map(|d| d as i64).collect();
     let (free_a, free_b): (Vec<i64>, Vec<i64>) = (
