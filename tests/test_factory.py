@@ -213,8 +213,10 @@ def test_eye_errors_and_out():
     assert r is out and out.tolist() == [[1, 0], [0, 1]]
 
 
-def test_factories_reject_requires_grad_and_unknown_device():
-    with pytest.raises(NotImplementedError):
-        torch.arange(3.0, requires_grad=True)
+def test_factories_requires_grad_and_unknown_device():
+    t = torch.arange(3.0, requires_grad=True)
+    assert t.requires_grad and t.is_leaf
+    with pytest.raises(RuntimeError, match="floating point"):
+        torch.arange(3, requires_grad=True)
     with pytest.raises(RuntimeError):
         torch.eye(2, device="cuda")

@@ -4,7 +4,11 @@
 use crate::dtype::extract_dtype;
 use crate::errors::IntoPyResult;
 use crate::tensor::{finish_out, wrap, write_into, PyTensor};
-use ferrotorch_core::ops::{reduce as r, reduce_scan as scan, sort as s};
+use ferrotorch_core::autograd::functions::{
+    binary as fb, reduce as r, reduce_scan as scan, reduce_select as s, reduce_stat as st,
+};
+use ferrotorch_core::ops::binary::BinaryOp;
+use ferrotorch_core::ops::reduce as raw;
 use ferrotorch_core::{DType, Tensor};
 use pyo3::exceptions::{PyNotImplementedError, PyRuntimeError, PyTypeError};
 use pyo3::prelude::*;
@@ -67,6 +71,20 @@ fn ret2(
     };
     let cls = py.import("ferrotorch.return_types")?.getattr(name)?;
     Ok(cls.call1((PyTuple::new(py, [a, b])?,))?.unbind())
+}
+
+/// torch refuses `out=` when the result would need a graph.
+fn check_out(op: &str, inputs: &[&Tensor], out: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
+    if out.is_none_or(|o| o.is_none()) {
+        return Ok(());
+    }
+    if ferrotorch_core::autograd::is_grad_enabled() && inputs.iter().any(|t| t.requires_grad()) {
+        return Err(PyRuntimeError::new_err(format!(
+            "{op}(): functions with out=... arguments don't support automatic differentiation, \
+             but one of the arguments requires grad."
+        )));
+    }
+    Ok(())
 }
 
 fn one(
@@ -161,6 +179,7 @@ impl PyTensor {
         dtype: Option<&Bound<'_, PyAny>>,
         out: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Py<PyTensor>> {
+        check_out("sum", &[&self.inner], out)?;
         let dims = dims_arg(dim)?;
         one(
             py,
@@ -178,6 +197,7 @@ impl PyTensor {
         dtype: Option<&Bound<'_, PyAny>>,
         out: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Py<PyTensor>> {
+        check_out("nansum", &[&self.inner], out)?;
         let dims = dims_arg(dim)?;
         one(
             py,
@@ -195,6 +215,7 @@ impl PyTensor {
         dtype: Option<&Bound<'_, PyAny>>,
         out: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Py<PyTensor>> {
+        check_out("mean", &[&self.inner], out)?;
         let dims = dims_arg(dim)?;
         one(
             py,
@@ -212,6 +233,7 @@ impl PyTensor {
         dtype: Option<&Bound<'_, PyAny>>,
         out: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Py<PyTensor>> {
+        check_out("nanmean", &[&self.inner], out)?;
         let dims = dims_arg(dim)?;
         one(
             py,
@@ -229,6 +251,7 @@ impl PyTensor {
         dtype: Option<&Bound<'_, PyAny>>,
         out: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Py<PyTensor>> {
+        check_out("prod", &[&self.inner], out)?;
         let d = dim_arg(dim)?.map(|d| vec![d]);
         one(
             py,
@@ -269,8 +292,9 @@ impl PyTensor {
         keepdim: bool,
         out: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Py<PyTensor>> {
+        check_out("amax", &[&self.inner], out)?;
         let dims = dims_arg(dim)?.unwrap_or_default();
-        one(py, r::amax_amin::<true>(&self.inner, &dims, keepdim), out)
+        one(py, s::amax_amin::<true>(&self.inner, &dims, keepdim), out)
     }
 
     #[pyo3(signature = (dim=None, keepdim=false, *, out=None))]
@@ -281,8 +305,9 @@ impl PyTensor {
         keepdim: bool,
         out: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Py<PyTensor>> {
+        check_out("amin", &[&self.inner], out)?;
         let dims = dims_arg(dim)?.unwrap_or_default();
-        one(py, r::amax_amin::<false>(&self.inner, &dims, keepdim), out)
+        one(py, s::amax_amin::<false>(&self.inner, &dims, keepdim), out)
     }
 
     #[pyo3(signature = (*, dim=None, keepdim=false, out=None))]
@@ -293,10 +318,11 @@ impl PyTensor {
         keepdim: bool,
         out: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Py<PyAny>> {
+        check_out("aminmax", &[&self.inner], out)?;
         ret2(
             py,
             "aminmax",
-            r::aminmax(&self.inner, dim_arg(dim)?, keepdim).py()?,
+            s::aminmax(&self.inner, dim_arg(dim)?, keepdim).py()?,
             out,
         )
     }
@@ -311,7 +337,7 @@ impl PyTensor {
     ) -> PyResult<Py<PyTensor>> {
         one(
             py,
-            r::argmax_argmin::<true>(&self.inner, dim_arg(dim)?, keepdim),
+            raw::argmax_argmin::<true>(&self.inner, dim_arg(dim)?, keepdim),
             out,
         )
     }
@@ -326,7 +352,7 @@ impl PyTensor {
     ) -> PyResult<Py<PyTensor>> {
         one(
             py,
-            r::argmax_argmin::<false>(&self.inner, dim_arg(dim)?, keepdim),
+            raw::argmax_argmin::<false>(&self.inner, dim_arg(dim)?, keepdim),
             out,
         )
     }
@@ -341,10 +367,11 @@ impl PyTensor {
         correction: Option<&Bound<'_, PyAny>>,
         out: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Py<PyTensor>> {
+        check_out("var", &[&self.inner], out)?;
         let (dims, c) = var_args(dim, unbiased, correction)?;
         one(
             py,
-            r::var_mean(&self.inner, dims.as_deref(), c, keepdim, false).map(|p| p.0),
+            st::var(&self.inner, dims.as_deref(), c, keepdim),
             out,
         )
     }
@@ -359,10 +386,11 @@ impl PyTensor {
         correction: Option<&Bound<'_, PyAny>>,
         out: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Py<PyTensor>> {
+        check_out("std", &[&self.inner], out)?;
         let (dims, c) = var_args(dim, unbiased, correction)?;
         one(
             py,
-            r::var_mean(&self.inner, dims.as_deref(), c, keepdim, true).map(|p| p.0),
+            st::std(&self.inner, dims.as_deref(), c, keepdim),
             out,
         )
     }
@@ -377,7 +405,7 @@ impl PyTensor {
         correction: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<(Py<PyTensor>, Py<PyTensor>)> {
         let (dims, c) = var_args(dim, unbiased, correction)?;
-        let (v, m) = r::var_mean(&self.inner, dims.as_deref(), c, keepdim, false).py()?;
+        let (v, m) = st::var_mean(&self.inner, dims.as_deref(), c, keepdim, false).py()?;
         Ok((wrap(py, v)?, wrap(py, m)?))
     }
 
@@ -391,7 +419,7 @@ impl PyTensor {
         correction: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<(Py<PyTensor>, Py<PyTensor>)> {
         let (dims, c) = var_args(dim, unbiased, correction)?;
-        let (v, m) = r::var_mean(&self.inner, dims.as_deref(), c, keepdim, true).py()?;
+        let (v, m) = st::var_mean(&self.inner, dims.as_deref(), c, keepdim, true).py()?;
         Ok((wrap(py, v)?, wrap(py, m)?))
     }
 
@@ -405,11 +433,12 @@ impl PyTensor {
         dtype: Option<&Bound<'_, PyAny>>,
         out: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Py<PyTensor>> {
+        check_out("norm", &[&self.inner], out)?;
         let ord = norm_ord(p)?;
         let dims = dims_arg(dim)?;
-        let res = r::vector_norm(
+        let res = st::vector_norm(
             &self.inner,
-            r::NormOrd(ord),
+            ord,
             dims.as_deref(),
             keepdim,
             dtype_arg(dtype)?,
@@ -429,6 +458,7 @@ impl PyTensor {
         keepdim: bool,
         out: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Py<PyTensor>> {
+        check_out("logsumexp", &[&self.inner], out)?;
         let dims = dims_arg(dim)?;
         one(py, r::logsumexp(&self.inner, dims.as_deref(), keepdim), out)
     }
@@ -444,7 +474,7 @@ impl PyTensor {
         let dims = dims_arg(dim)?;
         one(
             py,
-            r::all_any::<true>(&self.inner, dims.as_deref(), keepdim),
+            raw::all_any::<true>(&self.inner, dims.as_deref(), keepdim),
             out,
         )
     }
@@ -460,7 +490,7 @@ impl PyTensor {
         let dims = dims_arg(dim)?;
         one(
             py,
-            r::all_any::<false>(&self.inner, dims.as_deref(), keepdim),
+            raw::all_any::<false>(&self.inner, dims.as_deref(), keepdim),
             out,
         )
     }
@@ -472,7 +502,7 @@ impl PyTensor {
         dim: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Py<PyTensor>> {
         let dims = dims_arg(dim)?;
-        one(py, r::count_nonzero(&self.inner, dims.as_deref()), None)
+        one(py, raw::count_nonzero(&self.inner, dims.as_deref()), None)
     }
 
     #[pyo3(signature = (dim, *, dtype=None, out=None))]
@@ -483,9 +513,10 @@ impl PyTensor {
         dtype: Option<&Bound<'_, PyAny>>,
         out: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Py<PyTensor>> {
+        check_out("cumsum", &[&self.inner], out)?;
         one(
             py,
-            scan::cumsum_cumprod::<true>(&self.inner, dim, dtype_arg(dtype)?),
+            scan::cumsum(&self.inner, dim, dtype_arg(dtype)?),
             out,
         )
     }
@@ -498,11 +529,48 @@ impl PyTensor {
         dtype: Option<&Bound<'_, PyAny>>,
         out: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Py<PyTensor>> {
+        check_out("cumprod", &[&self.inner], out)?;
         one(
             py,
-            scan::cumsum_cumprod::<false>(&self.inner, dim, dtype_arg(dtype)?),
+            scan::cumprod(&self.inner, dim, dtype_arg(dtype)?),
             out,
         )
+    }
+
+    /// In-place `cumsum`.
+    #[pyo3(signature = (dim, *, dtype=None))]
+    fn cumsum_<'py>(
+        slf: &Bound<'py, Self>,
+        dim: i64,
+        dtype: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, Self>> {
+        let x = slf.borrow().inner.clone();
+        scan::cumsum_cumprod_::<true>(&x, dim, dtype_arg(dtype)?).py()?;
+        Ok(slf.clone())
+    }
+
+    /// In-place `cumprod`.
+    #[pyo3(signature = (dim, *, dtype=None))]
+    fn cumprod_<'py>(
+        slf: &Bound<'py, Self>,
+        dim: i64,
+        dtype: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, Self>> {
+        let x = slf.borrow().inner.clone();
+        scan::cumsum_cumprod_::<false>(&x, dim, dtype_arg(dtype)?).py()?;
+        Ok(slf.clone())
+    }
+
+    /// `log(cumsum(exp(x), dim))`, computed without overflow.
+    #[pyo3(signature = (dim, *, out=None))]
+    fn logcumsumexp(
+        &self,
+        py: Python<'_>,
+        dim: i64,
+        out: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Py<PyTensor>> {
+        check_out("logcumsumexp", &[&self.inner], out)?;
+        one(py, scan::logcumsumexp(&self.inner, dim), out)
     }
 
     #[pyo3(signature = (dim, *, out=None))]
@@ -512,6 +580,7 @@ impl PyTensor {
         dim: i64,
         out: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Py<PyAny>> {
+        check_out("cummax", &[&self.inner], out)?;
         ret2(
             py,
             "cummax",
@@ -527,6 +596,7 @@ impl PyTensor {
         dim: i64,
         out: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Py<PyAny>> {
+        check_out("cummin", &[&self.inner], out)?;
         ret2(
             py,
             "cummin",
@@ -544,6 +614,7 @@ impl PyTensor {
         keepdim: bool,
         out: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Py<PyAny>> {
+        check_out("median", &[&self.inner], out)?;
         match dim {
             None => Ok(one(py, s::median_all(&self.inner, false), out)?.into_any()),
             Some(d) => ret2(
@@ -563,6 +634,7 @@ impl PyTensor {
         keepdim: bool,
         out: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Py<PyAny>> {
+        check_out("nanmedian", &[&self.inner], out)?;
         match dim {
             None => Ok(one(py, s::median_all(&self.inner, true), out)?.into_any()),
             Some(d) => ret2(
@@ -582,21 +654,24 @@ impl PyTensor {
         keepdim: bool,
         out: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Py<PyAny>> {
+        check_out("mode", &[&self.inner], out)?;
         ret2(py, "mode", s::mode(&self.inner, dim, keepdim).py()?, out)
     }
 
-    #[pyo3(signature = (dim=-1, descending=false, stable=false, *, out=None))]
+    #[pyo3(signature = (dim=-1, descending=false, stable=None, *, out=None))]
     fn sort(
         &self,
         py: Python<'_>,
         dim: i64,
         descending: bool,
-        stable: bool,
+        stable: Option<bool>,
         out: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Py<PyAny>> {
-        // Every sort here is stable, so `stable` only needs accepting.
-        let _ = stable;
-        ret2(py, "sort", s::sort(&self.inner, dim, descending).py()?, out)
+        check_out("sort", &[&self.inner], out)?;
+        // Every sort here is stable; passing `stable` selects torch's `sort.stable` overload,
+        // which only shows in the node's name.
+        let r = s::sort(&self.inner, dim, descending, stable.is_some()).py()?;
+        ret2(py, "sort", r, out)
     }
 
     #[pyo3(signature = (dim=-1, descending=false, stable=false))]
@@ -625,6 +700,7 @@ impl PyTensor {
         sorted: bool,
         out: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Py<PyAny>> {
+        check_out("topk", &[&self.inner], out)?;
         // Results are always sorted, which `sorted=False` allows.
         let _ = sorted;
         ret2(py, "topk", s::topk(&self.inner, k, dim, largest).py()?, out)
@@ -639,6 +715,7 @@ impl PyTensor {
         keepdim: bool,
         out: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Py<PyAny>> {
+        check_out("kthvalue", &[&self.inner], out)?;
         ret2(
             py,
             "kthvalue",
@@ -694,17 +771,29 @@ fn extreme<const MAX: bool>(
 ) -> PyResult<Py<PyAny>> {
     let name = if MAX { "max" } else { "min" };
     match dim.filter(|d| !d.is_none()) {
-        None => Ok(one(py, r::max_min_all::<MAX>(x), out)?.into_any()),
+        None => {
+            check_out(name, &[x], out)?;
+            Ok(one(py, s::max_min_all::<MAX>(x), out)?.into_any())
+        }
         Some(o) if o.cast::<PyTensor>().is_ok() => {
             let other = o.cast::<PyTensor>()?.borrow().inner.clone();
-            Ok(one(py, r::maximum_minimum::<MAX>(x, &other), out)?.into_any())
+            check_out(name, &[x, &other], out)?;
+            let op = if MAX {
+                BinaryOp::Maximum
+            } else {
+                BinaryOp::Minimum
+            };
+            Ok(one(py, fb::binary(op, x, &other), out)?.into_any())
         }
-        Some(o) if o.extract::<i64>().is_ok() => ret2(
+        Some(o) if o.extract::<i64>().is_ok() => {
+            check_out(name, &[x], out)?;
+            ret2(
             py,
             name,
-            r::max_min_dim::<MAX>(x, o.extract()?, keepdim).py()?,
+            s::max_min_dim::<MAX>(x, o.extract()?, keepdim).py()?,
             out,
-        ),
+        )
+        }
         Some(o) => {
             Err(PyTypeError::new_err(format!(
             "{name}() received an invalid combination of arguments: dim must be an int or other a \
@@ -737,11 +826,12 @@ fn _vector_norm(
             .map_err(|_| PyTypeError::new_err("linalg.vector_norm: ord must be a number"))?,
     };
     let dims = dims_arg(dim)?;
+    check_out("linalg.vector_norm", &[&x.inner], out)?;
     one(
         py,
-        r::vector_norm(
+        st::vector_norm(
             &x.inner,
-            r::NormOrd(ord),
+            ord,
             dims.as_deref(),
             keepdim,
             dtype_arg(dtype)?,

@@ -90,6 +90,45 @@ pub fn cummax_cummin<const MAX: bool>(x: &Tensor, dim: i64) -> Result<(Tensor, T
     dispatch_all!(xc.dtype(), T => go::<T, MAX>(&xc, dims))
 }
 
+/// `log(exp(a) + exp(b))` without overflow; NaN propagates and equal infinities stay as they
+/// are (torch's `_log_add_exp_helper`).
+#[inline(always)]
+fn log_add_exp(a: f64, b: f64) -> f64 {
+    let (lo, hi) = if b.is_nan() {
+        (b, b)
+    } else {
+        (a.min(b), a.max(b))
+    };
+    if lo != hi || lo.is_finite() {
+        (lo - hi).exp().ln_1p() + hi
+    } else {
+        a
+    }
+}
+
+/// `torch.logcumsumexp(x, dim)`: floating inputs only; a running log-add-exp, in f64.
+pub fn logcumsumexp(x: &Tensor, dim: i64) -> Result<Tensor> {
+    if !x.dtype().is_floating_point() {
+        crate::bail!(
+            NotImplemented,
+            "\"logcumsumexp_out_cpu\" not implemented for '{}'",
+            crate::dtype::scalar_type_name(x.dtype())
+        );
+    }
+    let (x, dims) = split(x, dim, "logcumsumexp")?;
+    let out = Tensor::empty(x.shape(), x.dtype(), x.device())?;
+    // SAFETY: both contiguous with outer * n * inner elements.
+    unsafe {
+        dispatch_float!(x.dtype(), T => {
+            scan(x.data_ptr::<T>(), out.data_ptr::<T>(), dims, f64::NEG_INFINITY, |s, v: T, _| {
+                let s = log_add_exp(s, Element::to_f64(v));
+                (s, <T as Element>::from_f64(s))
+            })
+        }, _ => unreachable!("checked floating above"))
+    };
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
