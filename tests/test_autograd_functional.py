@@ -204,14 +204,13 @@ def test_hessian_of_one_element_vector_input():
     assert tuple(h.shape) == (1, 1) and np.isclose(h.item(), 6 * 0.7)
 
 
-@needs_rules('sum')
 def test_hessian_of_cubic_sum():
     xv = np.array(X)
     h = F.hessian(lambda x: (x ** 3).sum(), t(xv))
     assert np.allclose(npa(h), np.diag(6 * xv))
 
 
-@needs_rules('sum')
+@needs_rules('getitem slicing (a slice of a view must chain to the view, not its base)')
 def test_hessian_of_rosenbrock_against_numpy():
     xv = np.array([0.3, -0.7, 1.2, 0.4])
 
@@ -403,7 +402,6 @@ def test_hvp_vhp_errors():
             fn(lambda a: a * a, x)
 
 
-@needs_rules('sum')
 def test_hvp_of_vector_function_against_numpy():
     xv = np.array([0.3, -0.7, 1.2])
     v = np.array([1.0, -2.0, 0.5])
