@@ -13,10 +13,6 @@ from ferrotorch.autograd import Function
 from ferrotorch.autograd.function import once_differentiable
 
 
-def needs_rules(ops):
-    """Marks a test that differentiates through ops whose backward rules are not in this build."""
-    return pytest.mark.xfail(reason=f"backward rule of {ops} not in this build yet", strict=False)
-
 
 def leaf(values, dtype=torch.float64):
     return torch.tensor(values, dtype=dtype, requires_grad=True)
@@ -698,7 +694,6 @@ def _relu_reference(steps, lr):
     return a, w, c, b
 
 
-@needs_rules('sum')
 def test_train_with_custom_relu_reaches_known_answer():
     steps, lr = 600, 1e-3
     x = torch.linspace(-2, 2, 101, dtype=torch.float64)
@@ -745,7 +740,6 @@ def test_legendre_p3_gradcheck():
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
-@needs_rules('sum')
 def test_train_legendre_p3_as_in_torch_tutorial(dtype):
     # Fit y = sin(x) on [-pi, pi] with a + b * P3(c + d x), 2000 SGD steps of lr 5e-6 on the
     # summed squared error. torch's tutorial prints loss 209.958 at step 99 and ends at
