@@ -54,8 +54,9 @@ def test_next_functions_and_accumulate_grad():
     (mul, nr), = fn.next_functions
     assert mul.name() == "MulBackward0" and nr == 0
     (acc_x, _), (acc_w, _) = mul.next_functions
-    assert acc_x.name() == "AccumulateGrad" and acc_x.variable is not None
-    assert np.array_equal(acc_x.variable.numpy(), x.numpy())
+    assert acc_x.name() == "torch::autograd::AccumulateGrad" and acc_x.variable is not None
+    assert acc_x is mul.next_functions[0][0]
+    assert np.array_equal(acc_x.variable.detach().numpy(), [1.0, 2.0])
     assert "MulBackward0" in repr(mul)
     # Constant inputs have no edge.
     z = (x * 3.0).sum()
@@ -180,6 +181,24 @@ def test_detach_and_data():
     assert not y.requires_grad and y.grad_fn is None
     x.data = torch.tensor([5.0, 6.0], dtype=torch.float64)
     assert x.requires_grad and x.is_leaf and x[1].item() == 6.0
+
+
+def test_numpy_of_a_tensor_that_requires_grad_is_refused():
+    x = leaf([1.0, 2.0])
+    for convert in (lambda t: t.numpy(), np.asarray):
+        with pytest.raises(RuntimeError, match=r"Can't call numpy\(\) on Tensor that requires "
+                                               r"grad. Use tensor.detach\(\).numpy\(\) instead."):
+            convert(x)
+    assert np.array_equal(x.numpy(force=True), [1.0, 2.0])
+    assert np.array_equal(x.detach().numpy(), [1.0, 2.0])
+
+
+def test_grad_fn_is_one_object_per_node():
+    x = leaf([1.0, 2.0])
+    y = x * 2
+    assert y.grad_fn is y.grad_fn
+    a, b = torch.var_mean(x, 0)
+    assert a.grad_fn is b.grad_fn
 
 
 def test_grad_assignment_checks():
@@ -317,7 +336,10 @@ def test_modifying_a_saved_tensor_is_detected():
     y = x * 2
     z = (y * y).sum()
     y.add_(1)
-    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+    # torch's legacy type name, and the node the tensor has now (the in-place add).
+    with pytest.raises(RuntimeError, match=r"modified by an inplace operation: \[torch\.DoubleTensor "
+                                           r"\[2\]\], which is output 0 of AddBackward0, is at "
+                                           r"version 1; expected version 0 instead"):
         z.backward()
     # Saved outputs too: exp saves its result.
     e = x.exp()

@@ -347,6 +347,15 @@ def test_double_backward_through_function_saving_its_output():
     assert np.allclose(gg.numpy(), np.exp([0.5, -1.0]))
 
 
+def test_double_backward_when_the_saved_output_itself_was_dropped():
+    # Only the sum of the output is kept: the saved output must still find its node.
+    x = leaf([0.5, -1.0])
+    (g,) = autograd.grad(Exp.apply(x).sum(), x, create_graph=True)
+    assert g.grad_fn is not None
+    (gg,) = autograd.grad(g.sum(), x)
+    assert np.allclose(gg.numpy(), np.exp([0.5, -1.0]))
+
+
 def test_setup_context_style():
     class Scale(Function):
         @staticmethod

@@ -6,14 +6,13 @@ are recorded as one graph node (named ``<ClassName>Backward``) whose backward ca
 
 Reference cycles: the node lives in Rust, where Python's cycle collector cannot see it, so
 nothing reachable from the node (the backward closure, the ``ctx``) may hold a recorded output.
-Outputs saved with ``save_for_backward`` are therefore kept as detached aliases plus a weak
-reference to the recorded output (used to give them back their history under
-``create_graph=True``), and the closure keeps only the outputs' shapes.
+Outputs saved with ``save_for_backward`` are therefore kept as detached aliases, and backward
+(which receives the node) re-attaches them to it when it builds a graph
+(``create_graph=True``); the closure keeps only the outputs' shapes.
 """
 
 import functools
 import inspect
-import weakref
 
 from .. import _C
 from .._C import Tensor
@@ -32,17 +31,19 @@ _FREED = (
 
 class _SavedTensor:
     """One ``save_for_backward`` entry: the tensor, the version it must still have when used,
-    and (for a saved output) a weak reference to the recorded output carrying the history."""
+    and (for a saved output) which output of the node it is."""
 
-    __slots__ = ("tensor", "version", "output", "origin")
+    __slots__ = ("tensor", "version", "output_nr", "origin")
 
     def __init__(self, tensor):
         self.tensor = tensor
         self.version = None
-        self.output = None
+        self.output_nr = None
         self.origin = None
 
-    def unpack(self):
+    def unpack(self, node):
+        """The saved tensor; a saved output comes back as output of ``node`` (the Function's
+        node, known while its backward runs) when grad mode is on."""
         t = self.tensor
         if t is None:
             return None
@@ -59,10 +60,8 @@ class _SavedTensor:
                 f"{t._version}; expected version {self.version} instead. Hint: enable anomaly "
                 "detection to find the operation that failed to compute its gradient, with "
                 "torch.autograd.set_detect_anomaly(True).")
-        if self.output is not None and _C.is_grad_enabled():
-            recorded = self.output()
-            if recorded is not None:
-                return recorded
+        if self.output_nr is not None and node is not None and _C.is_grad_enabled():
+            return _C._attach_output(t, node, self.output_nr)
         return t
 
 
@@ -72,6 +71,7 @@ class FunctionCtx:
     def __init__(self):
         self._saved = None
         self._released = False
+        self._node = None  # the recorded node, while its backward runs
         self._non_differentiable = set()
         self._dirty = []
         self.materialize_grads = True
@@ -97,7 +97,7 @@ class FunctionCtx:
             raise RuntimeError(_FREED)
         if self._saved is None:
             return ()
-        return tuple(s.unpack() for s in self._saved)
+        return tuple(s.unpack(self._node) for s in self._saved)
 
     @property
     def saved_variables(self):
@@ -259,7 +259,14 @@ def _record(cls, ctx, args, out):
     name = cls._backward_name
     user_backward = cls._backward_fn()
 
-    def backward(*grads):
+    def backward(node, *grads):
+        ctx._node = node
+        try:
+            return run_backward(grads)
+        finally:
+            ctx._node = None
+
+    def run_backward(grads):
         full = [None] * len(metas)
         for k, g in zip(diff, grads):
             full[k] = g
@@ -314,11 +321,11 @@ def _record(cls, ctx, args, out):
                 continue
             k = out_pos.get(id(t))
             if k is not None:
-                # A saved output: a detached alias, re-attached to the node through a weak
-                # reference when backward builds a graph (create_graph=True).
+                # A saved output: a detached alias, re-attached to the node when backward
+                # builds a graph (create_graph=True).
                 s.tensor = t.detach()
-                s.output = weakref.ref(new[k])
-                s.origin = (name, diff.index(k))
+                s.output_nr = diff.index(k)
+                s.origin = (name, s.output_nr)
             s.version = s.tensor._version
     return tuple(new) if is_tuple else new[0]
 

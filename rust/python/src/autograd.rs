@@ -8,6 +8,7 @@ use ferrotorch_core::autograd::{self, api, BackwardArgs, Grads, Node};
 use ferrotorch_core::Tensor;
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyList, PyTuple};
 use std::sync::Arc;
 
@@ -85,15 +86,39 @@ impl RemovableHandle {
 }
 
 /// A node of the backward graph, as `Tensor.grad_fn` shows it.
-#[pyclass(name = "Node", module = "ferrotorch.autograd.graph", frozen)]
+#[pyclass(name = "Node", module = "ferrotorch.autograd.graph", frozen, weakref)]
 pub struct PyNode {
     pub inner: Arc<Node>,
 }
 
+/// Live Python objects of graph nodes, keyed by node address, so that a node always shows as
+/// the same object (`a.grad_fn is b.grad_fn` for two outputs of one op, as in torch). A live
+/// entry keeps its node alive, so an address found here cannot belong to a different node.
+static NODE_OBJECTS: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+
+fn node_object(py: Python<'_>, inner: Arc<Node>) -> PyResult<Py<PyNode>> {
+    let cache = NODE_OBJECTS
+        .get_or_try_init(py, || -> PyResult<_> {
+            Ok(py.import("weakref")?.getattr("WeakValueDictionary")?.call0()?.unbind())
+        })?
+        .bind(py);
+    let key = Arc::as_ptr(&inner) as usize;
+    if let Ok(found) = cache.get_item(key) {
+        return Ok(found.cast_into::<PyNode>()?.unbind());
+    }
+    let obj = Py::new(py, PyNode { inner })?;
+    cache.set_item(key, &obj)?;
+    Ok(obj)
+}
+
 #[pymethods]
 impl PyNode {
+    /// The node's name; torch gives its C++ accumulator node its namespaced name.
     fn name(&self) -> &'static str {
-        self.inner.name()
+        match self.inner.variable() {
+            Some(_) => "torch::autograd::AccumulateGrad",
+            None => self.inner.name(),
+        }
     }
     /// `((next_node or None, input_nr), ...)`, one pair per forward input.
     #[getter]
@@ -105,7 +130,7 @@ impl PyNode {
             .map(|e| -> PyResult<Bound<'py, PyTuple>> {
                 match e {
                     Some(e) => {
-                        let n = Py::new(py, PyNode { inner: e.node.clone() })?;
+                        let n = node_object(py, e.node.clone())?;
                         PyTuple::new(py, [n.into_any(), e.input_nr.into_pyobject(py)?.into_any().unbind()])
                     }
                     None => PyTuple::new(py, [py.None(), 0usize.into_pyobject(py)?.into_any().unbind()]),
@@ -160,8 +185,8 @@ impl PyTensor {
         self.inner.set_grad(grad.map(|g| g.inner.clone())).py()
     }
     #[getter]
-    fn grad_fn(&self) -> Option<PyNode> {
-        self.inner.grad_fn().map(|inner| PyNode { inner })
+    fn grad_fn(&self, py: Python<'_>) -> PyResult<Option<Py<PyNode>>> {
+        self.inner.grad_fn().map(|inner| node_object(py, inner)).transpose()
     }
     fn retain_grad(&self) -> PyResult<()> {
         self.inner.retain_grad().py()
@@ -323,8 +348,9 @@ fn _run_grad(
     wrap_all(py, got)
 }
 
-/// Records a custom Function's outputs: `backward(*grads)` returns one gradient (or None) per
-/// input; `release()` frees the context's saved tensors. Returns the outputs with history.
+/// Records a custom Function's outputs: `backward(node, *grads)` returns one gradient (or None)
+/// per input (`node` is the recorded node, for re-attaching saved outputs to it); `release()`
+/// frees the context's saved tensors. Returns the outputs with history.
 #[pyfunction]
 fn _record_function(
     py: Python<'_>,
@@ -346,7 +372,8 @@ fn _record_function(
             })
             .collect::<ferrotorch_core::Result<_>>()?;
         Python::attach(|py| -> PyResult<Grads> {
-            let args = wrap_all(py, grads)?;
+            let mut args = vec![node_object(py, a.node.clone())?.into_any()];
+            args.extend(wrap_all(py, grads)?.into_iter().map(|g| g.map_or_else(|| py.None(), Py::into_any)));
             let r = backward.call1(py, PyTuple::new(py, args)?)?;
             let items: Vec<Option<PyRef<'_, PyTensor>>> = r.bind(py).cast::<PyList>().map_or_else(
                 |_| r.extract(py),
@@ -369,6 +396,13 @@ fn _record_function(
     recorded.into_iter().map(|t| wrap(py, t)).collect()
 }
 
+/// `t` (detached) as output `output_nr` of `node`: how a custom Function's saved output gets its
+/// history back when backward builds a graph.
+#[pyfunction]
+fn _attach_output(py: Python<'_>, t: PyRef<'_, PyTensor>, node: PyRef<'_, PyNode>, output_nr: usize) -> PyResult<Py<PyTensor>> {
+    wrap(py, t.inner.with_grad_fn(node.inner.clone(), output_nr))
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyNode>()?;
     m.add_class::<RemovableHandle>()?;
@@ -381,5 +415,6 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(_run_backward, m)?)?;
     m.add_function(wrap_pyfunction!(_run_grad, m)?)?;
     m.add_function(wrap_pyfunction!(_record_function, m)?)?;
+    m.add_function(wrap_pyfunction!(_attach_output, m)?)?;
     Ok(())
 }

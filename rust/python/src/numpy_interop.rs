@@ -173,6 +173,13 @@ impl PyTensor {
     fn numpy<'py>(slf: &Bound<'py, Self>, force: bool) -> PyResult<Bound<'py, PyAny>> {
         let py = slf.py();
         let t = slf.borrow().inner.clone();
+        if !force && t.requires_grad() {
+            return Err(PyRuntimeError::new_err(
+                "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() \
+                 instead.",
+            ));
+        }
+        let t = if force { t.detach() } else { t };
         if force && t.dtype() == DType::BF16 {
             let f = t.to_dtype(DType::F32).py()?;
             let obj = wrap(py, f.clone())?;
@@ -187,7 +194,8 @@ impl PyTensor {
         dtype: Option<&Bound<'py, PyAny>>,
         copy: Option<bool>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let arr = Self::numpy(slf, true)?;
+        // As torch: an array of a tensor that requires grad would silently drop its history.
+        let arr = Self::numpy(slf, !slf.borrow().inner.requires_grad())?;
         let arr = match dtype {
             Some(d) => arr.call_method1("astype", (d,))?,
             None => arr,

@@ -152,7 +152,7 @@ impl Tensor {
     }
 
     /// A new handle on the same data with `node` as its `grad_fn` (saved outputs, unpacked).
-    pub(crate) fn with_grad_fn(&self, node: Arc<Node>, output_nr: usize) -> Tensor {
+    pub fn with_grad_fn(&self, node: Arc<Node>, output_nr: usize) -> Tensor {
         let t = self.detach();
         t.set_history(node, output_nr);
         t

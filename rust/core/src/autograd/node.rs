@@ -63,7 +63,8 @@ pub struct Saved {
     /// (holding the node from its own output would be a cycle) and the node is re-attached when
     /// the value is unpacked, so double backward still sees where it came from.
     output_nr: Option<usize>,
-    /// The saved tensor's own `grad_fn` name, for the version error message.
+    /// For a saved output: the node and output number it came from, for the version error
+    /// message (a saved input names its `grad_fn` at the time of the error, as torch does).
     origin: Option<(&'static str, usize)>,
 }
 
@@ -79,7 +80,7 @@ impl Saved {
             tensor: t.clone(),
             version: t.storage().version(),
             output_nr: None,
-            origin: t.grad_fn_edge_name(),
+            origin: None,
         }
     }
     pub(crate) fn output(t: &Tensor, output_nr: usize, name: &'static str) -> Saved {
@@ -232,16 +233,22 @@ impl Node {
         let now = saved.tensor.storage().version();
         if now != saved.version {
             let t = &saved.tensor;
-            let origin = match saved.origin {
+            let origin = match saved.origin.or_else(|| t.grad_fn_edge_name()) {
                 Some((name, nr)) => format!(", which is output {nr} of {name},"),
                 None => String::new(),
             };
+            // torch's legacy type name: torch.FloatTensor, torch.cuda.LongTensor ...
+            let device = match t.device() {
+                crate::Device::Cpu => "",
+                crate::Device::Cuda(_) => "cuda.",
+            };
             return Err(Error::runtime(format!(
                 "one of the variables needed for gradient computation has been modified by an \
-                 inplace operation: [torch.{}Tensor {:?}]{origin} is at version {now}; expected \
-                 version {} instead. Hint: enable anomaly detection to find the operation that \
-                 failed to compute its gradient, with torch.autograd.set_detect_anomaly(True).",
-                crate::ops::matmul::cpp_type_name(t.dtype()),
+                 inplace operation: [torch.{device}{}Tensor {:?}]{origin} is at version {now}; \
+                 expected version {} instead. Hint: enable anomaly detection to find the \
+                 operation that failed to compute its gradient, with \
+                 torch.autograd.set_detect_anomaly(True).",
+                crate::dtype::scalar_type_name(t.dtype()),
                 t.shape(),
                 saved.version
             )));

@@ -26,7 +26,7 @@ pub(crate) fn scatter_add_zeros(
     shape: &[usize],
 ) -> Result<Tensor> {
     let zeros = Tensor::zeros(shape, src.dtype(), src.device())?;
-    super::index_gather::scatter_add(&zeros, dim as i64, idx, src)
+    super::index_scatter::scatter_add(&zeros, dim as i64, idx, src)
 }
 
 /// The gradient of values picked along `d` at `idx` (torch's
