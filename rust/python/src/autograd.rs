@@ -16,7 +16,13 @@ use std::sync::Arc;
 pub fn with_requires_grad<T>(py: Python<'_>, made: PyResult<Py<T>>, flag: bool) -> PyResult<Py<T>> {
     let made = made?;
     if flag {
-        let t = made.bind(py).as_any().cast::<PyTensor>()?.borrow().inner.clone();
+        let t = made
+            .bind(py)
+            .as_any()
+            .cast::<PyTensor>()?
+            .borrow()
+            .inner
+            .clone();
         t.set_requires_grad(true).py()?;
     }
     Ok(made)
@@ -38,7 +44,9 @@ fn tensors(list: &[PyRef<'_, PyTensor>]) -> Vec<Tensor> {
 }
 
 fn maybe_tensors(list: &[Option<PyRef<'_, PyTensor>>]) -> Vec<Option<Tensor>> {
-    list.iter().map(|t| t.as_ref().map(|t| t.inner.clone())).collect()
+    list.iter()
+        .map(|t| t.as_ref().map(|t| t.inner.clone()))
+        .collect()
 }
 
 fn wrap_all(py: Python<'_>, ts: Vec<Option<Tensor>>) -> PyResult<Vec<Option<Py<PyTensor>>>> {
@@ -99,7 +107,11 @@ static NODE_OBJECTS: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 fn node_object(py: Python<'_>, inner: Arc<Node>) -> PyResult<Py<PyNode>> {
     let cache = NODE_OBJECTS
         .get_or_try_init(py, || -> PyResult<_> {
-            Ok(py.import("weakref")?.getattr("WeakValueDictionary")?.call0()?.unbind())
+            Ok(py
+                .import("weakref")?
+                .getattr("WeakValueDictionary")?
+                .call0()?
+                .unbind())
         })?
         .bind(py);
     let key = Arc::as_ptr(&inner) as usize;
@@ -131,9 +143,18 @@ impl PyNode {
                 match e {
                     Some(e) => {
                         let n = node_object(py, e.node.clone())?;
-                        PyTuple::new(py, [n.into_any(), e.input_nr.into_pyobject(py)?.into_any().unbind()])
+                        PyTuple::new(
+                            py,
+                            [
+                                n.into_any(),
+                                e.input_nr.into_pyobject(py)?.into_any().unbind(),
+                            ],
+                        )
                     }
-                    None => PyTuple::new(py, [py.None(), 0usize.into_pyobject(py)?.into_any().unbind()]),
+                    None => PyTuple::new(
+                        py,
+                        [py.None(), 0usize.into_pyobject(py)?.into_any().unbind()],
+                    ),
                 }
             })
             .collect::<PyResult<Vec<_>>>()?;
@@ -142,10 +163,17 @@ impl PyNode {
     /// The leaf an `AccumulateGrad` node accumulates into.
     #[getter]
     fn variable(&self, py: Python<'_>) -> PyResult<Option<Py<PyTensor>>> {
-        self.inner.variable().map(|t| wrap(py, t.clone())).transpose()
+        self.inner
+            .variable()
+            .map(|t| wrap(py, t.clone()))
+            .transpose()
     }
     fn __repr__(&self) -> String {
-        format!("<{} object at {:#x}>", self.inner.name(), Arc::as_ptr(&self.inner) as usize)
+        format!(
+            "<{} object at {:#x}>",
+            self.inner.name(),
+            Arc::as_ptr(&self.inner) as usize
+        )
     }
     fn __eq__(&self, other: &Bound<'_, PyAny>) -> bool {
         other
@@ -168,7 +196,10 @@ impl PyTensor {
         self.inner.set_requires_grad(flag).py()
     }
     #[pyo3(signature = (requires_grad=true))]
-    fn requires_grad_<'py>(slf: &Bound<'py, Self>, requires_grad: bool) -> PyResult<Bound<'py, Self>> {
+    fn requires_grad_<'py>(
+        slf: &Bound<'py, Self>,
+        requires_grad: bool,
+    ) -> PyResult<Bound<'py, Self>> {
         slf.borrow().inner.set_requires_grad(requires_grad).py()?;
         Ok(slf.clone())
     }
@@ -186,7 +217,10 @@ impl PyTensor {
     }
     #[getter]
     fn grad_fn(&self, py: Python<'_>) -> PyResult<Option<Py<PyNode>>> {
-        self.inner.grad_fn().map(|inner| node_object(py, inner)).transpose()
+        self.inner
+            .grad_fn()
+            .map(|inner| node_object(py, inner))
+            .transpose()
     }
     fn retain_grad(&self) -> PyResult<()> {
         self.inner.retain_grad().py()
@@ -234,7 +268,10 @@ impl PyTensor {
     }
     #[getter]
     fn _base(&self, py: Python<'_>) -> PyResult<Option<Py<PyTensor>>> {
-        self.inner.view_base().map(|b| wrap(py, b.clone())).transpose()
+        self.inner
+            .view_base()
+            .map(|b| wrap(py, b.clone()))
+            .transpose()
     }
     #[pyo3(signature = (gradient=None, retain_graph=None, create_graph=false, inputs=None))]
     fn backward(
@@ -248,10 +285,8 @@ impl PyTensor {
         let inputs = tensor_list(inputs)?;
         let root = [self.inner.clone()];
         let grads = [gradient.map(|g| g.inner.clone())];
-        py.detach(|| {
-            api::backward(&root, &grads, retain_graph, create_graph, inputs.as_deref())
-        })
-        .py()
+        py.detach(|| api::backward(&root, &grads, retain_graph, create_graph, inputs.as_deref()))
+            .py()
     }
     fn register_hook(&self, hook: Py<PyAny>) -> PyResult<RemovableHandle> {
         let id = self.inner.register_hook(py_hook(hook)).py()?;
@@ -260,7 +295,10 @@ impl PyTensor {
             id,
         })
     }
-    fn register_post_accumulate_grad_hook(slf: &Bound<'_, Self>, hook: Py<PyAny>) -> PyResult<RemovableHandle> {
+    fn register_post_accumulate_grad_hook(
+        slf: &Bound<'_, Self>,
+        hook: Py<PyAny>,
+    ) -> PyResult<RemovableHandle> {
         let this: Py<PyAny> = slf.clone().into_any().unbind();
         let f: autograd::PostAccumulateHook = Arc::new(move |_leaf: &Tensor| {
             Python::attach(|py| hook.call1(py, (this.clone_ref(py),)).map(|_| ())).map_err(from_py)
@@ -321,8 +359,16 @@ fn _run_backward(
 ) -> PyResult<()> {
     let inputs = tensor_list(inputs)?;
     let (roots, grads) = (tensors_of(&tensors), maybe_tensors(&grad_tensors));
-    py.detach(|| api::backward(&roots, &grads, retain_graph, create_graph, inputs.as_deref()))
-        .py()
+    py.detach(|| {
+        api::backward(
+            &roots,
+            &grads,
+            retain_graph,
+            create_graph,
+            inputs.as_deref(),
+        )
+    })
+    .py()
 }
 
 fn tensors_of(list: &[PyRef<'_, PyTensor>]) -> Vec<Tensor> {
@@ -341,7 +387,11 @@ fn _run_grad(
     create_graph: bool,
     allow_unused: bool,
 ) -> PyResult<Vec<Option<Py<PyTensor>>>> {
-    let (outs, ins, gos) = (tensors(&outputs), tensors(&inputs), maybe_tensors(&grad_outputs));
+    let (outs, ins, gos) = (
+        tensors(&outputs),
+        tensors(&inputs),
+        maybe_tensors(&grad_outputs),
+    );
     let got = py
         .detach(|| api::grad(&outs, &ins, &gos, retain_graph, create_graph, allow_unused))
         .py()?;
@@ -373,13 +423,20 @@ fn _record_function(
             .collect::<ferrotorch_core::Result<_>>()?;
         Python::attach(|py| -> PyResult<Grads> {
             let mut args = vec![node_object(py, a.node.clone())?.into_any()];
-            args.extend(wrap_all(py, grads)?.into_iter().map(|g| g.map_or_else(|| py.None(), Py::into_any)));
+            args.extend(
+                wrap_all(py, grads)?
+                    .into_iter()
+                    .map(|g| g.map_or_else(|| py.None(), Py::into_any)),
+            );
             let r = backward.call1(py, PyTuple::new(py, args)?)?;
-            let items: Vec<Option<PyRef<'_, PyTensor>>> = r.bind(py).cast::<PyList>().map_or_else(
-                |_| r.extract(py),
-                |l| l.extract(),
-            )?;
-            Ok(items.iter().map(|t| t.as_ref().map(|t| t.inner.clone())).collect())
+            let items: Vec<Option<PyRef<'_, PyTensor>>> = r
+                .bind(py)
+                .cast::<PyList>()
+                .map_or_else(|_| r.extract(py), |l| l.extract())?;
+            Ok(items
+                .iter()
+                .map(|t| t.as_ref().map(|t| t.inner.clone()))
+                .collect())
         })
         .map_err(from_py)
     };
@@ -399,7 +456,12 @@ fn _record_function(
 /// `t` (detached) as output `output_nr` of `node`: how a custom Function's saved output gets its
 /// history back when backward builds a graph.
 #[pyfunction]
-fn _attach_output(py: Python<'_>, t: PyRef<'_, PyTensor>, node: PyRef<'_, PyNode>, output_nr: usize) -> PyResult<Py<PyTensor>> {
+fn _attach_output(
+    py: Python<'_>,
+    t: PyRef<'_, PyTensor>,
+    node: PyRef<'_, PyNode>,
+    output_nr: usize,
+) -> PyResult<Py<PyTensor>> {
     wrap(py, t.inner.with_grad_fn(node.inner.clone(), output_nr))
 }
 

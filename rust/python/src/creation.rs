@@ -171,10 +171,10 @@ fn tensor(
     pin_memory: bool,
 ) -> PyResult<Py<PyTensor>> {
     let result = (|| -> PyResult<Py<PyTensor>> {
-    let _ = pin_memory;
-    let opts = factory_options(dtype, device, requires_grad)?;
-    wrap(py, tensor_from_data(data, opts.dtype)?)
-})();
+        let _ = pin_memory;
+        let opts = factory_options(dtype, device, requires_grad)?;
+        wrap(py, tensor_from_data(data, opts.dtype)?)
+    })();
     crate::autograd::with_requires_grad(py, result, requires_grad)
 }
 
@@ -284,14 +284,14 @@ fn full(
     pin_memory: bool,
 ) -> PyResult<Py<PyTensor>> {
     let result = (|| -> PyResult<Py<PyTensor>> {
-    let _ = (layout, pin_memory);
-    let shape = shape_from(&PyTuple::empty(py), Some(size), "full")?;
-    let value = scalar_arg(fill_value, "full")?;
-    let opts = factory_options(dtype, device, requires_grad)?;
-    let dt = opts.dtype.unwrap_or_else(|| kind_of(value));
-    let t = filled(py, &shape, value, dt, opts.device)?;
-    crate::tensor::finish_out(py, t, out)
-})();
+        let _ = (layout, pin_memory);
+        let shape = shape_from(&PyTuple::empty(py), Some(size), "full")?;
+        let value = scalar_arg(fill_value, "full")?;
+        let opts = factory_options(dtype, device, requires_grad)?;
+        let dt = opts.dtype.unwrap_or_else(|| kind_of(value));
+        let t = filled(py, &shape, value, dt, opts.device)?;
+        crate::tensor::finish_out(py, t, out)
+    })();
     crate::autograd::with_requires_grad(py, result, requires_grad)
 }
 
@@ -353,22 +353,22 @@ fn full_like(
     memory_format: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<Py<PyTensor>> {
     let result = (|| -> PyResult<Py<PyTensor>> {
-    let _ = (layout, memory_format);
-    let value = scalar_arg(fill_value, "full_like")?;
-    let opts = factory_options(dtype, device, requires_grad)?;
-    let dev = if device.is_some_and(|d| !d.is_none()) {
-        opts.device
-    } else {
-        input.inner.device()
-    };
-    filled(
-        py,
-        input.inner.shape(),
-        value,
-        opts.dtype.unwrap_or(input.inner.dtype()),
-        dev,
-    )
-})();
+        let _ = (layout, memory_format);
+        let value = scalar_arg(fill_value, "full_like")?;
+        let opts = factory_options(dtype, device, requires_grad)?;
+        let dev = if device.is_some_and(|d| !d.is_none()) {
+            opts.device
+        } else {
+            input.inner.device()
+        };
+        filled(
+            py,
+            input.inner.shape(),
+            value,
+            opts.dtype.unwrap_or(input.inner.dtype()),
+            dev,
+        )
+    })();
     crate::autograd::with_requires_grad(py, result, requires_grad)
 }
 

@@ -5,9 +5,9 @@
 use crate::creation::scalar_arg;
 use crate::errors::IntoPyResult;
 use crate::tensor::{maybe_operand, tensor_or_scalar, wrap, PyTensor};
+use ferrotorch_core::autograd::functions::binary::{binary, binary_};
 use ferrotorch_core::dtype::scalar_type_name;
 use ferrotorch_core::layout::broadcast_shapes;
-use ferrotorch_core::autograd::functions::binary::{binary, binary_};
 use ferrotorch_core::ops::binary::{binary_into, check_cast, BinaryOp, ONE};
 use ferrotorch_core::{DType, Scalar, Tensor};
 use pyo3::basic::CompareOp;
@@ -456,9 +456,7 @@ impl PyTensor {
         wrap(py, binary(BinaryOp::Pow, &other.0, &self.inner).py()?)
     }
     fn __ipow__(&self, other: Operand, _modulo: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
-        binary_(BinaryOp::Pow, &self.inner, &other.0)
-            .py()
-            .map(drop)
+        binary_(BinaryOp::Pow, &self.inner, &other.0).py().map(drop)
     }
 }
 
@@ -474,9 +472,7 @@ macro_rules! dunders {
                 wrap(py, binary($op, &other.0, &self.inner).py()?)
             }
             fn $inp(&self, other: Operand) -> PyResult<()> {
-                binary_($op, &self.inner, &other.0)
-                    .py()
-                    .map(drop)
+                binary_($op, &self.inner, &other.0).py().map(drop)
             }
         }
     };

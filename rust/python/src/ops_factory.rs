@@ -33,31 +33,31 @@ fn arange(
     pin_memory: bool,
 ) -> PyResult<Py<PyTensor>> {
     let result = (|| -> PyResult<Py<PyTensor>> {
-    let _ = (layout, pin_memory);
-    let opts = factory_options(dtype, device, requires_grad)?;
-    let num = |o: Option<&Bound<'_, PyAny>>| {
-        o.filter(|v| !v.is_none())
-            .map(|v| scalar_arg(v, "arange"))
-            .transpose()
-    };
-    let (start, end, step) = (num(start)?, num(end)?, num(step)?);
-    let (start, end) = match (start, end) {
-        (Some(s), Some(e)) => (s, e),
-        (Some(e), None) | (None, Some(e)) => (Scalar::Int(0), e),
-        (None, None) => {
-            return Err(PyTypeError::new_err(
-                "arange() missing required argument 'end'",
-            ))
-        }
-    };
-    let step = step.unwrap_or(Scalar::Int(1));
-    let dt = dtype_or_out(&opts, out);
-    finish_out(
-        py,
-        wrap(py, factory::arange(start, end, step, dt, opts.device).py()?)?,
-        out,
-    )
-})();
+        let _ = (layout, pin_memory);
+        let opts = factory_options(dtype, device, requires_grad)?;
+        let num = |o: Option<&Bound<'_, PyAny>>| {
+            o.filter(|v| !v.is_none())
+                .map(|v| scalar_arg(v, "arange"))
+                .transpose()
+        };
+        let (start, end, step) = (num(start)?, num(end)?, num(step)?);
+        let (start, end) = match (start, end) {
+            (Some(s), Some(e)) => (s, e),
+            (Some(e), None) | (None, Some(e)) => (Scalar::Int(0), e),
+            (None, None) => {
+                return Err(PyTypeError::new_err(
+                    "arange() missing required argument 'end'",
+                ))
+            }
+        };
+        let step = step.unwrap_or(Scalar::Int(1));
+        let dt = dtype_or_out(&opts, out);
+        finish_out(
+            py,
+            wrap(py, factory::arange(start, end, step, dt, opts.device).py()?)?,
+            out,
+        )
+    })();
     crate::autograd::with_requires_grad(py, result, requires_grad)
 }
 
@@ -76,16 +76,16 @@ fn _range(
     requires_grad: bool,
 ) -> PyResult<Py<PyTensor>> {
     let result = (|| -> PyResult<Py<PyTensor>> {
-    let _ = layout;
-    let opts = factory_options(dtype, device, requires_grad)?;
-    let step = match step.filter(|s| !s.is_none()) {
-        Some(s) => scalar_arg(s, "range")?,
-        None => Scalar::Int(1),
-    };
-    let (a, b) = (scalar_arg(start, "range")?, scalar_arg(end, "range")?);
-    let t = factory::range(a, b, step, dtype_or_out(&opts, out), opts.device).py()?;
-    finish_out(py, wrap(py, t)?, out)
-})();
+        let _ = layout;
+        let opts = factory_options(dtype, device, requires_grad)?;
+        let step = match step.filter(|s| !s.is_none()) {
+            Some(s) => scalar_arg(s, "range")?,
+            None => Scalar::Int(1),
+        };
+        let (a, b) = (scalar_arg(start, "range")?, scalar_arg(end, "range")?);
+        let t = factory::range(a, b, step, dtype_or_out(&opts, out), opts.device).py()?;
+        finish_out(py, wrap(py, t)?, out)
+    })();
     crate::autograd::with_requires_grad(py, result, requires_grad)
 }
 
@@ -114,19 +114,19 @@ fn linspace(
     requires_grad: bool,
 ) -> PyResult<Py<PyTensor>> {
     let result = (|| -> PyResult<Py<PyTensor>> {
-    let _ = layout;
-    let opts = factory_options(dtype, device, requires_grad)?;
-    let (a, b) = (scalar_arg(start, "linspace")?, scalar_arg(end, "linspace")?);
-    let t = factory::linspace(
-        a,
-        b,
-        steps_arg(steps)?,
-        dtype_or_out(&opts, out),
-        opts.device,
-    )
-    .py()?;
-    finish_out(py, wrap(py, t)?, out)
-})();
+        let _ = layout;
+        let opts = factory_options(dtype, device, requires_grad)?;
+        let (a, b) = (scalar_arg(start, "linspace")?, scalar_arg(end, "linspace")?);
+        let t = factory::linspace(
+            a,
+            b,
+            steps_arg(steps)?,
+            dtype_or_out(&opts, out),
+            opts.device,
+        )
+        .py()?;
+        finish_out(py, wrap(py, t)?, out)
+    })();
     crate::autograd::with_requires_grad(py, result, requires_grad)
 }
 
@@ -146,13 +146,13 @@ fn logspace(
     requires_grad: bool,
 ) -> PyResult<Py<PyTensor>> {
     let result = (|| -> PyResult<Py<PyTensor>> {
-    let _ = layout;
-    let opts = factory_options(dtype, device, requires_grad)?;
-    let (a, b) = (scalar_arg(start, "logspace")?, scalar_arg(end, "logspace")?);
-    let dt = dtype_or_out(&opts, out);
-    let t = factory::logspace(a, b, steps_arg(steps)?, base, dt, opts.device).py()?;
-    finish_out(py, wrap(py, t)?, out)
-})();
+        let _ = layout;
+        let opts = factory_options(dtype, device, requires_grad)?;
+        let (a, b) = (scalar_arg(start, "logspace")?, scalar_arg(end, "logspace")?);
+        let dt = dtype_or_out(&opts, out);
+        let t = factory::logspace(a, b, steps_arg(steps)?, base, dt, opts.device).py()?;
+        finish_out(py, wrap(py, t)?, out)
+    })();
     crate::autograd::with_requires_grad(py, result, requires_grad)
 }
 
@@ -171,11 +171,11 @@ fn eye(
     pin_memory: bool,
 ) -> PyResult<Py<PyTensor>> {
     let result = (|| -> PyResult<Py<PyTensor>> {
-    let _ = (layout, pin_memory);
-    let opts = factory_options(dtype, device, requires_grad)?;
-    let t = factory::eye(n, m, dtype_or_out(&opts, out), opts.device).py()?;
-    finish_out(py, wrap(py, t)?, out)
-})();
+        let _ = (layout, pin_memory);
+        let opts = factory_options(dtype, device, requires_grad)?;
+        let t = factory::eye(n, m, dtype_or_out(&opts, out), opts.device).py()?;
+        finish_out(py, wrap(py, t)?, out)
+    })();
     crate::autograd::with_requires_grad(py, result, requires_grad)
 }
 

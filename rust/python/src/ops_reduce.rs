@@ -363,11 +363,7 @@ impl PyTensor {
     ) -> PyResult<Py<PyTensor>> {
         check_out("var", &[&self.inner], out)?;
         let (dims, c) = var_args(dim, unbiased, correction)?;
-        one(
-            py,
-            st::var(&self.inner, dims.as_deref(), c, keepdim),
-            out,
-        )
+        one(py, st::var(&self.inner, dims.as_deref(), c, keepdim), out)
     }
 
     #[pyo3(signature = (dim=None, unbiased=None, keepdim=false, *, correction=None, out=None))]
@@ -382,11 +378,7 @@ impl PyTensor {
     ) -> PyResult<Py<PyTensor>> {
         check_out("std", &[&self.inner], out)?;
         let (dims, c) = var_args(dim, unbiased, correction)?;
-        one(
-            py,
-            st::std(&self.inner, dims.as_deref(), c, keepdim),
-            out,
-        )
+        one(py, st::std(&self.inner, dims.as_deref(), c, keepdim), out)
     }
 
     #[pyo3(signature = (dim=None, unbiased=None, keepdim=false, *, correction=None))]
@@ -508,11 +500,7 @@ impl PyTensor {
         out: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Py<PyTensor>> {
         check_out("cumsum", &[&self.inner], out)?;
-        one(
-            py,
-            scan::cumsum(&self.inner, dim, dtype_arg(dtype)?),
-            out,
-        )
+        one(py, scan::cumsum(&self.inner, dim, dtype_arg(dtype)?), out)
     }
 
     #[pyo3(signature = (dim, *, dtype=None, out=None))]
@@ -524,11 +512,7 @@ impl PyTensor {
         out: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Py<PyTensor>> {
         check_out("cumprod", &[&self.inner], out)?;
-        one(
-            py,
-            scan::cumprod(&self.inner, dim, dtype_arg(dtype)?),
-            out,
-        )
+        one(py, scan::cumprod(&self.inner, dim, dtype_arg(dtype)?), out)
     }
 
     /// In-place `cumsum`.
@@ -782,11 +766,11 @@ fn extreme<const MAX: bool>(
         Some(o) if o.extract::<i64>().is_ok() => {
             check_out(name, &[x], out)?;
             ret2(
-            py,
-            name,
-            s::max_min_dim::<MAX>(x, o.extract()?, keepdim).py()?,
-            out,
-        )
+                py,
+                name,
+                s::max_min_dim::<MAX>(x, o.extract()?, keepdim).py()?,
+                out,
+            )
         }
         Some(o) => {
             Err(PyTypeError::new_err(format!(
@@ -823,13 +807,7 @@ fn _vector_norm(
     check_out("linalg.vector_norm", &[&x.inner], out)?;
     one(
         py,
-        st::vector_norm(
-            &x.inner,
-            ord,
-            dims.as_deref(),
-            keepdim,
-            dtype_arg(dtype)?,
-        ),
+        st::vector_norm(&x.inner, ord, dims.as_deref(), keepdim, dtype_arg(dtype)?),
         out,
     )
 }

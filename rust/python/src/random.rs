@@ -216,15 +216,15 @@ fn _randint(
     pin_memory: bool,
 ) -> PyResult<Py<PyTensor>> {
     let result = (|| -> PyResult<Py<PyTensor>> {
-    let _ = (layout, pin_memory);
-    let shape = size_from(&PyTuple::empty(py), Some(size), "randint")?;
-    let opts = factory_options(dtype, device, requires_grad)?;
-    let g = gen_arg(generator)?;
-    let dt = opts.dtype.or_else(|| out_dtype(out)).unwrap_or(DType::I64);
-    fresh(py, &shape, dt, opts.device, out, |t| {
-        dist::random_(t, low, Some(high), g.get())
-    })
-})();
+        let _ = (layout, pin_memory);
+        let shape = size_from(&PyTuple::empty(py), Some(size), "randint")?;
+        let opts = factory_options(dtype, device, requires_grad)?;
+        let g = gen_arg(generator)?;
+        let dt = opts.dtype.or_else(|| out_dtype(out)).unwrap_or(DType::I64);
+        fresh(py, &shape, dt, opts.device, out, |t| {
+            dist::random_(t, low, Some(high), g.get())
+        })
+    })();
     crate::autograd::with_requires_grad(py, result, requires_grad)
 }
 
@@ -243,18 +243,18 @@ fn randperm(
     pin_memory: bool,
 ) -> PyResult<Py<PyTensor>> {
     let result = (|| -> PyResult<Py<PyTensor>> {
-    let _ = (layout, pin_memory);
-    let opts = factory_options(dtype, device, requires_grad)?;
-    if n < 0 {
-        return Err(PyRuntimeError::new_err(format!(
-            "n must be non-negative, got{n}"
-        )));
-    }
-    let g = gen_arg(generator)?;
-    let dt = opts.dtype.or_else(|| out_dtype(out)).unwrap_or(DType::I64);
-    let t = dist::randperm(n as usize, dt, g.get()).py()?;
-    finish_out(py, wrap(py, t)?, out)
-})();
+        let _ = (layout, pin_memory);
+        let opts = factory_options(dtype, device, requires_grad)?;
+        if n < 0 {
+            return Err(PyRuntimeError::new_err(format!(
+                "n must be non-negative, got{n}"
+            )));
+        }
+        let g = gen_arg(generator)?;
+        let dt = opts.dtype.or_else(|| out_dtype(out)).unwrap_or(DType::I64);
+        let t = dist::randperm(n as usize, dt, g.get()).py()?;
+        finish_out(py, wrap(py, t)?, out)
+    })();
     crate::autograd::with_requires_grad(py, result, requires_grad)
 }
 
@@ -276,45 +276,46 @@ fn normal(
     pin_memory: bool,
 ) -> PyResult<Py<PyTensor>> {
     let result = (|| -> PyResult<Py<PyTensor>> {
-    let _ = (layout, pin_memory);
-    let opts = factory_options(dtype, device, requires_grad)?;
-    let g = gen_arg(generator)?;
-    let is_tensor = |o: Option<&Bound<'_, PyAny>>| o.is_some_and(|o| o.cast::<PyTensor>().is_ok());
-    if !is_tensor(mean) && !is_tensor(std) {
-        let m = mean
-            .map(|m| scalar_arg(m, "normal"))
-            .transpose()?
-            .map_or(0.0, |s| s.to_f64());
-        let s = std
-            .map(|s| scalar_arg(s, "normal"))
-            .transpose()?
-            .map_or(1.0, |s| s.to_f64());
-        let Some(size) = size.filter(|s| !s.is_none()) else {
-            return Err(PyTypeError::new_err(
+        let _ = (layout, pin_memory);
+        let opts = factory_options(dtype, device, requires_grad)?;
+        let g = gen_arg(generator)?;
+        let is_tensor =
+            |o: Option<&Bound<'_, PyAny>>| o.is_some_and(|o| o.cast::<PyTensor>().is_ok());
+        if !is_tensor(mean) && !is_tensor(std) {
+            let m = mean
+                .map(|m| scalar_arg(m, "normal"))
+                .transpose()?
+                .map_or(0.0, |s| s.to_f64());
+            let s = std
+                .map(|s| scalar_arg(s, "normal"))
+                .transpose()?
+                .map_or(1.0, |s| s.to_f64());
+            let Some(size) = size.filter(|s| !s.is_none()) else {
+                return Err(PyTypeError::new_err(
                 "normal() received an invalid combination of arguments - got (float, float), but \
                  expected one of size= with numbers for mean and std",
             ));
+            };
+            let shape = size_from(&PyTuple::empty(py), Some(size), "normal")?;
+            let dt = opts
+                .dtype
+                .or_else(|| out_dtype(out))
+                .unwrap_or_else(default_float);
+            return fresh(py, &shape, dt, opts.device, out, |t| {
+                dist::normal_(t, m, s, g.get())
+            });
+        }
+        let m = match mean {
+            Some(m) => tensor_or_scalar(m, "normal")?,
+            None => Tensor::wrapped_scalar(Scalar::Float(0.0)).py()?,
         };
-        let shape = size_from(&PyTuple::empty(py), Some(size), "normal")?;
-        let dt = opts
-            .dtype
-            .or_else(|| out_dtype(out))
-            .unwrap_or_else(default_float);
-        return fresh(py, &shape, dt, opts.device, out, |t| {
-            dist::normal_(t, m, s, g.get())
-        });
-    }
-    let m = match mean {
-        Some(m) => tensor_or_scalar(m, "normal")?,
-        None => Tensor::wrapped_scalar(Scalar::Float(0.0)).py()?,
-    };
-    let s = match std {
-        Some(s) => tensor_or_scalar(s, "normal")?,
-        None => Tensor::wrapped_scalar(Scalar::Float(1.0)).py()?,
-    };
-    let t = dist::normal_tensors(&m, &s, g.get()).py()?;
-    finish_out(py, wrap(py, t)?, out)
-})();
+        let s = match std {
+            Some(s) => tensor_or_scalar(s, "normal")?,
+            None => Tensor::wrapped_scalar(Scalar::Float(1.0)).py()?,
+        };
+        let t = dist::normal_tensors(&m, &s, g.get()).py()?;
+        finish_out(py, wrap(py, t)?, out)
+    })();
     crate::autograd::with_requires_grad(py, result, requires_grad)
 }
 
@@ -378,13 +379,13 @@ fn _randint_like(
     memory_format: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<Py<PyTensor>> {
     let result = (|| -> PyResult<Py<PyTensor>> {
-    let _ = (layout, memory_format);
-    let (dt, dev) = like_opts(&input.inner, dtype, device, requires_grad)?;
-    let g = gen_arg(generator)?;
-    fresh(py, input.inner.shape(), dt, dev, None, |t| {
-        dist::random_(t, low, Some(high), g.get())
-    })
-})();
+        let _ = (layout, memory_format);
+        let (dt, dev) = like_opts(&input.inner, dtype, device, requires_grad)?;
+        let g = gen_arg(generator)?;
+        fresh(py, input.inner.shape(), dt, dev, None, |t| {
+            dist::random_(t, low, Some(high), g.get())
+        })
+    })();
     crate::autograd::with_requires_grad(py, result, requires_grad)
 }
 

@@ -204,7 +204,11 @@ impl Node {
                 s.released = true;
             }
         }
-        let hook = self.on_release.lock().unwrap_or_else(|e| e.into_inner()).take();
+        let hook = self
+            .on_release
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
         if let Some(hook) = hook {
             hook();
         }

@@ -132,10 +132,16 @@ pub fn inplace(
     if !out.requires_grad() && old.requires_grad() {
         // Overwritten by constants: the old history gets a zero gradient (torch's
         // CopyBackwards), and the tensor stays part of the graph.
-        out = record1("CopyBackwards", &[&old], out.detach(), vec![], |a: &BackwardArgs| {
-            let g = a.grad(0)?;
-            Ok(vec![Some(Tensor::zeros(g.shape(), g.dtype(), g.device())?)])
-        });
+        out = record1(
+            "CopyBackwards",
+            &[&old],
+            out.detach(),
+            vec![],
+            |a: &BackwardArgs| {
+                let g = a.grad(0)?;
+                Ok(vec![Some(Tensor::zeros(g.shape(), g.dtype(), g.device())?)])
+            },
+        );
     }
     if out.shape() != target.shape() {
         bail!(

@@ -5,9 +5,9 @@
 
 use super::binary::{div, mul, sub};
 use super::convert::to_dtype;
+use super::number;
 use super::shape::{expand_to, permute, reshape};
 use super::unary::{exp, where_};
-use super::number;
 use crate::autograd::node::{BackwardArgs, Save};
 use crate::autograd::record::{needs_grad, record1};
 use crate::dtype::DType;

@@ -3,13 +3,13 @@
 
 use super::binary::{add, div, mul, scale, sub};
 use super::convert::to_dtype;
+use super::number;
 use super::reduce::{any_true, cmp_number, eq_mask, fill_where, sum};
-use super::shape::{narrow, permute};
-use super::shape_copy::{cat, flip};
 use super::reduce_select::scatter_add_zeros;
 use super::shape::{expand_to, reshape};
+use super::shape::{narrow, permute};
+use super::shape_copy::{cat, flip};
 use super::unary::{exp, log, where_};
-use super::number;
 use crate::autograd::is_grad_enabled;
 use crate::autograd::node::{BackwardArgs, Save};
 use crate::autograd::record::{inplace, needs_grad, record, record1};
@@ -131,11 +131,7 @@ fn cumprod_backward(g: &Tensor, x: &Tensor, y: &Tensor, d: usize) -> Result<Tens
     )?;
     // At the first zero: the same sum with that zero replaced by one.
     let y1 = cumprod(&fill_where(&first, 1.0, x)?, d as i64, None)?;
-    let at_zero = where_(
-        &first,
-        &reverse_cumsum(&mul(g, &y1)?, d)?,
-        &number(0.0)?,
-    )?;
+    let at_zero = where_(&first, &reverse_cumsum(&mul(g, &y1)?, d)?, &number(0.0)?)?;
     add(&early, &at_zero)
 }
 
@@ -183,19 +179,13 @@ pub fn cummax_cummin<const MAX: bool>(x: &Tensor, dim: i64) -> Result<(Tensor, T
     let d = wrap_dim(dim, x.ndim(), name)?;
     let shape = x.shape().to_vec();
     let saves = vec![Save::Tensor(i.clone())];
-    let mut outs = record(
-        name,
-        &[x],
-        vec![v, i],
-        saves,
-        move |a: &BackwardArgs| {
-            let g = a.grad(0)?;
-            if shape.is_empty() {
-                return Ok(vec![Some(g)]);
-            }
-            Ok(vec![Some(scatter_add_zeros(&g, d, &a.saved(0)?, &shape)?)])
-        },
-    );
+    let mut outs = record(name, &[x], vec![v, i], saves, move |a: &BackwardArgs| {
+        let g = a.grad(0)?;
+        if shape.is_empty() {
+            return Ok(vec![Some(g)]);
+        }
+        Ok(vec![Some(scatter_add_zeros(&g, d, &a.saved(0)?, &shape)?)])
+    });
     let i = outs.pop().expect("two outputs");
     Ok((outs.pop().expect("two outputs"), i))
 }

@@ -7,9 +7,9 @@
 //! among the elements equal to it.
 
 use super::binary::{div, mul};
+use super::number;
 use super::reduce::{eq_mask, mask_dims, unsqueeze_reduced, unsqueeze_reduced_raw};
 use super::unary::where_;
-use super::number;
 use crate::autograd::node::{BackwardArgs, Save};
 use crate::autograd::record::{needs_grad, record, record1};
 use crate::error::{Error, Result};
@@ -136,7 +136,13 @@ pub fn amax_amin<const MAX: bool>(x: &Tensor, dims: &[i64], keepdim: bool) -> Re
     let saves = vec![Save::Tensor(x.clone()), Save::Output(0)];
     Ok(record1(name, &[x], out, saves, move |a: &BackwardArgs| {
         let (x, r) = (a.saved(0)?, a.saved(1)?);
-        Ok(vec![Some(amax_backward(&a.grad(0)?, &x, &r, &mask, keepdim)?)])
+        Ok(vec![Some(amax_backward(
+            &a.grad(0)?,
+            &x,
+            &r,
+            &mask,
+            keepdim,
+        )?)])
     }))
 }
 
@@ -285,11 +291,17 @@ fn record_unique(
     x: &Tensor,
     (v, inv, cnt): (Tensor, Tensor, Tensor),
 ) -> (Tensor, Tensor, Tensor) {
-    let mut outs = record(name, &[x], vec![v, inv, cnt], vec![], move |_: &BackwardArgs| {
-        Err(Error::runtime(format!(
-            "the derivative for '{aten}' is not implemented."
-        )))
-    });
+    let mut outs = record(
+        name,
+        &[x],
+        vec![v, inv, cnt],
+        vec![],
+        move |_: &BackwardArgs| {
+            Err(Error::runtime(format!(
+                "the derivative for '{aten}' is not implemented."
+            )))
+        },
+    );
     let cnt = outs.pop().expect("three outputs");
     let inv = outs.pop().expect("three outputs");
     (outs.pop().expect("three outputs"), inv, cnt)

@@ -3,11 +3,11 @@
 
 use super::binary::{add, div, mul, pow, scale, sub};
 use super::convert::to_dtype;
+use super::number;
 use super::reduce::{
     cmp_number, eq_mask, fill_where, mask_dims, mean, reduced_count, unsqueeze_reduced,
 };
 use super::shape::expand_to;
-use super::number;
 use crate::autograd::node::{BackwardArgs, Save};
 use crate::autograd::record::{needs_grad, record, record1};
 use crate::dtype::DType;
@@ -29,7 +29,13 @@ struct Moments {
 }
 
 impl Moments {
-    fn new(x: &Tensor, dims: Option<&[i64]>, correction: f64, keepdim: bool, op: &str) -> Result<Moments> {
+    fn new(
+        x: &Tensor,
+        dims: Option<&[i64]>,
+        correction: f64,
+        keepdim: bool,
+        op: &str,
+    ) -> Result<Moments> {
         Ok(Moments {
             shape: x.shape().to_vec(),
             mask: raw::reduce_mask(x.ndim(), dims, op)?,
@@ -49,7 +55,12 @@ impl Moments {
         if self.full && dof <= 0.0 {
             // 2 / dof is infinite: NaN where x is its mean (inf * 0), infinity elsewhere.
             let m = raw::mean(x, None, false, None)?;
-            let inf = Tensor::full(x.shape(), Scalar::Float(f64::INFINITY), x.dtype(), x.device())?;
+            let inf = Tensor::full(
+                x.shape(),
+                Scalar::Float(f64::INFINITY),
+                x.dtype(),
+                x.device(),
+            )?;
             return mul(g, &fill_where(&eq_mask(x, &m)?, f64::NAN, &inf)?);
         }
         let m = if self.full {
@@ -84,10 +95,16 @@ pub fn var(x: &Tensor, dims: Option<&[i64]>, correction: f64, keepdim: bool) -> 
     }
     let m = Moments::new(x, dims, correction, keepdim, "var")?;
     let saves = vec![Save::Tensor(x.clone())];
-    Ok(record1("VarBackward0", &[x], out, saves, move |a: &BackwardArgs| {
-        let g = m.restore(&a.grad(0)?)?;
-        Ok(vec![Some(m.var_backward(&g, &a.saved(0)?)?)])
-    }))
+    Ok(record1(
+        "VarBackward0",
+        &[x],
+        out,
+        saves,
+        move |a: &BackwardArgs| {
+            let g = m.restore(&a.grad(0)?)?;
+            Ok(vec![Some(m.var_backward(&g, &a.saved(0)?)?)])
+        },
+    ))
 }
 
 /// `std(x, dims, correction, keepdim)`.
@@ -98,10 +115,20 @@ pub fn std(x: &Tensor, dims: Option<&[i64]>, correction: f64, keepdim: bool) -> 
     }
     let m = Moments::new(x, dims, correction, keepdim, "std")?;
     let saves = vec![Save::Tensor(x.clone()), Save::Output(0)];
-    Ok(record1("StdBackward0", &[x], out, saves, move |a: &BackwardArgs| {
-        let g = m.restore(&a.grad(0)?)?;
-        Ok(vec![Some(m.std_backward(&g, &a.saved(0)?, &a.saved(1)?)?)])
-    }))
+    Ok(record1(
+        "StdBackward0",
+        &[x],
+        out,
+        saves,
+        move |a: &BackwardArgs| {
+            let g = m.restore(&a.grad(0)?)?;
+            Ok(vec![Some(m.std_backward(
+                &g,
+                &a.saved(0)?,
+                &a.saved(1)?,
+            )?)])
+        },
+    ))
 }
 
 /// `var_mean` / `std_mean` (`sqrt` picks): two differentiable outputs.
