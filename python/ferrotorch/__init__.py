@@ -35,7 +35,7 @@ from ._ops_matmul import *  # noqa: F401,F403
 from ._ops_factory import *  # noqa: F401,F403
 from ._ops_misc import *  # noqa: F401,F403
 from ._random import *  # noqa: F401,F403
-from . import autograd, linalg, nn, testing  # noqa: F401
+from . import autograd, cuda, linalg, nn, testing  # noqa: F401
 from .autograd.grad_mode import (  # noqa: F401
     enable_grad,
     inference_mode,
@@ -44,6 +44,8 @@ from .autograd.grad_mode import (  # noqa: F401
     no_grad,
     set_grad_enabled,
 )
+
+OutOfMemoryError = _C.OutOfMemoryError
 
 # torch's aliases of dtype names.
 float = float32  # noqa: A001

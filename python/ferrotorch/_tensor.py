@@ -61,9 +61,12 @@ def type(self, dtype=None, non_blocking=False, **kwargs):
         module, _, name = dtype.rpartition(".")
         if module not in ("torch", "torch.cuda") or name not in _DTYPE_OF_TYPE_NAME:
             raise ValueError(f"invalid type: '{dtype}'")
-        if module == "torch.cuda":
-            raise AssertionError("Torch not compiled with CUDA enabled")
         dtype = _DTYPE_OF_TYPE_NAME[name]
+        if module == "torch.cuda":
+            device = self.device if self.is_cuda else "cuda"
+            return self.to(device, dtype, non_blocking)
+        if self.is_cuda:
+            return self.to("cpu", dtype, non_blocking)
     return self.to(dtype, non_blocking)
 
 

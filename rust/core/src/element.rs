@@ -442,3 +442,19 @@ mod tests {
         assert_eq!(f16::from_f32(2.5).cast::<f32>(), 2.5);
     }
 }
+
+/// The bytes of `v` in a `u64` (little-endian, zero-extended): how a scalar of any dtype is
+/// passed to a GPU kernel, which reads back `sizeof(T)` bytes.
+pub fn to_bits<T: Element>(v: T) -> u64 {
+    const { assert!(std::mem::size_of::<T>() <= 8) };
+    let mut out = [0u8; 8];
+    // SAFETY: T is plain data of at most 8 bytes (checked above).
+    unsafe {
+        std::ptr::copy_nonoverlapping(
+            &v as *const T as *const u8,
+            out.as_mut_ptr(),
+            std::mem::size_of::<T>(),
+        )
+    };
+    u64::from_le_bytes(out)
+}

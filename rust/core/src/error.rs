@@ -17,6 +17,8 @@ pub enum ErrorKind {
     Type,
     /// Not implemented for this dtype/device yet: `NotImplementedError`.
     NotImplemented,
+    /// A device allocation that did not fit: `OutOfMemoryError` (a `RuntimeError`).
+    OutOfMemory,
 }
 
 /// An error with a message that names the op and the shapes/dtypes/devices involved.

@@ -139,16 +139,17 @@ rand_float!(
 );
 
 /// Runs `f` on a contiguous slice holding `t`'s elements in row-major order, then makes sure
-/// the values land in `t` (directly when contiguous, else through a temporary).
+/// the values land in `t` (directly when contiguous, else through a temporary). A GPU tensor
+/// gets the numbers drawn on the host, so the same seed gives the same values on every device.
 fn write_inplace<T: Element>(t: &Tensor, f: impl FnOnce(&mut [T])) -> Result<()> {
-    if t.is_contiguous() {
+    if t.is_contiguous() && !t.is_cuda() {
         // SAFETY: contiguous view of numel elements of T inside its storage.
         let s = unsafe { std::slice::from_raw_parts_mut(t.data_ptr::<T>(), t.numel()) };
         f(s);
         t.storage().bump_version();
         Ok(())
     } else {
-        let tmp = Tensor::empty(t.shape(), t.dtype(), t.device())?;
+        let tmp = Tensor::empty(t.shape(), t.dtype(), crate::Device::Cpu)?;
         // SAFETY: fresh contiguous tensor.
         f(unsafe { std::slice::from_raw_parts_mut(tmp.data_ptr::<T>(), tmp.numel()) });
         t.copy_(&tmp)

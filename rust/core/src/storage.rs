@@ -128,12 +128,21 @@ pub struct Storage {
 
 pub enum StorageData {
     Cpu(CpuBuffer),
+    Cuda(crate::cuda::CudaBuffer),
 }
 
 impl Storage {
     pub fn cpu(buffer: CpuBuffer) -> Storage {
+        Storage::new(StorageData::Cpu(buffer))
+    }
+
+    pub fn cuda(buffer: crate::cuda::CudaBuffer) -> Storage {
+        Storage::new(StorageData::Cuda(buffer))
+    }
+
+    fn new(data: StorageData) -> Storage {
         Storage {
-            data: StorageData::Cpu(buffer),
+            data,
             version: AtomicU64::new(0),
         }
     }
@@ -141,28 +150,61 @@ impl Storage {
     pub fn zeroed(nbytes: usize, device: Device) -> Result<Storage> {
         match device {
             Device::Cpu => Ok(Storage::cpu(CpuBuffer::zeroed(nbytes)?)),
-            Device::Cuda(_) => Err(Error::runtime(
-                "ferrotorch was built without CUDA support for this operation".to_string(),
-            )),
+            Device::Cuda(i) => Ok(Storage::cuda(crate::cuda::CudaBuffer::zeroed(
+                crate::cuda::device(i)?,
+                nbytes,
+            )?)),
+        }
+    }
+
+    /// Memory whose contents the caller overwrites (zeroed on the CPU, where that is free).
+    pub fn uninit(nbytes: usize, device: Device) -> Result<Storage> {
+        match device {
+            Device::Cpu => Storage::zeroed(nbytes, device),
+            Device::Cuda(i) => Ok(Storage::cuda(crate::cuda::CudaBuffer::alloc(
+                crate::cuda::device(i)?,
+                nbytes,
+            )?)),
         }
     }
 
     pub fn device(&self) -> Device {
-        match self.data {
+        match &self.data {
             StorageData::Cpu(_) => Device::Cpu,
+            StorageData::Cuda(b) => Device::Cuda(b.device().ordinal),
         }
     }
 
     pub fn nbytes(&self) -> usize {
         match &self.data {
             StorageData::Cpu(b) => b.nbytes(),
+            StorageData::Cuda(b) => b.nbytes(),
         }
     }
 
-    /// Host pointer to the first byte (CPU storages only).
+    /// Host pointer to the first byte. Only CPU kernels call this, and ops send CUDA tensors
+    /// to CUDA kernels (or refuse them) before any CPU kernel runs: reaching it with device
+    /// memory is a bug in ferrotorch, never the user's.
     pub fn cpu_ptr(&self) -> *mut u8 {
         match &self.data {
             StorageData::Cpu(b) => b.as_ptr(),
+            StorageData::Cuda(_) => panic!("internal error: a CPU kernel was given CUDA memory"),
+        }
+    }
+
+    /// Device address of the first byte (CUDA storages; 0 on the CPU).
+    pub fn cuda_ptr(&self) -> u64 {
+        match &self.data {
+            StorageData::Cpu(_) => 0,
+            StorageData::Cuda(b) => b.ptr(),
+        }
+    }
+
+    /// Address of the first byte as `Tensor.data_ptr()` reports it, on either device.
+    pub fn address(&self) -> usize {
+        match &self.data {
+            StorageData::Cpu(b) => b.as_ptr() as usize,
+            StorageData::Cuda(b) => b.ptr() as usize,
         }
     }
 

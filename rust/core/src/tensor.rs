@@ -78,7 +78,12 @@ impl Tensor {
 
     /// A new contiguous tensor whose contents the caller is about to overwrite.
     pub fn empty(shape: &[usize], dtype: DType, device: Device) -> Result<Tensor> {
-        Tensor::zeros(shape, dtype, device)
+        let numel = checked_numel(shape, "empty")?;
+        let nbytes = numel
+            .checked_mul(dtype.size())
+            .ok_or_else(|| Error::runtime(format!("empty: shape {shape:?} is too large")))?;
+        let storage = Arc::new(Storage::uninit(nbytes, device)?);
+        Tensor::from_parts(storage, Layout::contiguous(shape), dtype)
     }
 
     pub fn full(shape: &[usize], value: Scalar, dtype: DType, device: Device) -> Result<Tensor> {
@@ -206,7 +211,16 @@ impl Tensor {
 
     /// Address of the first element, as `Tensor.data_ptr()` reports it.
     pub fn address(&self) -> usize {
-        self.0.storage.cpu_ptr() as usize + self.offset() * self.dtype().size()
+        self.0.storage.address() + self.offset() * self.dtype().size()
+    }
+
+    /// The same values on `device` (self if already there).
+    pub fn to_device(&self, device: Device) -> Result<Tensor> {
+        crate::cuda::transfer::to_device(self, device)
+    }
+
+    pub fn is_cuda(&self) -> bool {
+        matches!(self.device(), Device::Cuda(_))
     }
 
     /// Another view of the same storage. Made in grad mode, it remembers its base, so that
@@ -243,7 +257,10 @@ impl Tensor {
 
     /// Values in row-major order, converted to `T`.
     pub fn to_vec<T: Element>(&self) -> Vec<T> {
-        let c = self.to_dtype(T::DTYPE).and_then(|t| t.contiguous());
+        let c = self
+            .to_device(Device::Cpu)
+            .and_then(|t| t.to_dtype(T::DTYPE))
+            .and_then(|t| t.contiguous());
         match c {
             // SAFETY: contiguous, of dtype T, numel elements.
             Ok(c) => unsafe { std::slice::from_raw_parts(c.data_ptr::<T>(), c.numel()).to_vec() },
@@ -260,8 +277,9 @@ impl Tensor {
                 self.numel()
             );
         }
+        let t = self.to_device(Device::Cpu)?;
         // SAFETY: one element at data_ptr.
-        Ok(dispatch_all!(self.dtype(), T => Scalar::from_elem(unsafe { *self.data_ptr::<T>() })))
+        Ok(dispatch_all!(t.dtype(), T => Scalar::from_elem(unsafe { *t.data_ptr::<T>() })))
     }
 
     /// A contiguous tensor with the same values (self if already contiguous).
@@ -275,7 +293,7 @@ impl Tensor {
     /// A new contiguous tensor with these values converted to `dtype`.
     pub fn copy_to_new(&self, dtype: DType) -> Result<Tensor> {
         let out = Tensor::empty(self.shape(), dtype, self.device())?;
-        out.copy_from_unchecked(self);
+        out.copy_from_unchecked(self)?;
         Ok(out)
     }
 
@@ -288,46 +306,52 @@ impl Tensor {
     }
 
     /// `self.copy_(src)`: broadcasts `src` to this shape and converts its dtype.
+    /// `self.copy_(src)`: broadcasts `src` to this shape and converts its dtype; `src` may
+    /// be on another device (as in torch, `copy_` is how values cross devices).
     pub fn copy_(&self, src: &Tensor) -> Result<()> {
-        if src.device() != self.device() {
-            bail!(
-                Runtime,
-                "copy_: Expected all tensors to be on the same device, but found {} and {}",
-                self.device(),
-                src.device()
-            );
-        }
         let src_layout = src.layout().broadcast_to(self.shape(), "copy_")?;
         let src = src.view_with(src_layout)?;
-        self.copy_from_unchecked(&src);
+        let src = if src.device() == self.device() {
+            src
+        } else {
+            src.contiguous()?.to_device(self.device())?
+        };
+        self.copy_from_unchecked(&src)?;
         self.storage().bump_version();
         Ok(())
     }
 
-    /// Copies `src` (same shape) into self, converting dtype; reads before writes when the two
-    /// overlap in memory by going through a temporary.
-    fn copy_from_unchecked(&self, src: &Tensor) {
+    /// Copies `src` (same shape and device) into self, converting dtype; reads before writes
+    /// when the two overlap in memory by going through a temporary.
+    fn copy_from_unchecked(&self, src: &Tensor) -> Result<()> {
         let src = if self.shares_storage(src) && self.layout() != src.layout() {
-            match src.copy_to_new(src.dtype()) {
-                Ok(t) => t,
-                Err(_) => return,
-            }
+            src.copy_to_new(src.dtype())?
         } else {
             src.clone()
         };
+        if self.is_cuda() {
+            return crate::cuda::copy(self, &src);
+        }
         dispatch_all!(self.dtype(), D => dispatch_all!(src.dtype(), S => unsafe {
             cpu::copy::cast_copy::<S, D>(
                 self.shape(), self.data_ptr::<D>(), self.strides(),
                 src.data_ptr::<S>(), src.strides(),
             )
-        }))
+        }));
+        Ok(())
     }
 
     /// `self.fill_(value)`.
     pub fn fill_(&self, value: Scalar) -> Result<()> {
-        dispatch_all!(self.dtype(), T => unsafe {
-            cpu::copy::fill::<T>(self.shape(), self.data_ptr::<T>(), self.strides(), value.to_elem())
-        });
+        if self.is_cuda() {
+            let bits =
+                dispatch_all!(self.dtype(), T => crate::element::to_bits::<T>(value.to_elem()));
+            crate::cuda::fill(self, bits)?;
+        } else {
+            dispatch_all!(self.dtype(), T => unsafe {
+                cpu::copy::fill::<T>(self.shape(), self.data_ptr::<T>(), self.strides(), value.to_elem())
+            });
+        }
         self.storage().bump_version();
         Ok(())
     }

@@ -173,7 +173,12 @@ fn tensor(
     let result = (|| -> PyResult<Py<PyTensor>> {
         let _ = pin_memory;
         let opts = factory_options(dtype, device, requires_grad)?;
-        wrap(py, tensor_from_data(data, opts.dtype)?)
+        wrap(
+            py,
+            tensor_from_data(data, opts.dtype)?
+                .to_device(opts.device)
+                .py()?,
+        )
     })();
     crate::autograd::with_requires_grad(py, result, requires_grad)
 }
@@ -188,24 +193,36 @@ fn as_tensor(
     device: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<Py<PyAny>> {
     let opts = factory_options(dtype, device, false)?;
+    let given_device = device.is_some_and(|d| !d.is_none());
     if let Ok(t) = data.cast::<PyTensor>() {
         let inner = t.borrow().inner.clone();
-        if opts.dtype.is_none_or(|d| d == inner.dtype()) {
+        let target = if given_device {
+            opts.device
+        } else {
+            inner.device()
+        };
+        if opts.dtype.is_none_or(|d| d == inner.dtype()) && target == inner.device() {
             return Ok(t.clone().into_any().unbind());
         }
-        return Ok(wrap(
-            py,
-            inner.to_dtype(opts.dtype.unwrap_or(inner.dtype())).py()?,
-        )?
-        .into_any());
+        let converted = inner
+            .to_dtype(opts.dtype.unwrap_or(inner.dtype()))
+            .and_then(|c| c.to_device(target))
+            .py()?;
+        return Ok(wrap(py, converted)?.into_any());
     }
     if let Ok(arr) = data.cast::<PyUntypedArray>() {
         if let Ok(t) = tensor_from_ndarray(arr) {
-            let t = t.to_dtype(opts.dtype.unwrap_or(t.dtype())).py()?;
+            let t = t
+                .to_dtype(opts.dtype.unwrap_or(t.dtype()))
+                .and_then(|c| c.to_device(opts.device))
+                .py()?;
             return Ok(wrap(py, t)?.into_any());
         }
     }
-    Ok(wrap(py, tensor_from_data(data, opts.dtype)?)?.into_any())
+    let t = tensor_from_data(data, opts.dtype)?
+        .to_device(opts.device)
+        .py()?;
+    Ok(wrap(py, t)?.into_any())
 }
 
 fn shape_from(

@@ -16,7 +16,20 @@ pub fn to_py(e: Error) -> PyErr {
         ErrorKind::Value => PyValueError::new_err(e.message),
         ErrorKind::Type => PyTypeError::new_err(e.message),
         ErrorKind::NotImplemented => PyNotImplementedError::new_err(e.message),
+        ErrorKind::OutOfMemory => OutOfMemoryError::new_err(e.message),
     }
+}
+
+pyo3::create_exception!(
+    ferrotorch,
+    OutOfMemoryError,
+    PyRuntimeError,
+    "A device allocation did not fit (torch.OutOfMemoryError); free tensors and try again."
+);
+
+pub fn register(m: &pyo3::Bound<'_, pyo3::types::PyModule>) -> pyo3::PyResult<()> {
+    use pyo3::types::PyModuleMethods;
+    m.add("OutOfMemoryError", m.py().get_type::<OutOfMemoryError>())
 }
 
 /// `core_result.py()?` turns a core `Result` into a `PyResult`.

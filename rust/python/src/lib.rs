@@ -3,6 +3,7 @@
 
 mod autograd;
 mod creation;
+mod cuda;
 mod device;
 mod dtype;
 mod errors;
@@ -28,6 +29,8 @@ fn ferrotorch_c(m: &Bound<'_, PyModule>) -> PyResult<()> {
     dtype::register(m)?;
     device::register(m)?;
     creation::register(m)?;
+    cuda::register(m)?;
+    errors::register(m)?;
     numpy_interop::register(m)?;
     ops_binary::register(m)?;
     ops_factory::register(m)?;

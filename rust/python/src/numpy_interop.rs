@@ -180,10 +180,26 @@ impl PyTensor {
             ));
         }
         let t = if force { t.detach() } else { t };
-        if force && t.dtype() == DType::BF16 {
-            let f = t.to_dtype(DType::F32).py()?;
-            let obj = wrap(py, f.clone())?;
-            return ndarray_view(py, &f, obj.into_any());
+        if t.is_cuda() && !force {
+            return Err(PyTypeError::new_err(format!(
+                "can't convert {} device type tensor to numpy. Use Tensor.cpu() to copy the \
+                 tensor to host memory first.",
+                t.device()
+            )));
+        }
+        if force && (t.is_cuda() || t.dtype() == DType::BF16) {
+            // A host copy (in float32 for bfloat16, which NumPy lacks) owns the array's memory.
+            let dtype = if t.dtype() == DType::BF16 {
+                DType::F32
+            } else {
+                t.dtype()
+            };
+            let host = t
+                .to_device(Device::Cpu)
+                .and_then(|h| h.to_dtype(dtype))
+                .py()?;
+            let obj = wrap(py, host.clone())?;
+            return ndarray_view(py, &host, obj.into_any());
         }
         ndarray_view(py, &t, slf.clone().into_any().unbind())
     }

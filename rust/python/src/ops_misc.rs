@@ -11,14 +11,9 @@ use ferrotorch_core::autograd::functions::convert as fc;
 use ferrotorch_core::ops::compare;
 use ferrotorch_core::ops::convert::{self, MemoryFormat};
 use ferrotorch_core::{DType, Device, Tensor};
-use pyo3::exceptions::{PyAssertionError, PyNotImplementedError, PyRuntimeError, PyTypeError};
+use pyo3::exceptions::{PyNotImplementedError, PyRuntimeError, PyTypeError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyList, PyTuple, PyType};
-
-/// torch's error when a CUDA device is requested from a build without CUDA.
-fn no_cuda() -> PyErr {
-    PyAssertionError::new_err("Torch not compiled with CUDA enabled")
-}
 
 fn type_name(obj: &Bound<'_, PyAny>) -> String {
     obj.get_type()
@@ -42,12 +37,23 @@ fn memory_format(obj: Option<&Bound<'_, PyAny>>) -> PyResult<MemoryFormat> {
     }
 }
 
-/// Only the CPU exists: any CUDA target raises torch's no-CUDA error.
-fn check_device(d: Device) -> PyResult<()> {
-    match d {
-        Device::Cpu => Ok(()),
-        Device::Cuda(_) => Err(no_cuda()),
-    }
+/// `self.to(device, dtype)` for another device: one copy across, with the dtype changed on
+/// the side where the data is smaller (both steps recorded for autograd).
+fn move_to(
+    slf: &Bound<'_, PyTensor>,
+    device: Device,
+    dtype: DType,
+    format: MemoryFormat,
+) -> PyResult<Py<PyAny>> {
+    let t = slf.borrow().inner.clone();
+    let convert =
+        |x: Tensor| -> PyResult<Tensor> { Ok(fc::to(&x, dtype, false, format).py()?.unwrap_or(x)) };
+    let moved = if dtype.size() < t.dtype().size() {
+        fc::to_device(&convert(t)?, device).py()?
+    } else {
+        convert(fc::to_device(&t, device).py()?)?
+    };
+    Ok(wrap(slf.py(), moved)?.into_any())
 }
 
 /// The result of a conversion: the new tensor, or `slf` itself when nothing changed.
@@ -187,11 +193,12 @@ impl PyTensor {
             }
             target_device = Some(extract_device(d)?);
         }
-        if let Some(d) = target_device {
-            check_device(d)?;
-        }
         let dt = target_dtype.unwrap_or_else(|| slf.borrow().inner.dtype());
-        convert_to(slf, dt, copy, self::memory_format(memory_format)?)
+        let format = self::memory_format(memory_format)?;
+        match target_device {
+            Some(d) if d != slf.borrow().inner.device() => move_to(slf, d, dt, format),
+            _ => convert_to(slf, dt, copy, format),
+        }
     }
 
     /// `clone(memory_format=torch.preserve_format)`: a copy that keeps a dense input's strides.
@@ -255,27 +262,44 @@ impl PyTensor {
         Ok(slf.clone())
     }
 
-    /// `cpu()`: self, since every tensor lives on the CPU.
+    /// `cpu()`: a copy in host memory (self when already there).
     #[pyo3(signature = (memory_format=None))]
     fn cpu(slf: &Bound<'_, Self>, memory_format: Option<&Bound<'_, PyAny>>) -> PyResult<Py<PyAny>> {
-        convert_to(
-            slf,
-            slf.borrow().inner.dtype(),
-            false,
-            self::memory_format(memory_format)?,
-        )
+        let dtype = slf.borrow().inner.dtype();
+        let format = self::memory_format(memory_format)?;
+        match slf.borrow().inner.device() {
+            Device::Cpu => convert_to(slf, dtype, false, format),
+            Device::Cuda(_) => move_to(slf, Device::Cpu, dtype, format),
+        }
     }
 
-    /// `cuda()`: no CUDA backend yet, so torch's CPU-only-build error.
+    /// `cuda(device=None)`: a copy on the GPU (the current device by default; self when
+    /// already there).
     #[pyo3(signature = (device=None, non_blocking=false, memory_format=None))]
     fn cuda(
-        &self,
+        slf: &Bound<'_, Self>,
         device: Option<&Bound<'_, PyAny>>,
         non_blocking: bool,
         memory_format: Option<&Bound<'_, PyAny>>,
-    ) -> PyResult<Py<PyTensor>> {
-        let _ = (device, non_blocking, memory_format);
-        Err(no_cuda())
+    ) -> PyResult<Py<PyAny>> {
+        let _ = non_blocking;
+        let target = match device.filter(|d| !d.is_none()) {
+            Some(d) => match extract_device(d)? {
+                Device::Cpu => {
+                    return Err(PyRuntimeError::new_err(
+                        "Invalid device, must be cuda device",
+                    ))
+                }
+                cuda => cuda,
+            },
+            None => Device::Cuda(ferrotorch_core::cuda::current()),
+        };
+        let dtype = slf.borrow().inner.dtype();
+        let format = self::memory_format(memory_format)?;
+        if slf.borrow().inner.device() == target {
+            return convert_to(slf, dtype, false, format);
+        }
+        move_to(slf, target, dtype, format)
     }
 
     /// `isclose(other, rtol=1e-05, atol=1e-08, equal_nan=False)`: elementwise closeness.

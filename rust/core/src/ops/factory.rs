@@ -17,7 +17,9 @@ fn from_index<T: Element>(
     device: Device,
     f: impl Fn(usize) -> T + Sync,
 ) -> Result<Tensor> {
-    let t = Tensor::empty(&[n], T::DTYPE, device)?;
+    // Computed on the host and copied over for a GPU: these ranges are small next to the
+    // tensors computed from them.
+    let t = Tensor::empty(&[n], T::DTYPE, Device::Cpu)?;
     // SAFETY: fresh contiguous tensor of n elements of T.
     let s = unsafe { std::slice::from_raw_parts_mut(t.data_ptr::<T>(), n) };
     if n < PARALLEL_THRESHOLD {
@@ -25,7 +27,7 @@ fn from_index<T: Element>(
     } else {
         s.par_iter_mut().enumerate().for_each(|(i, o)| *o = f(i));
     }
-    Ok(t)
+    t.to_device(device)
 }
 
 /// The dtype of `arange(start, end, step)` without `dtype=`: int64 when all are integers.
@@ -220,13 +222,13 @@ pub fn eye(n: i64, m: Option<i64>, dtype: Option<DType>, device: Device) -> Resu
     }
     let (n, m) = (n as usize, m as usize);
     let t = Tensor::zeros(&[n, m], dtype.unwrap_or_else(default_float), device)?;
-    dispatch_all!(t.dtype(), T => {
-        let p = t.data_ptr::<T>();
-        for i in 0..n.min(m) {
-            // SAFETY: i < min(n, m), so i * m + i < n * m.
-            unsafe { *p.add(i * m + i) = T::one() };
-        }
-    });
+    // The diagonal as a strided view (step m + 1), filled on whichever device t is.
+    let diagonal = crate::layout::Layout {
+        shape: vec![n.min(m)],
+        strides: vec![m as isize + 1],
+        offset: 0,
+    };
+    t.view_with(diagonal)?.fill_(Scalar::Int(1))?;
     Ok(t)
 }
 

@@ -2,6 +2,7 @@
 
 use crate::autograd::node::BackwardArgs;
 use crate::autograd::record::record1;
+use crate::device::Device;
 use crate::dtype::DType;
 use crate::error::Result;
 use crate::ops::convert::{self as raw, MemoryFormat};
@@ -30,6 +31,26 @@ pub fn to_dtype(x: &Tensor, dtype: DType) -> Result<Tensor> {
     }
     let out = x.copy_to_new(dtype)?;
     Ok(record_to_copy(x, out))
+}
+
+/// `x.to(device)`: `x` itself when already there, else a copy recorded as `ToCopyBackward0`
+/// (the gradient goes back to `x`'s device).
+pub fn to_device(x: &Tensor, device: Device) -> Result<Tensor> {
+    if x.device() == device {
+        return Ok(x.clone());
+    }
+    let out = x.to_device(device)?;
+    if !out.dtype().is_floating_point() {
+        return Ok(out);
+    }
+    let from = x.device();
+    Ok(record1(
+        "ToCopyBackward0",
+        &[x],
+        out,
+        vec![],
+        move |a: &BackwardArgs| Ok(vec![Some(to_device(&a.grad(0)?, from)?)]),
+    ))
 }
 
 /// `x.to(dtype, copy=copy, memory_format=format)` (and `float()`, `double()` ...): `None`

@@ -1,0 +1,61 @@
+"""Finding CUDA's libraries before the core opens them, as torch does.
+
+The core opens NVRTC and cuBLAS by their file names (``libnvrtc.so.13`` ...). NVIDIA also
+ships them as pip wheels (``nvidia-cuda-nvrtc``, ``nvidia-cublas`` ...) that put them under
+``site-packages/nvidia/.../lib``, a folder the dynamic loader does not search. Loading them here
+by absolute path, with ``RTLD_GLOBAL``, makes the core's later open by name find the library
+already in the process. Libraries under ``CUDA_HOME`` are preloaded the same way; anything else
+is left to the loader's own search (``LD_LIBRARY_PATH``, the system's cache).
+"""
+
+import ctypes
+import glob
+import os
+import site
+import sys
+
+# Sonames of the CUDA 13 line, in dependency order (cuBLAS needs cuBLASLt).
+LIBRARIES = ("libnvrtc-builtins.so.13.0", "libnvrtc.so.13", "libcublasLt.so.13", "libcublas.so.13")
+
+_loaded = {}
+
+
+def _search_dirs():
+    dirs = []
+    home = os.environ.get("CUDA_HOME") or os.environ.get("CUDA_PATH")
+    if home:
+        dirs += [os.path.join(home, "lib64"), os.path.join(home, "lib")]
+    roots = list(sys.path)
+    try:
+        roots += site.getsitepackages() + [site.getusersitepackages()]
+    except AttributeError:  # some embedded interpreters lack these
+        pass
+    for root in dict.fromkeys(roots):
+        nvidia = os.path.join(root, "nvidia")
+        if os.path.isdir(nvidia):
+            dirs += sorted(glob.glob(os.path.join(nvidia, "*", "lib")))
+            dirs += sorted(glob.glob(os.path.join(nvidia, "*", "*", "lib")))
+    return dirs
+
+
+def preload():
+    """Loads every CUDA library found in the places above; returns ``{soname: path}``."""
+    if _loaded:
+        return dict(_loaded)
+    dirs = _search_dirs()
+    for name in LIBRARIES:
+        for d in dirs:
+            path = os.path.join(d, name)
+            if os.path.exists(path):
+                try:
+                    ctypes.CDLL(path, mode=ctypes.RTLD_GLOBAL)
+                except OSError:
+                    continue
+                _loaded[name] = path
+                break
+    return dict(_loaded)
+
+
+def searched():
+    """Where :func:`preload` looks, for error messages."""
+    return _search_dirs()

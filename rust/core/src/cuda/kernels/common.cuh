@@ -1,0 +1,128 @@
+// Prepended to every kernel source (after the specialisation's #defines): the element types
+// under ferrotorch's dtype names, conversions between them, and strided indexing.
+// No CUDA header is included, so NVRTC needs nothing but itself.
+
+typedef float f32;
+typedef double f64;
+typedef signed char i8;
+typedef unsigned char u8;
+typedef short i16;
+typedef int i32;
+typedef long long i64;
+typedef bool b8;
+
+// Half types as their bits; arithmetic happens in float (torch's "opmath" type).
+struct f16 { unsigned short bits; };
+struct bf16 { unsigned short bits; };
+
+__device__ __forceinline__ float to_float(f16 h) {
+    float f;
+    asm("cvt.f32.f16 %0, %1;" : "=f"(f) : "h"(h.bits));
+    return f;
+}
+__device__ __forceinline__ float to_float(bf16 h) {
+    return __uint_as_float(((unsigned)h.bits) << 16);
+}
+__device__ __forceinline__ f16 f16_from(float f) {
+    f16 h;
+    asm("cvt.rn.f16.f32 %0, %1;" : "=h"(h.bits) : "f"(f));
+    return h;
+}
+__device__ __forceinline__ f16 f16_from(double d) {
+    f16 h;
+    asm("cvt.rn.f16.f64 %0, %1;" : "=h"(h.bits) : "d"(d));
+    return h;
+}
+__device__ __forceinline__ bf16 bf16_from(float f) {
+    bf16 h;
+    asm("cvt.rn.bf16.f32 %0, %1;" : "=h"(h.bits) : "f"(f));
+    return h;
+}
+
+// The type arithmetic on T happens in.
+template <class T> struct Acc { typedef T type; };
+template <> struct Acc<f16> { typedef float type; };
+template <> struct Acc<bf16> { typedef float type; };
+template <> struct Acc<b8> { typedef b8 type; };
+
+// Convert<D, S>::run(v): torch's value conversion from S to D (float -> int truncates,
+// anything -> bool is `!= 0`, NaN -> bool is true).
+template <class D, class S> struct Convert {
+    static __device__ __forceinline__ D run(S v) { return static_cast<D>(v); }
+};
+template <class S> struct Convert<b8, S> {
+    static __device__ __forceinline__ b8 run(S v) { return v != S(0); }
+};
+template <class D> struct Convert<D, f16> {
+    static __device__ __forceinline__ D run(f16 v) { return Convert<D, float>::run(to_float(v)); }
+};
+template <class D> struct Convert<D, bf16> {
+    static __device__ __forceinline__ D run(bf16 v) { return Convert<D, float>::run(to_float(v)); }
+};
+template <class S> struct Convert<f16, S> {
+    static __device__ __forceinline__ f16 run(S v) { return f16_from(static_cast<float>(v)); }
+};
+template <class S> struct Convert<bf16, S> {
+    static __device__ __forceinline__ bf16 run(S v) { return bf16_from(static_cast<float>(v)); }
+};
+template <> struct Convert<f16, f64> {
+    static __device__ __forceinline__ f16 run(f64 v) { return f16_from(v); }
+};
+template <> struct Convert<f16, f16> {
+    static __device__ __forceinline__ f16 run(f16 v) { return v; }
+};
+template <> struct Convert<bf16, bf16> {
+    static __device__ __forceinline__ bf16 run(bf16 v) { return v; }
+};
+template <> struct Convert<f16, bf16> {
+    static __device__ __forceinline__ f16 run(bf16 v) { return f16_from(to_float(v)); }
+};
+template <> struct Convert<bf16, f16> {
+    static __device__ __forceinline__ bf16 run(f16 v) { return bf16_from(to_float(v)); }
+};
+template <> struct Convert<b8, f16> {
+    static __device__ __forceinline__ b8 run(f16 v) { return to_float(v) != 0.0f; }
+};
+template <> struct Convert<b8, bf16> {
+    static __device__ __forceinline__ b8 run(bf16 v) { return to_float(v) != 0.0f; }
+};
+template <> struct Convert<b8, b8> {
+    static __device__ __forceinline__ b8 run(b8 v) { return v; }
+};
+template <> struct Convert<f16, b8> {
+    static __device__ __forceinline__ f16 run(b8 v) { return f16_from(v ? 1.0f : 0.0f); }
+};
+template <> struct Convert<bf16, b8> {
+    static __device__ __forceinline__ bf16 run(b8 v) { return bf16_from(v ? 1.0f : 0.0f); }
+};
+
+template <class T> __device__ __forceinline__ typename Acc<T>::type load(const T* p) {
+    return Convert<typename Acc<T>::type, T>::run(*p);
+}
+template <class T> __device__ __forceinline__ void store(T* p, typename Acc<T>::type v) {
+    *p = Convert<T, typename Acc<T>::type>::run(v);
+}
+
+// A view's geometry, in elements, after the host merged every dimension it could (most
+// views arrive with ndim 1). Dimension 0 is the outermost.
+#define MAX_DIMS 16
+struct Strided {
+    i64 sizes[MAX_DIMS];
+    i64 strides[MAX_DIMS];
+    int ndim;
+};
+
+// Offset of the i-th element (row-major order over `sizes`) of a view.
+__device__ __forceinline__ i64 offset_of(const Strided& s, i64 i) {
+    i64 off = 0;
+    for (int d = s.ndim - 1; d > 0; --d) {
+        i64 q = i / s.sizes[d];
+        off += (i - q * s.sizes[d]) * s.strides[d];
+        i = q;
+    }
+    return s.ndim > 0 ? off + i * s.strides[0] : 0;
+}
+
+// Grid-stride loop over n elements.
+#define FOR_EACH(i, n) \
+    for (i64 i = (i64)blockIdx.x * blockDim.x + threadIdx.x; i < (n); i += (i64)blockDim.x * gridDim.x)

@@ -1,0 +1,66 @@
+//! Moving tensors between host and device memory.
+//!
+//! Copies go through contiguous buffers on both sides: a strided tensor is made contiguous on
+//! its own device first (on the GPU by a kernel), so the bus only carries the elements.
+
+use super::device::driver_err;
+use super::{device, device_of, ptr, CudaBuffer};
+use crate::device::Device;
+use crate::error::Result;
+use crate::storage::Storage;
+use crate::tensor::Tensor;
+use cudarc::driver::result;
+use std::sync::Arc;
+
+/// The same values on `target` (a new contiguous tensor; `t` itself if already there).
+pub fn to_device(t: &Tensor, target: Device) -> Result<Tensor> {
+    if t.device() == target {
+        return Ok(t.clone());
+    }
+    match (t.device(), target) {
+        (Device::Cpu, Device::Cuda(i)) => host_to_device(t, i),
+        (Device::Cuda(_), Device::Cpu) => device_to_host(t),
+        // Between GPUs: through the host, which needs no peer access.
+        (Device::Cuda(_), Device::Cuda(i)) => host_to_device(&device_to_host(t)?, i),
+        (Device::Cpu, Device::Cpu) => Ok(t.clone()),
+    }
+}
+
+fn host_to_device(t: &Tensor, ordinal: usize) -> Result<Tensor> {
+    let dev = device(ordinal)?;
+    let src = t.contiguous()?;
+    let nbytes = src.numel() * src.dtype().size();
+    let buf = CudaBuffer::alloc(dev, nbytes)?;
+    if nbytes > 0 {
+        // SAFETY: src is contiguous host memory of nbytes bytes, kept alive until the copy
+        // is done: the stream is synchronised before returning, since pageable host memory
+        // may be read after the call returns.
+        let host = unsafe { std::slice::from_raw_parts(src.data_ptr_raw() as *const u8, nbytes) };
+        dev.bind()?;
+        unsafe { result::memcpy_htod_async(buf.ptr(), host, dev.stream.cu_stream()) }
+            .map_err(driver_err("copying to the GPU (cuMemcpyHtoDAsync)"))?;
+        dev.synchronize()?;
+    }
+    Tensor::from_parts(
+        Arc::new(Storage::cuda(buf)),
+        crate::layout::Layout::contiguous(t.shape()),
+        t.dtype(),
+    )
+}
+
+fn device_to_host(t: &Tensor) -> Result<Tensor> {
+    let dev = device_of(t)?;
+    let src = t.contiguous()?;
+    let out = Tensor::empty(t.shape(), t.dtype(), Device::Cpu)?;
+    let nbytes = src.numel() * src.dtype().size();
+    if nbytes > 0 {
+        // SAFETY: out is fresh contiguous host memory of nbytes bytes; the stream is
+        // synchronised before it is read.
+        let host = unsafe { std::slice::from_raw_parts_mut(out.data_ptr_raw(), nbytes) };
+        dev.bind()?;
+        unsafe { result::memcpy_dtoh_async(host, ptr(&src), dev.stream.cu_stream()) }
+            .map_err(driver_err("copying from the GPU (cuMemcpyDtoHAsync)"))?;
+        dev.synchronize()?;
+    }
+    Ok(out)
+}
