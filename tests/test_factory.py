@@ -218,5 +218,8 @@ def test_factories_requires_grad_and_unknown_device():
     assert t.requires_grad and t.is_leaf
     with pytest.raises(RuntimeError, match="floating point"):
         torch.arange(3, requires_grad=True)
-    with pytest.raises(RuntimeError):
-        torch.eye(2, device="cuda")
+    with pytest.raises(RuntimeError, match="Expected one of cpu, cuda device type"):
+        torch.eye(2, device="tpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(RuntimeError, match="CUDA is not available"):
+            torch.eye(2, device="cuda")

@@ -57,7 +57,7 @@ fn _cuda_get_device_properties<'py>(
     p.set_item("major", d.capability.0)?;
     p.set_item("minor", d.capability.1)?;
     p.set_item("total_memory", d.total_memory().py()?)?;
-    p.set_item("multi_processor_count", d.multiprocessor_count().py()?)?;
+    p.set_item("multi_processor_count", d.multiprocessors)?;
     Ok(p)
 }
 

@@ -67,6 +67,8 @@ pub struct CudaDevice {
     pub stream: Arc<CudaStream>,
     /// `(major, minor)` compute capability: kernels are compiled for exactly this.
     pub capability: (i32, i32),
+    /// Streaming multiprocessors, for sizing grids (read once: launches are hot).
+    pub multiprocessors: u32,
     pub(crate) pool: sys::CUmemoryPool,
     pub(crate) kernels: Mutex<super::compile::KernelCache>,
     pub(crate) stats: super::memory::MemoryStats,
@@ -90,8 +92,13 @@ impl CudaDevice {
             )));
         }
         let pool = super::memory::configure_pool(&ctx)?;
+        let multiprocessors = ctx
+            .attribute(sys::CUdevice_attribute::CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT)
+            .map_err(driver_err("cuDeviceGetAttribute"))?
+            .max(1) as u32;
         Ok(CudaDevice {
             ordinal,
+            multiprocessors,
             stream: ctx.default_stream(),
             ctx,
             capability,
@@ -123,11 +130,6 @@ impl CudaDevice {
         self.ctx.total_mem().map_err(driver_err("cuDeviceTotalMem"))
     }
 
-    pub fn multiprocessor_count(&self) -> Result<i32> {
-        self.ctx
-            .attribute(sys::CUdevice_attribute::CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT)
-            .map_err(driver_err("cuDeviceGetAttribute"))
-    }
 }
 
 /// The device with this ordinal, opened on first use.

@@ -85,7 +85,7 @@ pub fn ptr(t: &Tensor) -> u64 {
 /// loop over the rest).
 pub fn launch_config(dev: &CudaDevice, n: usize) -> LaunchConfig {
     const THREADS: u32 = 256;
-    let max_blocks = (dev.multiprocessor_count().unwrap_or(108).max(1) as u64) * 32;
+    let max_blocks = dev.multiprocessors as u64 * 32;
     let blocks = (n as u64).div_ceil(THREADS as u64).clamp(1, max_blocks) as u32;
     LaunchConfig {
         grid_dim: (blocks, 1, 1),
