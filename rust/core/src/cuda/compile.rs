@@ -193,22 +193,29 @@ fn cubin(source: &Source, defines: Defines, arch: u32) -> Result<Vec<u8>> {
 
 impl CudaDevice {
     /// The kernel `function` of `source` specialised by `defines`, compiled and loaded on
-    /// first use.
+    /// first use. Launches are hot, so a cache hit allocates nothing: entries are found by a
+    /// hash and confirmed by comparing their parts.
     pub fn kernel(
         &self,
         source: &Source,
         defines: Defines,
         function: &str,
     ) -> Result<CudaFunction> {
-        let mut module_key = String::with_capacity(64);
-        module_key.push_str(source.name);
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        (source.name, defines, function).hash(&mut h);
+        let hash = h.finish();
+        let mut cache = self.kernels.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(f) = cache.functions.get(&hash).and_then(|entries| {
+            entries
+                .iter()
+                .find(|e| e.is(source, defines, function))
+                .map(|e| e.f.clone())
+        }) {
+            return Ok(f);
+        }
+        let mut module_key = source.name.to_string();
         for (k, v) in defines {
             module_key.push_str(&format!("|{k}={v}"));
-        }
-        let key = format!("{module_key}|{function}");
-        let mut cache = self.kernels.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(f) = cache.functions.get(&key) {
-            return Ok(f.clone());
         }
         let module = match cache.modules.get(&module_key) {
             Some(m) => m.clone(),
@@ -226,7 +233,15 @@ impl CudaDevice {
         let f = module
             .load_function(function)
             .map_err(driver_err(&format!("kernel {function} of {}", source.name)))?;
-        cache.functions.insert(key, f.clone());
+        cache.functions.entry(hash).or_default().push(Entry {
+            source: source.name,
+            defines: defines
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            function: function.to_string(),
+            f: f.clone(),
+        });
         Ok(f)
     }
 }
@@ -235,5 +250,25 @@ impl CudaDevice {
 #[derive(Default)]
 pub(crate) struct KernelCache {
     modules: HashMap<String, Arc<CudaModule>>,
-    functions: HashMap<String, CudaFunction>,
+    functions: HashMap<u64, Vec<Entry>>,
+}
+
+struct Entry {
+    source: &'static str,
+    defines: Vec<(String, String)>,
+    function: String,
+    f: CudaFunction,
+}
+
+impl Entry {
+    fn is(&self, source: &Source, defines: Defines, function: &str) -> bool {
+        self.source == source.name
+            && self.function == function
+            && self.defines.len() == defines.len()
+            && self
+                .defines
+                .iter()
+                .zip(defines)
+                .all(|((k, v), (k2, v2))| k == k2 && v == v2)
+    }
 }

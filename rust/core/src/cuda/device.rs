@@ -129,7 +129,6 @@ impl CudaDevice {
     pub fn total_memory(&self) -> Result<usize> {
         self.ctx.total_mem().map_err(driver_err("cuDeviceTotalMem"))
     }
-
 }
 
 /// The device with this ordinal, opened on first use.
