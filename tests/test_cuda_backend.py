@@ -155,3 +155,15 @@ def test_random_numbers_match_the_cpu():
         on_gpu = draw("cuda")
         assert on_gpu.is_cuda
         np.testing.assert_array_equal(host(on_gpu), host(on_cpu))
+
+
+def test_pinned_memory_and_non_blocking_copies():
+    src = torch.arange(1 << 20, dtype=torch.float32)
+    pinned = src.pin_memory()
+    assert pinned.is_pinned() and not src.is_pinned() and pinned.tolist()[:3] == [0.0, 1.0, 2.0]
+    g = pinned.to("cuda", non_blocking=True)
+    g2 = pinned.cuda(non_blocking=True)
+    torch.cuda.synchronize()
+    assert g.cpu().tolist() == src.tolist() and g2.cpu().tolist() == src.tolist()
+    with pytest.raises(RuntimeError, match="only dense CPU tensors can be pinned"):
+        g.pin_memory()

@@ -18,6 +18,9 @@ enum Owner {
     Allocated(std::alloc::Layout),
     /// Memory owned by someone else (a NumPy array); kept alive by this handle.
     Foreign(#[allow(dead_code)] Box<dyn Any + Send + Sync>),
+    /// Page-locked memory from the CUDA driver (`pin_memory()`): the GPU's copy engines read
+    /// it directly, so host-to-device copies from it can run asynchronously.
+    Pinned,
     /// Zero bytes: nothing to free.
     Empty,
 }
@@ -79,6 +82,25 @@ impl CpuBuffer {
         }
     }
 
+    /// `nbytes` of page-locked host memory (needs a working CUDA driver).
+    pub fn pinned(nbytes: usize) -> Result<CpuBuffer> {
+        if nbytes == 0 {
+            return CpuBuffer::zeroed(0);
+        }
+        let raw = crate::cuda::alloc_pinned(nbytes)?;
+        let ptr =
+            NonNull::new(raw).ok_or_else(|| Error::runtime("cuMemHostAlloc returned null"))?;
+        Ok(CpuBuffer {
+            ptr,
+            nbytes,
+            owner: Owner::Pinned,
+        })
+    }
+
+    pub fn is_pinned(&self) -> bool {
+        matches!(self.owner, Owner::Pinned)
+    }
+
     pub fn as_ptr(&self) -> *mut u8 {
         self.ptr.as_ptr()
     }
@@ -113,9 +135,11 @@ fn advise_huge_pages(_ptr: *mut u8, _nbytes: usize) {}
 
 impl Drop for CpuBuffer {
     fn drop(&mut self) {
-        if let Owner::Allocated(layout) = self.owner {
+        match self.owner {
             // SAFETY: allocated in `zeroed` with exactly this layout.
-            unsafe { std::alloc::dealloc(self.ptr.as_ptr(), layout) };
+            Owner::Allocated(layout) => unsafe { std::alloc::dealloc(self.ptr.as_ptr(), layout) },
+            Owner::Pinned => crate::cuda::free_pinned(self.ptr.as_ptr()),
+            Owner::Foreign(_) | Owner::Empty => {}
         }
     }
 }
@@ -190,6 +214,11 @@ impl Storage {
             StorageData::Cpu(b) => b.as_ptr(),
             StorageData::Cuda(_) => panic!("internal error: a CPU kernel was given CUDA memory"),
         }
+    }
+
+    /// True for page-locked host memory (`Tensor.is_pinned()`).
+    pub fn is_pinned(&self) -> bool {
+        matches!(&self.data, StorageData::Cpu(b) if b.is_pinned())
     }
 
     /// Device address of the first byte (CUDA storages; 0 on the CPU).

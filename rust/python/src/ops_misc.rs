@@ -44,14 +44,15 @@ fn move_to(
     device: Device,
     dtype: DType,
     format: MemoryFormat,
+    non_blocking: bool,
 ) -> PyResult<Py<PyAny>> {
     let t = slf.borrow().inner.clone();
     let convert =
         |x: Tensor| -> PyResult<Tensor> { Ok(fc::to(&x, dtype, false, format).py()?.unwrap_or(x)) };
     let moved = if dtype.size() < t.dtype().size() {
-        fc::to_device(&convert(t)?, device).py()?
+        fc::to_device(&convert(t)?, device, non_blocking).py()?
     } else {
-        convert(fc::to_device(&t, device).py()?)?
+        convert(fc::to_device(&t, device, non_blocking).py()?)?
     };
     Ok(wrap(slf.py(), moved)?.into_any())
 }
@@ -129,7 +130,7 @@ impl PyTensor {
         copy: bool,
         memory_format: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Py<PyAny>> {
-        let _ = non_blocking;
+        let mut non_blocking = non_blocking;
         let mut target_dtype: Option<DType> = None;
         let mut target_device: Option<Device> = None;
         let mut copy = copy;
@@ -172,7 +173,7 @@ impl PyTensor {
             )));
         }
         if let Some(nb) = extra.first() {
-            parse_flag(nb, "non_blocking")?;
+            non_blocking |= parse_flag(nb, "non_blocking")?;
         }
         if let Some(c) = extra.get(1) {
             copy |= parse_flag(c, "copy")?;
@@ -196,7 +197,9 @@ impl PyTensor {
         let dt = target_dtype.unwrap_or_else(|| slf.borrow().inner.dtype());
         let format = self::memory_format(memory_format)?;
         match target_device {
-            Some(d) if d != slf.borrow().inner.device() => move_to(slf, d, dt, format),
+            Some(d) if d != slf.borrow().inner.device() => {
+                move_to(slf, d, dt, format, non_blocking)
+            }
             _ => convert_to(slf, dt, copy, format),
         }
     }
@@ -269,7 +272,7 @@ impl PyTensor {
         let format = self::memory_format(memory_format)?;
         match slf.borrow().inner.device() {
             Device::Cpu => convert_to(slf, dtype, false, format),
-            Device::Cuda(_) => move_to(slf, Device::Cpu, dtype, format),
+            Device::Cuda(_) => move_to(slf, Device::Cpu, dtype, format, false),
         }
     }
 
@@ -282,7 +285,6 @@ impl PyTensor {
         non_blocking: bool,
         memory_format: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Py<PyAny>> {
-        let _ = non_blocking;
         let target = match device.filter(|d| !d.is_none()) {
             Some(d) => match extract_device(d)? {
                 Device::Cpu => {
@@ -299,7 +301,20 @@ impl PyTensor {
         if slf.borrow().inner.device() == target {
             return convert_to(slf, dtype, false, format);
         }
-        move_to(slf, target, dtype, format)
+        move_to(slf, target, dtype, format, non_blocking)
+    }
+
+    /// `pin_memory()`: a copy in page-locked host memory, from which `to("cuda",
+    /// non_blocking=True)` copies without waiting.
+    fn pin_memory(&self, py: Python<'_>) -> PyResult<Py<PyTensor>> {
+        wrap(
+            py,
+            ferrotorch_core::cuda::transfer::pin_memory(&self.inner).py()?,
+        )
+    }
+
+    fn is_pinned(&self) -> bool {
+        self.inner.storage().is_pinned()
     }
 
     /// `isclose(other, rtol=1e-05, atol=1e-08, equal_nan=False)`: elementwise closeness.

@@ -180,3 +180,24 @@ pub fn empty_cache(device: &CudaDevice) -> Result<()> {
     // SAFETY: a live pool; trimming only releases unused memory.
     unsafe { result::mem_pool::trim_to(device.pool, 0) }.map_err(driver_err("cuMemPoolTrimTo"))
 }
+
+/// Page-locked host memory of `nbytes` bytes (through the first device's context).
+pub fn alloc_pinned(nbytes: usize) -> Result<*mut u8> {
+    let dev = super::device(0)?;
+    dev.bind()?;
+    // SAFETY: a plain allocation; freed by `free_pinned`.
+    unsafe { result::malloc_host(nbytes, 0) }
+        .map(|p| p as *mut u8)
+        .map_err(driver_err("cuMemHostAlloc"))
+}
+
+/// Frees memory from [`alloc_pinned`], after the device finished any copy reading it.
+pub fn free_pinned(ptr: *mut u8) {
+    if let Ok(dev) = super::device(0) {
+        let _ = dev.bind();
+        // A non-blocking copy may still read the block: let queued work finish first.
+        let _ = dev.synchronize();
+        // SAFETY: allocated by alloc_pinned, freed once.
+        let _ = unsafe { result::free_host(ptr as *mut std::ffi::c_void) };
+    }
+}

@@ -16,8 +16,8 @@ pub use device::{current, device, device_count, is_available, set_current, CudaD
 pub use event::Event;
 pub use geometry::Strided;
 pub use memory::{
-    empty_cache, max_memory_allocated, memory_allocated, memory_reserved, reset_peak_memory_stats,
-    CudaBuffer,
+    alloc_pinned, empty_cache, free_pinned, max_memory_allocated, memory_allocated,
+    memory_reserved, reset_peak_memory_stats, CudaBuffer,
 };
 
 use crate::dtype::DType;

@@ -14,32 +14,43 @@ use std::sync::Arc;
 
 /// The same values on `target` (a new contiguous tensor; `t` itself if already there).
 pub fn to_device(t: &Tensor, target: Device) -> Result<Tensor> {
+    to_device_async(t, target, false)
+}
+
+/// [`to_device`]; with `non_blocking`, a copy from pinned host memory returns before it is done
+/// (later work on the device is ordered after it; the host must not write the source meanwhile,
+/// as in torch).
+pub fn to_device_async(t: &Tensor, target: Device, non_blocking: bool) -> Result<Tensor> {
     if t.device() == target {
         return Ok(t.clone());
     }
     match (t.device(), target) {
-        (Device::Cpu, Device::Cuda(i)) => host_to_device(t, i),
+        (Device::Cpu, Device::Cuda(i)) => host_to_device(t, i, non_blocking),
         (Device::Cuda(_), Device::Cpu) => device_to_host(t),
         // Between GPUs: through the host, which needs no peer access.
-        (Device::Cuda(_), Device::Cuda(i)) => host_to_device(&device_to_host(t)?, i),
+        (Device::Cuda(_), Device::Cuda(i)) => host_to_device(&device_to_host(t)?, i, false),
         (Device::Cpu, Device::Cpu) => Ok(t.clone()),
     }
 }
 
-fn host_to_device(t: &Tensor, ordinal: usize) -> Result<Tensor> {
+fn host_to_device(t: &Tensor, ordinal: usize, non_blocking: bool) -> Result<Tensor> {
     let dev = device(ordinal)?;
     let src = t.contiguous()?;
+    // Only a pinned source can be left to the copy engine; pageable memory is copied now.
+    let wait = !(non_blocking && src.storage().is_pinned());
     let nbytes = src.numel() * src.dtype().size();
     let buf = CudaBuffer::alloc(dev, nbytes)?;
     if nbytes > 0 {
-        // SAFETY: src is contiguous host memory of nbytes bytes, kept alive until the copy
-        // is done: the stream is synchronised before returning, since pageable host memory
-        // may be read after the call returns.
+        // SAFETY: src is contiguous host memory of nbytes bytes. It stays alive until the copy
+        // is done: either the stream is synchronised here, or it is pinned memory, whose free
+        // waits for the device (cuda::free_pinned).
         let host = unsafe { std::slice::from_raw_parts(src.data_ptr_raw() as *const u8, nbytes) };
         dev.bind()?;
         unsafe { result::memcpy_htod_async(buf.ptr(), host, dev.stream.cu_stream()) }
             .map_err(driver_err("copying to the GPU (cuMemcpyHtoDAsync)"))?;
-        dev.synchronize()?;
+        if wait {
+            dev.synchronize()?;
+        }
     }
     Tensor::from_parts(
         Arc::new(Storage::cuda(buf)),
@@ -62,5 +73,24 @@ fn device_to_host(t: &Tensor) -> Result<Tensor> {
             .map_err(driver_err("copying from the GPU (cuMemcpyDtoHAsync)"))?;
         dev.synchronize()?;
     }
+    Ok(out)
+}
+
+/// A copy of `t` in page-locked host memory (`Tensor.pin_memory()`).
+pub fn pin_memory(t: &Tensor) -> Result<Tensor> {
+    if t.device() != Device::Cpu {
+        return Err(crate::Error::runtime(format!(
+            "cannot pin 'torch.cuda.{}Tensor' only dense CPU tensors can be pinned",
+            crate::dtype::scalar_type_name(t.dtype())
+        )));
+    }
+    let nbytes = t.numel() * t.dtype().size();
+    let storage = Storage::cpu(crate::storage::CpuBuffer::pinned(nbytes)?);
+    let out = Tensor::from_parts(
+        Arc::new(storage),
+        crate::layout::Layout::contiguous(t.shape()),
+        t.dtype(),
+    )?;
+    out.copy_(t)?;
     Ok(out)
 }

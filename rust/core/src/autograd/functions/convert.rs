@@ -33,13 +33,13 @@ pub fn to_dtype(x: &Tensor, dtype: DType) -> Result<Tensor> {
     Ok(record_to_copy(x, out))
 }
 
-/// `x.to(device)`: `x` itself when already there, else a copy recorded as `ToCopyBackward0`
-/// (the gradient goes back to `x`'s device).
-pub fn to_device(x: &Tensor, device: Device) -> Result<Tensor> {
+/// `x.to(device, non_blocking=...)`: `x` itself when already there, else a copy recorded as
+/// `ToCopyBackward0` (the gradient goes back to `x`'s device).
+pub fn to_device(x: &Tensor, device: Device, non_blocking: bool) -> Result<Tensor> {
     if x.device() == device {
         return Ok(x.clone());
     }
-    let out = x.to_device(device)?;
+    let out = crate::cuda::transfer::to_device_async(x, device, non_blocking)?;
     if !out.dtype().is_floating_point() {
         return Ok(out);
     }
@@ -49,7 +49,7 @@ pub fn to_device(x: &Tensor, device: Device) -> Result<Tensor> {
         &[x],
         out,
         vec![],
-        move |a: &BackwardArgs| Ok(vec![Some(to_device(&a.grad(0)?, from)?)]),
+        move |a: &BackwardArgs| Ok(vec![Some(to_device(&a.grad(0)?, from, false)?)]),
     ))
 }
 
