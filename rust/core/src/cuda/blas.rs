@@ -166,9 +166,19 @@ pub fn gemm(
         return Ok(());
     }
     let dev = device_of(out)?;
-    let k = a.shape()[a.ndim() - 1];
-    if k == 0 && beta.is_none() {
-        return super::fill(out, 0);
+    let nd = out.ndim();
+    if a.shape()[nd - 1] == 0 {
+        let Some(beta) = beta else {
+            return super::fill(out, 0);
+        };
+        // An empty sum leaves `beta * out`: a product with one zero term computes it without
+        // relying on how cuBLAS treats k = 0.
+        let (m, n) = (out.shape()[nd - 2], out.shape()[nd - 1]);
+        let batch = &out.shape()[..nd - 2];
+        let shape = |r: usize, c: usize| -> Vec<usize> { batch.iter().copied().chain([r, c]).collect() };
+        let za = Tensor::zeros(&shape(m, 1), dt, out.device())?;
+        let zb = Tensor::zeros(&shape(1, n), dt, out.device())?;
+        return gemm(out, &za, &zb, alpha, Some(beta), kernel);
     }
     match matrix_layout(out) {
         Some((false, _)) => gemm_rowmajor(dev, out, a, b, alpha, beta),

@@ -284,7 +284,12 @@ pub fn scatter_(
     reduce: Reduce,
     include_self: bool,
 ) -> Result<()> {
-    crate::ops::check_same_device("scatter_", &[t, idx, src])?;
+    // A 0-d host `src` is a number (scatter's `value=`), usable with any device.
+    if src.ndim() == 0 && !src.is_cuda() {
+        crate::ops::check_same_device("scatter_", &[t, idx])?;
+    } else {
+        crate::ops::check_same_device("scatter_", &[t, idx, src])?;
+    }
     if t.is_cuda() {
         let (i, s) = (host(idx)?, host(src)?);
         return in_place_on_host(t, |h| scatter_(h, dim, &i, &s, reduce, include_self));

@@ -341,6 +341,13 @@ pub fn repeat(t: &Tensor, sizes: &[i64]) -> Result<Tensor> {
         })?;
         final_shape.push(merged as i64);
     }
+    if final_shape
+        .iter()
+        .try_fold(1usize, |a, &s| a.checked_mul(s as usize))
+        .is_none()
+    {
+        bail!(Runtime, "repeat: sizes {sizes:?} are too large");
+    }
     let src = t.view_with(Layout {
         shape: shape.clone(),
         strides,
