@@ -175,7 +175,8 @@ pub fn gemm(
         // relying on how cuBLAS treats k = 0.
         let (m, n) = (out.shape()[nd - 2], out.shape()[nd - 1]);
         let batch = &out.shape()[..nd - 2];
-        let shape = |r: usize, c: usize| -> Vec<usize> { batch.iter().copied().chain([r, c]).collect() };
+        let shape =
+            |r: usize, c: usize| -> Vec<usize> { batch.iter().copied().chain([r, c]).collect() };
         let za = Tensor::zeros(&shape(m, 1), dt, out.device())?;
         let zb = Tensor::zeros(&shape(1, n), dt, out.device())?;
         return gemm(out, &za, &zb, alpha, Some(beta), kernel);

@@ -477,6 +477,14 @@ pub fn index_put_items(
     value: &Tensor,
     accumulate: bool,
 ) -> Result<()> {
+    // A 0-d host value is a number, usable with a tensor on any device.
+    let moved;
+    let value = if value.ndim() == 0 && !value.is_cuda() && t.is_cuda() {
+        moved = value.to_device(t.device())?;
+        &moved
+    } else {
+        value
+    };
     crate::ops::check_same_device("index_put_", &[t, value])?;
     if needs_host(t, items)? {
         let (items, value) = (cuda::host_items(items)?, cuda::host(value)?);
