@@ -35,7 +35,7 @@ from ._ops_matmul import *  # noqa: F401,F403
 from ._ops_factory import *  # noqa: F401,F403
 from ._ops_misc import *  # noqa: F401,F403
 from ._random import *  # noqa: F401,F403
-from . import autograd, cuda, linalg, nn, testing  # noqa: F401
+from . import autograd, backends, cuda, linalg, nn, testing  # noqa: F401
 from .autograd.grad_mode import (  # noqa: F401
     enable_grad,
     inference_mode,

@@ -422,6 +422,23 @@ pub fn normal_tensors(mean: &Tensor, std: &Tensor, gen: &Generator) -> Result<Te
             torch_type_name(dt)
         );
     }
+    if mean.is_cuda() || std.is_cuda() {
+        // Drawn on the host (as every GPU tensor's random numbers are), then moved.
+        // A 0-d host tensor (a wrapped number) may go with a GPU one, as in elementwise ops.
+        if mean.ndim() > 0 && std.ndim() > 0 {
+            crate::ops::check_same_device("normal", &[mean, std])?;
+        }
+        let device = if mean.is_cuda() {
+            mean.device()
+        } else {
+            std.device()
+        };
+        let (m, s) = (
+            crate::cuda::index::host(mean)?,
+            crate::cuda::index::host(std)?,
+        );
+        return normal_tensors(&m, &s, gen)?.to_device(device);
+    }
     if std.to_vec::<f64>().iter().any(|&x| x < 0.0 || x.is_nan()) {
         bail!(Runtime, "normal expects all elements of std >= 0.0");
     }
@@ -588,5 +605,5 @@ pub fn multinomial(
     } else {
         vec![num_samples]
     };
-    Tensor::from_vec(out, &shape)
+    Tensor::from_vec(out, &shape)?.to_device(probs.device())
 }

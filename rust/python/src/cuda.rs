@@ -114,6 +114,17 @@ fn _cuda_compile_source(name: &str, text: &str, arch: u32) -> PyResult<usize> {
     compile::compile_str(name, text, arch).py().map(|c| c.len())
 }
 
+/// `torch.backends.cuda.matmul.allow_tf32`.
+#[pyfunction]
+fn _cuda_matmul_allow_tf32() -> bool {
+    cuda::blas::allow_tf32()
+}
+
+#[pyfunction]
+fn _cuda_set_matmul_allow_tf32(on: bool) {
+    cuda::blas::set_allow_tf32(on)
+}
+
 /// A CUDA event on a device's stream (`torch.cuda.Event`).
 #[pyclass(name = "_CudaEvent", module = "ferrotorch._C", frozen)]
 pub struct PyCudaEvent {
@@ -160,5 +171,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(_nvrtc_version, m)?)?;
     m.add_function(wrap_pyfunction!(_cuda_compile_all_kernels, m)?)?;
     m.add_function(wrap_pyfunction!(_cuda_compile_source, m)?)?;
+    m.add_function(wrap_pyfunction!(_cuda_matmul_allow_tf32, m)?)?;
+    m.add_function(wrap_pyfunction!(_cuda_set_matmul_allow_tf32, m)?)?;
     Ok(())
 }

@@ -252,7 +252,9 @@ fn randperm(
         }
         let g = gen_arg(generator)?;
         let dt = opts.dtype.or_else(|| out_dtype(out)).unwrap_or(DType::I64);
-        let t = dist::randperm(n as usize, dt, g.get()).py()?;
+        let t = dist::randperm(n as usize, dt, g.get())
+            .and_then(|t| t.to_device(opts.device))
+            .py()?;
         finish_out(py, wrap(py, t)?, out)
     })();
     crate::autograd::with_requires_grad(py, result, requires_grad)

@@ -4,10 +4,12 @@
 //! builds without a CUDA toolkit and imports on machines without a GPU; there
 //! [`is_available`] is false and every CUDA entry point returns an error.
 
+pub mod blas;
 pub mod compile;
 mod device;
 mod event;
 mod geometry;
+pub mod index;
 mod memory;
 pub mod transfer;
 
@@ -32,6 +34,10 @@ pub mod sources {
         name: "copy",
         text: include_str!("kernels/copy.cu"),
     };
+    pub const INDEX: Source = Source {
+        name: "index",
+        text: include_str!("kernels/index.cu"),
+    };
 }
 
 /// The kernel sources with the specialisations to compile in the CPU-only compile test:
@@ -46,6 +52,7 @@ pub fn all_specialisations() -> Vec<(Source, Vec<(&'static str, &'static str)>)>
             ));
         }
     }
+    v.extend(index::specialisations());
     v
 }
 

@@ -9,6 +9,7 @@
 
 use crate::bail;
 use crate::cpu::iter::{Geometry, SendPtr, PARALLEL_THRESHOLD};
+use crate::cuda::index as cuda;
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::layout::{broadcast_shapes, contiguous_strides};
@@ -433,11 +434,29 @@ fn offset_of(mut pos: usize, shape: &[usize], strides: &[isize]) -> isize {
 
 /// `t[items]`: a view for basic indexing, a new tensor when advanced items are present.
 pub fn index(t: &Tensor, items: &[IndexItem]) -> Result<Tensor> {
+    if needs_host(t, items)? {
+        let r = index(&cuda::host(t)?, &cuda::host_items(items)?)?;
+        return r.to_device(t.device());
+    }
     let p = plan(t, items)?;
     if p.adv.is_empty() {
         return Ok(p.view);
     }
     Gather::new(p)?.gather()
+}
+
+/// True when `t[items]` involves a GPU and advanced items: those run on a host copy (their
+/// offsets are computed from index values on the host). Basic items stay views on the device.
+fn needs_host(t: &Tensor, items: &[IndexItem]) -> Result<bool> {
+    if !t.is_cuda() && !cuda::items_on_cuda(items) {
+        return Ok(false);
+    }
+    cuda::check_index_devices(t, items)?;
+    Ok(items.iter().any(|it| match it {
+        IndexItem::Tensor(x) => x.ndim() > 0 || matches!(x.dtype(), DType::Bool | DType::U8),
+        IndexItem::Bool(_) => true,
+        _ => false,
+    }))
 }
 
 /// Drops leading size-1 dims of `value` beyond `ndim` (torch lets `x[0] = ones(1, 3)` work).
@@ -458,7 +477,19 @@ pub fn index_put_items(
     value: &Tensor,
     accumulate: bool,
 ) -> Result<()> {
+    // A 0-d host value is a number, usable with a tensor on any device.
+    let moved;
+    let value = if value.ndim() == 0 && !value.is_cuda() && t.is_cuda() {
+        moved = value.to_device(t.device())?;
+        &moved
+    } else {
+        value
+    };
     crate::ops::check_same_device("index_put_", &[t, value])?;
+    if needs_host(t, items)? {
+        let (items, value) = (cuda::host_items(items)?, cuda::host(value)?);
+        return cuda::in_place_on_host(t, |h| index_put_items(h, &items, &value, accumulate));
+    }
     let p = plan(t, items)?;
     let shape = if p.adv.is_empty() {
         p.view.shape().to_vec()
@@ -501,6 +532,10 @@ pub fn index_put_items(
 
 /// `t[items] = scalar`: a fill for basic indexing, a scatter of one value otherwise.
 pub fn index_fill_items(t: &Tensor, items: &[IndexItem], value: crate::Scalar) -> Result<()> {
+    if needs_host(t, items)? {
+        let items = cuda::host_items(items)?;
+        return cuda::in_place_on_host(t, |h| index_fill_items(h, &items, value));
+    }
     let p = plan(t, items)?;
     if p.adv.is_empty() {
         return p.view.fill_(value);

@@ -6,6 +6,7 @@
 
 use crate::bail;
 use crate::cpu::iter::{for_each_run, SendPtr};
+use crate::cuda::index::{any_cuda, host, in_place_on_host};
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::layout::{broadcast_shapes, contiguous_strides, wrap_dim, Layout};
@@ -85,6 +86,30 @@ pub fn index_select(t: &Tensor, dim: i64, idx: &Tensor) -> Result<Tensor> {
     }
     let t1 = at_least_1d(t)?;
     let d = wrap_dim(dim, t.ndim(), "index_select")?;
+    if t.is_cuda() || idx.is_cuda() {
+        crate::ops::check_same_device("index_select", &[t, idx])?;
+        let mut shape = t1.shape().to_vec();
+        shape[d] = idx.numel();
+        let out = Tensor::empty(&shape, t.dtype(), t.device())?;
+        let (src_st, sd) = strides_without(&t1, d);
+        let mut idx_st = vec![0isize; shape.len()];
+        idx_st[d] = if idx.ndim() == 1 { idx.strides()[0] } else { 0 };
+        crate::cuda::index::gather_dim(
+            &out,
+            &t1,
+            &src_st,
+            sd,
+            t1.shape()[d],
+            idx,
+            &idx_st,
+            false,
+            || Error::index("index out of range in self"),
+        )?;
+        if t.ndim() == 0 {
+            return out.view_with(Layout::contiguous(&[]));
+        }
+        return Ok(out);
+    }
     check_values(idx, t1.shape()[d], false, |_| {
         Error::index("index out of range in self")
     })?;
@@ -140,6 +165,10 @@ fn check_scatter_gather(
         }
     }
     let size = ts.shape()[d];
+    if idx.is_cuda() {
+        // Checked on the device by the kernel.
+        return Ok(());
+    }
     check_values(idx, size, false, |i| {
         Error::runtime(format!(
             "index {i} is out of bounds for dimension {d} with size {size}"
@@ -162,6 +191,25 @@ pub fn gather(t: &Tensor, dim: i64, idx: &Tensor) -> Result<Tensor> {
     let out = Tensor::empty(idx.shape(), t.dtype(), t.device())?;
     let (ts, is) = (at_least_1d(t)?, at_least_1d(idx)?);
     let (src_st, sd) = strides_without(&ts, d);
+    if t.is_cuda() {
+        let size = ts.shape()[d];
+        crate::cuda::index::gather_dim(
+            &at_least_1d(&out)?,
+            &ts,
+            &src_st,
+            sd,
+            size,
+            &is,
+            is.strides(),
+            false,
+            || {
+                Error::runtime(format!(
+                    "index out of bounds for dimension {d} with size {size}"
+                ))
+            },
+        )?;
+        return Ok(out);
+    }
     let out_st = contiguous_strides(is.shape());
     dispatch_by_size!(t.dtype().size(), T => {
         let (o, pi, ps) = (SendPtr(out.data_ptr_raw() as *mut T), SendPtr(is.data_ptr::<i64>()), SendPtr(ts.data_ptr_raw() as *mut T));
@@ -236,7 +284,16 @@ pub fn scatter_(
     reduce: Reduce,
     include_self: bool,
 ) -> Result<()> {
-    crate::ops::check_same_device("scatter_", &[t, idx, src])?;
+    // A 0-d host `src` is a number (scatter's `value=`), usable with any device.
+    if src.ndim() == 0 && !src.is_cuda() {
+        crate::ops::check_same_device("scatter_", &[t, idx])?;
+    } else {
+        crate::ops::check_same_device("scatter_", &[t, idx, src])?;
+    }
+    if t.is_cuda() {
+        let (i, s) = (host(idx)?, host(src)?);
+        return in_place_on_host(t, |h| scatter_(h, dim, &i, &s, reduce, include_self));
+    }
     let d = wrap_dim(dim, t.ndim(), "scatter")?;
     let is_value = src.ndim() == 0 && t.ndim() > 0;
     if src.dtype() != t.dtype() {
@@ -392,6 +449,11 @@ pub fn index_add_(
     source: &Tensor,
     alpha: Scalar,
 ) -> Result<()> {
+    if any_cuda(&[t, idx, source]) {
+        crate::ops::check_same_device("index_add_", &[t, idx, source])?;
+        let (i, s) = (host(idx)?, host(source)?);
+        return in_place_on_host(t, |h| index_add_(h, dim, &i, &s, alpha));
+    }
     let d = wrap_dim(dim, t.ndim(), "index_add_")?;
     check_index_source("index_add_", t, d, idx, source)?;
     if alpha.is_float() && !t.dtype().is_floating_point() {
@@ -418,6 +480,11 @@ pub fn index_copy_(t: &Tensor, dim: i64, idx: &Tensor, source: &Tensor) -> Resul
             idx.dtype().name()
         );
     }
+    if any_cuda(&[t, idx, source]) {
+        crate::ops::check_same_device("index_copy_", &[t, idx, source])?;
+        let (i, s) = (host(idx)?, host(source)?);
+        return in_place_on_host(t, |h| index_copy_(h, dim, &i, &s));
+    }
     let d = wrap_dim(dim, t.ndim(), "index_copy_")?;
     check_index_source("index_copy_", t, d, idx, source)?;
     let (t1, s1) = (at_least_1d(t)?, at_least_1d(source)?);
@@ -431,6 +498,11 @@ pub fn index_fill_(t: &Tensor, dim: i64, idx: &Tensor, value: Scalar) -> Result<
     }
     if idx.ndim() > 1 {
         bail!(Index, "index_fill_(): Index is supposed to be a vector");
+    }
+    if any_cuda(&[t, idx]) {
+        crate::ops::check_same_device("index_fill_", &[t, idx])?;
+        let i = host(idx)?;
+        return in_place_on_host(t, |h| index_fill_(h, dim, &i, value));
     }
     let d = wrap_dim(dim, t.ndim(), "index_fill_")?;
     let t1 = at_least_1d(t)?;
@@ -496,6 +568,28 @@ pub fn take(t: &Tensor, idx: &Tensor) -> Result<Tensor> {
     }
     let n = t.numel();
     let flat = crate::ops::shape::reshape(t, &[-1])?;
+    if any_cuda(&[t, idx]) {
+        crate::ops::check_same_device("take", &[t, idx])?;
+        // Every output element reads flat[idx[e]]: a gather whose source has no other dims.
+        let out = Tensor::empty(idx.shape(), t.dtype(), t.device())?;
+        let zeros = vec![0isize; idx.ndim()];
+        crate::cuda::index::gather_dim(
+            &out,
+            &flat,
+            &zeros,
+            flat.strides()[0],
+            n,
+            idx,
+            idx.strides(),
+            true,
+            || {
+                Error::index(format!(
+                    "out of range: tried to access an index on a tensor of {n} elements."
+                ))
+            },
+        )?;
+        return Ok(out);
+    }
     check_values(idx, n, true, |i| {
         Error::index(format!(
             "out of range: tried to access index {i} on a tensor of {n} elements."

@@ -2,6 +2,7 @@
 
 use crate::bail;
 use crate::cpu::iter::{for_each_run, SendPtr};
+use crate::cuda::index::{any_cuda, host, in_place_on_host};
 use crate::dtype::DType;
 use crate::element::Element;
 use crate::error::Result;
@@ -14,6 +15,10 @@ use crate::{dispatch_all, dispatch_by_size};
 /// `torch.nonzero(t)`: an int64 tensor of shape `[n, ndim]` with the coordinates of the
 /// non-zero elements in row-major order.
 pub fn nonzero(t: &Tensor) -> Result<Tensor> {
+    if t.is_cuda() {
+        // The result's size depends on the values: counted on the host.
+        return nonzero(&host(t)?)?.to_device(t.device());
+    }
     let nd = t.ndim();
     let c = t.contiguous()?;
     let shape = c.shape().to_vec();
@@ -65,6 +70,11 @@ fn check_bool_mask(op: &str, mask: &Tensor) -> Result<()> {
 pub fn masked_fill_(t: &Tensor, mask: &Tensor, value: Scalar) -> Result<()> {
     check_bool_mask("masked_fill_", mask)?;
     let m = mask.view_with(mask.layout().broadcast_to(t.shape(), "masked_fill_")?)?;
+    if any_cuda(&[t, &m]) {
+        crate::ops::check_same_device("masked_fill_", &[t, &m])?;
+        let bits = dispatch_all!(t.dtype(), T => crate::element::to_bits::<T>(value.to_elem()));
+        return crate::cuda::index::masked_fill(t, &m, bits);
+    }
     dispatch_all!(t.dtype(), T => {
         let v: T = value.to_elem();
         let (o, pm) = (SendPtr(t.data_ptr::<T>()), SendPtr(m.data_ptr::<bool>()));
@@ -96,6 +106,9 @@ pub fn masked_fill(t: &Tensor, mask: &Tensor, value: Scalar) -> Result<Tensor> {
 pub fn masked_select(t: &Tensor, mask: &Tensor) -> Result<Tensor> {
     check_bool_mask("masked_select", mask)?;
     crate::ops::check_same_device("masked_select", &[t, mask])?;
+    if t.is_cuda() {
+        return masked_select(&host(t)?, &host(mask)?)?.to_device(t.device());
+    }
     let shape = broadcast_shapes(t.shape(), mask.shape(), "masked_select")?;
     let tv = t.view_with(t.layout().broadcast_to(&shape, "masked_select")?)?;
     let mv = mask.view_with(mask.layout().broadcast_to(&shape, "masked_select")?)?;
@@ -125,6 +138,10 @@ pub fn masked_select(t: &Tensor, mask: &Tensor) -> Result<Tensor> {
 pub fn masked_scatter_(t: &Tensor, mask: &Tensor, source: &Tensor) -> Result<()> {
     check_bool_mask("masked_scatter_", mask)?;
     crate::ops::check_same_device("masked_scatter_", &[t, mask, source])?;
+    if t.is_cuda() {
+        let (m, s) = (host(mask)?, host(source)?);
+        return in_place_on_host(t, |h| masked_scatter_(h, &m, &s));
+    }
     if source.dtype() != t.dtype() {
         bail!(
             Runtime,

@@ -2,6 +2,7 @@
 //! `one_hot`.
 
 use crate::bail;
+use crate::cuda::index::{any_cuda, host};
 use crate::dispatch_all;
 use crate::dtype::DType;
 use crate::error::Result;
@@ -12,6 +13,13 @@ use crate::tensor::Tensor;
 pub fn bincount(input: &Tensor, weights: Option<&Tensor>, minlength: i64) -> Result<Tensor> {
     if minlength < 0 {
         bail!(Runtime, "minlength should be >= 0");
+    }
+    let mut all = vec![input];
+    all.extend(weights);
+    if any_cuda(&all) {
+        crate::ops::check_same_device("bincount", &all)?;
+        let w = weights.map(host).transpose()?;
+        return bincount(&host(input)?, w.as_ref(), minlength)?.to_device(input.device());
     }
     if input.ndim() != 1 || !input.dtype().is_integral(false) {
         bail!(
@@ -65,6 +73,10 @@ pub fn bincount(input: &Tensor, weights: Option<&Tensor>, minlength: i64) -> Res
 /// insertion index in the matching row of the sorted sequence (1-D: one row for all values).
 pub fn searchsorted(seq: &Tensor, values: &Tensor, right: bool, out_int32: bool) -> Result<Tensor> {
     crate::ops::check_same_device("searchsorted", &[seq, values])?;
+    if seq.is_cuda() {
+        return searchsorted(&host(seq)?, &host(values)?, right, out_int32)?
+            .to_device(seq.device());
+    }
     if seq.ndim() == 0 {
         bail!(Runtime, "torch.searchsorted(): boundaries tensor should have positive dimension, but got 0 dimension");
     }
@@ -138,6 +150,9 @@ pub fn one_hot(t: &Tensor, num_classes: i64) -> Result<Tensor> {
             Runtime,
             "one_hot is only applicable to index tensor of type LongTensor."
         );
+    }
+    if t.is_cuda() {
+        return one_hot(&host(t)?, num_classes)?.to_device(t.device());
     }
     let vals = t.to_vec::<i64>();
     let classes = if num_classes == -1 {

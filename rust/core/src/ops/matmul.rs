@@ -104,6 +104,9 @@ pub fn gemm_into(
     debug_assert!(nd >= 2 && a.ndim() == nd && b.ndim() == nd);
     let (m, n, k) = (out.shape()[nd - 2], out.shape()[nd - 1], a.shape()[nd - 1]);
     let batch = &out.shape()[..nd - 2];
+    if out.is_cuda() {
+        return crate::cuda::blas::gemm(out, a, b, alpha, beta, kernel);
+    }
     if out.dtype() == DType::Bool {
         bail!(NotImplemented, "\"{kernel}\" not implemented for 'Bool'");
     }

@@ -3,6 +3,7 @@
 //! engine fuses into memcpy-sized blocks whenever source and destination are contiguous.
 
 use crate::cpu::iter::{for_each_run, SendPtr};
+use crate::cuda::index::host;
 use crate::dtype::DType;
 use crate::element::Element;
 use crate::error::Result;
@@ -73,9 +74,10 @@ pub fn cat(ts: &[Tensor], dim: i64) -> Result<Tensor> {
         .iter()
         .filter(|t| !is_legacy_empty(t) && t.numel() > 0)
         .collect();
-    if parts
-        .iter()
-        .all(|t| t.is_contiguous() && t.dtype() == dtype)
+    if !out.is_cuda()
+        && parts
+            .iter()
+            .all(|t| t.is_contiguous() && t.dtype() == dtype)
     {
         cat_contiguous(&out, &parts, d);
         return Ok(out);
@@ -180,7 +182,15 @@ pub fn stack(ts: &[Tensor], dim: i64) -> Result<Tensor> {
 /// forwards are memcpys and runs that read backwards are reversed slices (both vectorise).
 ///
 /// Callers guarantee every address read lies inside `src`'s view.
-fn copy_with_strides(out: &Tensor, src: &Tensor, shift: isize, src_strides: &[isize]) {
+fn copy_with_strides(
+    out: &Tensor,
+    src: &Tensor,
+    shift: isize,
+    src_strides: &[isize],
+) -> Result<()> {
+    if out.is_cuda() {
+        return crate::cuda::index::copy_with_strides(out, src, shift, src_strides);
+    }
     fn run<T: Element>(out: &Tensor, src: &Tensor, shift: isize, src_strides: &[isize]) {
         let (o, p) = (SendPtr(out.data_ptr::<T>()), SendPtr(src.data_ptr::<T>()));
         for_each_run(
@@ -207,7 +217,8 @@ fn copy_with_strides(out: &Tensor, src: &Tensor, shift: isize, src_strides: &[is
             },
         );
     }
-    dispatch_all!(out.dtype(), T => run::<T>(out, src, shift, src_strides))
+    dispatch_all!(out.dtype(), T => run::<T>(out, src, shift, src_strides));
+    Ok(())
 }
 
 /// Wraps each dim and refuses duplicates (`flip`, `roll`).
@@ -244,7 +255,7 @@ pub fn flip(t: &Tensor, dims: &[i64]) -> Result<Tensor> {
         shift += (t.shape()[d] as isize - 1) * strides[d];
         strides[d] = -strides[d];
     }
-    copy_with_strides(&out, t, shift, &strides);
+    copy_with_strides(&out, t, shift, &strides)?;
     Ok(out)
 }
 
@@ -330,6 +341,13 @@ pub fn repeat(t: &Tensor, sizes: &[i64]) -> Result<Tensor> {
         })?;
         final_shape.push(merged as i64);
     }
+    if final_shape
+        .iter()
+        .try_fold(1usize, |a, &s| a.checked_mul(s as usize))
+        .is_none()
+    {
+        bail!(Runtime, "repeat: sizes {sizes:?} are too large");
+    }
     let src = t.view_with(Layout {
         shape: shape.clone(),
         strides,
@@ -365,6 +383,17 @@ pub fn repeat_interleave(
     dim: Option<i64>,
     output_size: Option<i64>,
 ) -> Result<Tensor> {
+    if t.is_cuda() {
+        // The output size depends on the repeat counts: computed on the host.
+        let r = match repeats {
+            Repeats::Same(r) => repeat_interleave(&host(t)?, Repeats::Same(r), dim, output_size)?,
+            Repeats::Each(r) => {
+                let r = host(r)?;
+                repeat_interleave(&host(t)?, Repeats::Each(&r), dim, output_size)?
+            }
+        };
+        return r.to_device(t.device());
+    }
     let (src, d) = match dim {
         Some(dim) if t.ndim() > 0 => (t.clone(), wrap_dim(dim, t.ndim(), "repeat_interleave")?),
         Some(dim) => {
@@ -473,7 +502,8 @@ pub fn repeat_interleave_indices(repeats: &Tensor, output_size: Option<i64>) -> 
         bail!(Runtime, "repeat_interleave only accept 1D vector as repeat");
     }
     let n = repeats.numel();
-    let idx = Tensor::from_vec((0..n as i64).collect::<Vec<i64>>(), &[n])?;
+    let idx =
+        Tensor::from_vec((0..n as i64).collect::<Vec<i64>>(), &[n])?.to_device(repeats.device())?;
     repeat_interleave(
         &idx,
         Repeats::Each(&reshape(repeats, &[-1])?),
@@ -532,6 +562,9 @@ fn zero_triangle(t: &Tensor, lower: bool, k: i64, op: &str) -> Result<()> {
                 }
             }
         });
+    }
+    if t.is_cuda() {
+        return crate::cuda::index::triangle(t, lower, k);
     }
     if t.numel() > 0 {
         dispatch_all!(t.dtype(), T => run::<T>(t, bshape, bstrides, rows, rs, cs, range));

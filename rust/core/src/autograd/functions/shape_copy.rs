@@ -231,7 +231,7 @@ pub fn repeat_interleave(
                 })
                 .collect();
             let len = idx.len();
-            let idx = Tensor::from_vec(idx, &[len])?;
+            let idx = Tensor::from_vec(idx, &[len])?.to_device(src.device())?;
             Ok(record_index_select(&src, out, d, idx))
         }
     }
@@ -419,7 +419,8 @@ pub fn scatter_region(g: &Tensor, shape: &[usize], region: &Layout) -> Result<Te
             // Several indices share an element: accumulate through an index table.
             let flat = Tensor::zeros(&[numel], g.dtype(), g.device())?;
             let src = crate::ops::shape::reshape(&g.contiguous()?, &[-1])?;
-            index_add_(&flat, 0, &positions(region)?, &src, ONE)?;
+            let at = positions(region)?.to_device(flat.device())?;
+            index_add_(&flat, 0, &at, &src, ONE)?;
             crate::ops::shape::reshape(&flat, &dims_i64(shape))?
         } else {
             let mut region = region.clone();

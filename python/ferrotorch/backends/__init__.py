@@ -1,0 +1,3 @@
+"""``torch.backends``: process-wide switches of the compute backends."""
+
+from . import cuda  # noqa: F401

@@ -1,0 +1,202 @@
+//! Indexing and shape copies on CUDA: gather along a dim (`gather`, `index_select`), masked
+//! fills, triangles, reversed copies (`flip`), and the host round trip the data-dependent ops
+//! without a kernel yet take.
+//!
+//! Index values are checked on the device: a kernel that meets an out-of-range index sets a
+//! flag instead of dereferencing it, and the host reads the flag after the launch (one small
+//! synchronous copy) and raises. An illegal address would poison the whole CUDA context.
+
+use super::geometry::{coalesce, Strided, MAX_DIMS};
+use super::{device_of, launch_config, ptr, sources, type_name, Source};
+use crate::device::Device;
+use crate::dtype::DType;
+use crate::error::{Error, Result};
+use crate::ops::index::IndexItem;
+use crate::tensor::Tensor;
+
+/// Every (source, defines) the functions here request.
+pub fn specialisations() -> Vec<(Source, Vec<(&'static str, &'static str)>)> {
+    crate::dtype::ALL_DTYPES
+        .iter()
+        .map(|&d| (sources::INDEX, vec![("T", type_name(d))]))
+        .collect()
+}
+
+/// A view's geometry with every dimension kept (kernels that need the coordinates of the last
+/// dims use it).
+fn unmerged(shape: &[usize], strides: &[isize]) -> Result<Strided> {
+    if shape.len() > MAX_DIMS {
+        return Err(Error::runtime(format!(
+            "CUDA kernels take views of at most {MAX_DIMS} dimensions, got {}",
+            shape.len()
+        )));
+    }
+    let mut s = Strided {
+        sizes: [1; MAX_DIMS],
+        strides: [0; MAX_DIMS],
+        ndim: shape.len() as i32,
+    };
+    for d in 0..shape.len() {
+        s.sizes[d] = shape[d] as i64;
+        s.strides[d] = strides[d] as i64;
+    }
+    Ok(s)
+}
+
+/// `out[e] = src[e with coordinate d replaced by idx[e]]`, all three viewed with `out`'s
+/// shape (`idx` broadcast where it has stride 0; `src`'s stride along `d` is `src_sd` and
+/// its size there `size`). Raises `err(bad)` after the launch if an index was out of range.
+#[allow(clippy::too_many_arguments)]
+pub fn gather_dim(
+    out: &Tensor,
+    src: &Tensor,
+    src_strides: &[isize],
+    src_sd: isize,
+    size: usize,
+    idx: &Tensor,
+    idx_strides: &[isize],
+    wrap: bool,
+    err: impl Fn() -> Error,
+) -> Result<()> {
+    let dev = device_of(out)?;
+    let n = out.numel();
+    if n == 0 {
+        return Ok(());
+    }
+    let idx = if idx.dtype() == DType::I64 {
+        idx.clone()
+    } else {
+        idx.to_dtype(DType::I64)?
+    };
+    let [so, ss, si] = coalesce(out.shape(), [out.strides(), src_strides, idx_strides])?;
+    let flag = Tensor::zeros(&[1], DType::I32, out.device())?;
+    let f = dev.kernel(
+        &sources::INDEX,
+        &[("T", type_name(out.dtype()))],
+        "gather_dim",
+    )?;
+    let (po, ps, pi, pf) = (ptr(out), ptr(src), ptr(&idx), ptr(&flag));
+    let (sd, size, wrap, n64) = (src_sd as i64, size as i64, wrap as i32, n as i64);
+    crate::cuda_launch!(dev, f, "gather_dim", launch_config(dev, n);
+        po, so, ps, ss, sd, size, pi, si, wrap, n64, pf)?;
+    if flag.to_vec::<i32>().first().copied().unwrap_or(0) != 0 {
+        return Err(err());
+    }
+    out.storage().bump_version();
+    Ok(())
+}
+
+/// `t.masked_fill_(mask, value)` with `mask` (bool) already broadcast to `t`'s shape and
+/// `bits` the value's bytes in `t`'s dtype.
+pub fn masked_fill(t: &Tensor, mask: &Tensor, bits: u64) -> Result<()> {
+    let dev = device_of(t)?;
+    let n = t.numel();
+    if n == 0 {
+        return Ok(());
+    }
+    let [so, sm] = coalesce(t.shape(), [t.strides(), mask.strides()])?;
+    let f = dev.kernel(
+        &sources::INDEX,
+        &[("T", type_name(t.dtype()))],
+        "masked_fill",
+    )?;
+    let (po, pm, n64) = (ptr(t), ptr(mask), n as i64);
+    crate::cuda_launch!(dev, f, "masked_fill", launch_config(dev, n); po, so, pm, sm, bits, n64)?;
+    t.storage().bump_version();
+    Ok(())
+}
+
+/// Zeroes each matrix (last two dims) of `t` outside its lower (`lower`) or upper triangle
+/// relative to diagonal `k`.
+pub fn triangle(t: &Tensor, lower: bool, k: i64) -> Result<()> {
+    let dev = device_of(t)?;
+    let n = t.numel();
+    if n == 0 {
+        return Ok(());
+    }
+    let s = unmerged(t.shape(), t.strides())?;
+    let f = dev.kernel(&sources::INDEX, &[("T", type_name(t.dtype()))], "triangle")?;
+    let (p, lower, n64) = (ptr(t), lower as i32, n as i64);
+    crate::cuda_launch!(dev, f, "triangle", launch_config(dev, n); p, s, k, lower, n64)?;
+    t.storage().bump_version();
+    Ok(())
+}
+
+/// Copies `src` read through `src_strides` (may be negative) from element offset `shift` of
+/// its view into `out` (same shape and dtype). Callers guarantee every read stays in `src`.
+pub fn copy_with_strides(
+    out: &Tensor,
+    src: &Tensor,
+    shift: isize,
+    src_strides: &[isize],
+) -> Result<()> {
+    let dev = device_of(out)?;
+    let n = out.numel();
+    if n == 0 {
+        return Ok(());
+    }
+    let name = type_name(out.dtype());
+    let [so, ss] = coalesce(out.shape(), [out.strides(), src_strides])?;
+    let f = dev.kernel(
+        &sources::COPY,
+        &[("SRC", name), ("DST", name)],
+        "copy_strided",
+    )?;
+    let po = ptr(out);
+    let ps = (ptr(src) as i64 + shift as i64 * out.dtype().size() as i64) as u64;
+    let n64 = n as i64;
+    crate::cuda_launch!(dev, f, "copy_strided", launch_config(dev, n); po, so, ps, ss, n64)?;
+    out.storage().bump_version();
+    Ok(())
+}
+
+/// True if any of the tensors lives on a GPU.
+pub fn any_cuda(ts: &[&Tensor]) -> bool {
+    ts.iter().any(|t| t.is_cuda())
+}
+
+/// `t` in host memory (itself if already there). Data-dependent ops without a kernel run on
+/// the host through this and move their result back.
+pub fn host(t: &Tensor) -> Result<Tensor> {
+    if t.is_cuda() {
+        t.to_device(Device::Cpu)
+    } else {
+        Ok(t.clone())
+    }
+}
+
+/// Index items with every tensor moved to host memory.
+pub fn host_items(items: &[IndexItem]) -> Result<Vec<IndexItem>> {
+    items
+        .iter()
+        .map(|it| match it {
+            IndexItem::Tensor(t) => host(t).map(IndexItem::Tensor),
+            other => Ok(other.clone()),
+        })
+        .collect()
+}
+
+/// True if any index item is a tensor on a GPU.
+pub fn items_on_cuda(items: &[IndexItem]) -> bool {
+    items
+        .iter()
+        .any(|it| matches!(it, IndexItem::Tensor(t) if t.is_cuda()))
+}
+
+/// torch's error for indices on a GPU indexing a host tensor.
+pub fn check_index_devices(t: &Tensor, items: &[IndexItem]) -> Result<()> {
+    if !t.is_cuda() && items_on_cuda(items) {
+        return Err(Error::runtime(format!(
+            "indices should be either on cpu or on the same device as the indexed tensor ({})",
+            t.device()
+        )));
+    }
+    Ok(())
+}
+
+/// Runs an in-place op on a host copy of the GPU tensor `t`, then copies the result back.
+pub fn in_place_on_host(t: &Tensor, f: impl FnOnce(&Tensor) -> Result<()>) -> Result<()> {
+    let h = host(t)?;
+    f(&h)?;
+    t.copy_(&h)
+}
