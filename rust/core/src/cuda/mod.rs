@@ -9,6 +9,9 @@ mod device;
 mod event;
 mod geometry;
 mod memory;
+pub mod reduce;
+pub mod scan;
+pub mod sort;
 pub mod transfer;
 
 pub use compile::Source;
@@ -46,6 +49,7 @@ pub fn all_specialisations() -> Vec<(Source, Vec<(&'static str, &'static str)>)>
             ));
         }
     }
+    v.extend(reduce::specialisations());
     v
 }
 
