@@ -23,7 +23,7 @@ fn rows_and_len(x: &Tensor, op: &str) -> Result<(usize, usize)> {
         )));
     }
     let n = x.shape()[x.ndim() - 1];
-    let rows = if n == 0 { 0 } else { x.numel() / n };
+    let rows = x.numel().checked_div(n).unwrap_or(0);
     Ok((rows, n))
 }
 
