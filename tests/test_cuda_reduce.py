@@ -237,6 +237,10 @@ def test_large_row_and_column_reductions(rng):
                lambda t: torch.logsumexp(t, 1), lambda t: t.norm(dim=0),
                lambda t: t[:, :3].sum(0), lambda t: t.reshape(-1, 2).sum(1)]:
         check(fn, x)
+    mid = torch.tensor(rng.random((64, 300, 50)).astype(np.float32))
+    for fn in [lambda t: t.sum(1), lambda t: t.argmax(1), lambda t: torch.logsumexp(t, 1),
+               lambda t: tuple(t.var_mean(1)), lambda t: t.amin((0, 1)), lambda t: t.sum((0, 1))]:
+        check(fn, mid)
     col = torch.tensor(rng.random((3_000_000, 2)).astype(np.float32))
     check(lambda t: t.sum(0), col)
     check(lambda t: tuple(t.max(0)), col, exact=True)

@@ -4,8 +4,9 @@
 //! Strategy, from the collapsed geometry: a block per output element folds its reduced
 //! elements with warp shuffles; when there are too few outputs to fill the GPU each output is
 //! split over several blocks whose partial accumulators a second kernel combines (no atomics,
-//! so results are deterministic); short reductions and reductions over the outer dims of
-//! contiguous memory (column sums) take a thread per output, which reads memory in order.
+//! so results are deterministic). Reductions over the outer dims of contiguous memory (column
+//! sums) give each warp 32 neighbouring outputs, so it reads memory in order; short reductions
+//! take a thread per output.
 
 use super::geometry::{coalesce, MAX_DIMS};
 use super::{device_of, launch_config, ptr, type_name, Source, Strided};
@@ -103,7 +104,7 @@ pub fn reduce(
     let nk = g.kept_shape.len();
     let columns =
         nk > 0 && g.kept_strides[nk - 1] == 1 && g.red_strides.last().is_some_and(|&s| s != 1);
-    if n_red <= 32 || (columns && n_out >= 1024 && n_red <= 4096) {
+    if n_red <= 32 {
         let name = format!("{op}_thread");
         let f = dev.kernel(&SOURCE, &defs, &name)?;
         crate::cuda_launch!(dev, f, &name, launch_config(dev, n_out); xp, kept, red, no, nr, p0, p1, p)?;
@@ -111,24 +112,32 @@ pub fn reduce(
     }
     let sms = dev.multiprocessor_count().unwrap_or(108).max(1) as usize;
     let (target, max_blocks) = (sms * 8, sms * 32);
-    let splits = if n_out >= target {
+    // Work items: tiles of 32 neighbouring outputs for column reductions, else outputs.
+    let (kind, items, per_split) = if columns {
+        ("columns", n_out.div_ceil(32), 512)
+    } else {
+        ("block", n_out, 4096)
+    };
+    let splits = if items >= target {
         1
     } else {
-        (target / n_out).min(n_red.div_ceil(4096)).max(1)
+        (target / items).min(n_red.div_ceil(per_split)).max(1)
     };
-    let name = format!("{op}_block");
+    let name = format!("{op}_{kind}");
     let f = dev.kernel(&SOURCE, &defs, &name)?;
     let sp = splits as i64;
+    let mut cfg = blocks(items * splits, max_blocks);
+    if columns {
+        cfg.block_dim = (32, THREADS / 32, 1);
+    }
     if splits == 1 {
         let none = 0u64;
-        crate::cuda_launch!(dev, f, &name, blocks(n_out, max_blocks);
-            xp, kept, red, no, nr, sp, p0, p1, none, p)?;
+        crate::cuda_launch!(dev, f, &name, cfg; xp, kept, red, no, nr, sp, p0, p1, none, p)?;
         return Ok((o0, o1));
     }
     let part = Tensor::empty(&[n_out * splits * ACC_BYTES], DType::U8, x.device())?;
     let pp = ptr(&part);
-    crate::cuda_launch!(dev, f, &name, blocks(n_out * splits, max_blocks);
-        xp, kept, red, no, nr, sp, p0, p1, pp, p)?;
+    crate::cuda_launch!(dev, f, &name, cfg; xp, kept, red, no, nr, sp, p0, p1, pp, p)?;
     let name = format!("{op}_final");
     let f = dev.kernel(&SOURCE, &defs, &name)?;
     crate::cuda_launch!(dev, f, &name, blocks(n_out, max_blocks); pp, no, nr, sp, p0, p1, p)?;

@@ -486,6 +486,44 @@ __device__ void reduce_thread(const Op& op, const T* x, const Strided& kept, con
     }
 }
 
+// Outputs side by side in memory (the kept inner dim has stride 1, a column sum): blocks of
+// 32 x 8 threads take 32 neighbouring outputs, so each warp reads 32 consecutive elements of a
+// row; the 8 rows of threads fold interleaved rows of their part (one of `splits`) of the
+// reduced elements and are combined in shared memory.
+template <class Op>
+__device__ void reduce_columns(const Op& op, const T* x, const Strided& kept, const Strided& red,
+                               i64 n_out, i64 n_red, i64 splits, void* o0, void* o1,
+                               typename Op::A* part) {
+    typedef typename Op::A A;
+    __shared__ __align__(16) unsigned char smem[8 * 32 * sizeof(A)];
+    A* sh = reinterpret_cast<A*>(smem);
+    const i64 tiles = (n_out + 31) / 32;
+    const i64 chunk = (n_red + splits - 1) / splits;
+    const int tx = threadIdx.x, ty = threadIdx.y;
+    for (i64 b = blockIdx.x; b < tiles * splits; b += gridDim.x) {
+        const i64 tile = b / splits, s = b - tile * splits;
+        const i64 o = tile * 32 + tx;
+        const i64 lo = s * chunk;
+        const i64 hi = lo + chunk < n_red ? lo + chunk : n_red;
+        A a = op.init();
+        if (o < n_out) {
+            const T* base = x + offset_of(kept, o);
+            for (i64 i = lo + ty; i < hi; i += 8) a = op.acc(a, load(base + offset_of(red, i)), i);
+        }
+        __syncthreads();  // the previous tile may still read sh
+        sh[ty * 32 + tx] = a;
+        __syncthreads();
+        if (ty == 0 && o < n_out) {
+            for (int k = 1; k < 8; ++k) a = op.combine(a, sh[k * 32 + tx]);
+            if (splits == 1) {
+                op.write(o0, o1, o, a, n_red);
+            } else {
+                part[o * splits + s] = a;
+            }
+        }
+    }
+}
+
 #define REDUCE_KERNELS(NAME, OP)                                                                 \
     extern "C" __global__ void NAME##_block(const T* x, Strided kept, Strided red, i64 n_out,   \
                                             i64 n_red, i64 splits, void* o0, void* o1,          \
@@ -500,6 +538,14 @@ __device__ void reduce_thread(const Op& op, const T* x, const Strided& kept, con
         OP op;                                                                                   \
         op.p = p;                                                                                \
         reduce_final(op, static_cast<const OP::A*>(part), n_out, n_red, splits, o0, o1);         \
+    }                                                                                            \
+    extern "C" __global__ void NAME##_columns(const T* x, Strided kept, Strided red, i64 n_out, \
+                                              i64 n_red, i64 splits, void* o0, void* o1,        \
+                                              void* part, double p) {                           \
+        OP op;                                                                                   \
+        op.p = p;                                                                                \
+        reduce_columns(op, x, kept, red, n_out, n_red, splits, o0, o1,                           \
+                       static_cast<OP::A*>(part));                                               \
     }                                                                                            \
     extern "C" __global__ void NAME##_thread(const T* x, Strided kept, Strided red, i64 n_out,  \
                                              i64 n_red, void* o0, void* o1, double p) {         \
