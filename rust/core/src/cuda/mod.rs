@@ -11,6 +11,9 @@ mod event;
 mod geometry;
 pub mod index;
 mod memory;
+pub mod reduce;
+pub mod scan;
+pub mod sort;
 pub mod transfer;
 
 pub use compile::Source;
@@ -53,6 +56,7 @@ pub fn all_specialisations() -> Vec<(Source, Vec<(&'static str, &'static str)>)>
         }
     }
     v.extend(index::specialisations());
+    v.extend(reduce::specialisations());
     v
 }
 

@@ -4,6 +4,7 @@
 
 use crate::cpu::elementwise::map2;
 use crate::cpu::reduce::{fold, reduce, ReduceGeometry, Reducer};
+use crate::cuda::reduce::{reduce1, reduce2};
 use crate::dtype::scalar_type_name;
 use crate::dtype::DType;
 use crate::element::num_like::FloatMath;
@@ -56,6 +57,17 @@ pub fn out_shape(shape: &[usize], mask: &[bool], keepdim: bool) -> Vec<usize> {
         .collect()
 }
 
+/// Reductions built from closures run on the CPU only; CUDA tensors take `crate::cuda::reduce`.
+fn refuse_cuda(x: &Tensor) -> Result<()> {
+    if x.is_cuda() {
+        bail!(
+            NotImplemented,
+            "this reduction: not implemented for CUDA tensors in ferrotorch yet"
+        );
+    }
+    Ok(())
+}
+
 /// Runs `r` over the masked dims of `x` into a new tensor of the reducer's output type.
 pub fn run<T: Element, R: Reducer<T>>(
     x: &Tensor,
@@ -66,6 +78,7 @@ pub fn run<T: Element, R: Reducer<T>>(
 where
     R::Out: Element,
 {
+    refuse_cuda(x)?;
     let g = ReduceGeometry::new(x.shape(), x.strides(), mask);
     let out = Tensor::empty(
         &out_shape(x.shape(), mask, keepdim),
@@ -91,6 +104,7 @@ pub fn run_pair<T: Element, A: Element, B: Element, R: Reducer<T, Out = (A, B)>>
     keepdim: bool,
     r: &R,
 ) -> Result<(Tensor, Tensor)> {
+    refuse_cuda(x)?;
     let g = ReduceGeometry::new(x.shape(), x.strides(), mask);
     let shape = out_shape(x.shape(), mask, keepdim);
     let mut buf = vec![(A::zero(), B::zero()); g.out_numel()];
@@ -178,6 +192,10 @@ fn cast_opt(x: &Tensor, dtype: Option<DType>) -> Result<Tensor> {
 /// Sum (skipping NaN when `skip_nan`): floats accumulate in their `Acc` type, integers and
 /// bool in int64.
 fn sum_kernel(x: &Tensor, mask: &[bool], keepdim: bool, skip_nan: bool) -> Result<Tensor> {
+    if x.is_cuda() {
+        let op = if skip_nan { "nansum" } else { "sum" };
+        return reduce1(x, mask, keepdim, op, 0.0, sum_dtype(x.dtype()));
+    }
     dispatch_float!(x.dtype(), T => {
         let zero = acc_of::<T>(0.0);
         let finish = |a, _| T::from_acc(a);
@@ -236,6 +254,10 @@ pub fn prod(
     let mask = reduce_mask(x.ndim(), dims, "prod")?;
     let x2 = cast_opt(x, dtype)?;
     let (x, mask) = (&x2, &mask);
+    if x.is_cuda() {
+        return reduce1(x, mask, keepdim, "prod", 0.0, sum_dtype(x.dtype()))?
+            .to_dtype(dtype.unwrap_or(sum_dtype(x.dtype())));
+    }
     let r = dispatch_float!(x.dtype(), T => {
         let one = acc_of::<T>(1.0);
         run(x, mask, keepdim, &fold(one, |a, v: T, _| a * v.to_acc(), |a, b| a * b, |a, _| T::from_acc(a)))
@@ -254,6 +276,9 @@ pub fn mean(
     let mask = reduce_mask(x.ndim(), dims, "mean")?;
     let x = cast_opt(x, dtype)?;
     float_only(&x, "mean")?;
+    if x.is_cuda() {
+        return reduce1(&x, &mask, keepdim, "mean", 0.0, x.dtype());
+    }
     dispatch_float!(x.dtype(), T => {
         let zero = acc_of::<T>(0.0);
         run(&x, &mask, keepdim, &fold(zero, |a, v: T, _| a + v.to_acc(), |a, b| a + b,
@@ -276,6 +301,9 @@ pub fn nanmean(
             "nanmean(): expected input to have floating point or complex dtype but got {}",
             scalar_type_name(x.dtype())
         );
+    }
+    if x.is_cuda() {
+        return reduce1(&x, &mask, keepdim, "nanmean", 0.0, x.dtype());
     }
     dispatch_float!(x.dtype(), T => {
         let zero = acc_of::<T>(0.0);
@@ -318,6 +346,10 @@ fn check_nonempty(x: &Tensor, mask: &[bool], op: &str, all_dims: bool) -> Result
 }
 
 fn amax_kernel<const MAX: bool>(x: &Tensor, mask: &[bool], keepdim: bool) -> Result<Tensor> {
+    if x.is_cuda() {
+        let op = if MAX { "amax" } else { "amin" };
+        return reduce1(x, mask, keepdim, op, 0.0, x.dtype());
+    }
     fn go<T: Bounded, const MAX: bool>(x: &Tensor, mask: &[bool], keepdim: bool) -> Result<Tensor> {
         let init = if MAX { T::LOWEST } else { T::HIGHEST };
         let pick = |a: T, v: T| if beats::<T, MAX>(a, v) { v } else { a };
@@ -352,6 +384,10 @@ fn arg_kernel<const MAX: bool>(
     mask: &[bool],
     keepdim: bool,
 ) -> Result<(Tensor, Tensor)> {
+    if x.is_cuda() {
+        let op = if MAX { "argmax" } else { "argmin" };
+        return reduce2(x, mask, keepdim, op, 0.0, (x.dtype(), DType::I64));
+    }
     fn go<T: Bounded, const MAX: bool>(
         x: &Tensor,
         mask: &[bool],
@@ -417,6 +453,9 @@ pub fn aminmax(x: &Tensor, dim: Option<i64>, keepdim: bool) -> Result<(Tensor, T
              identity."
         );
     }
+    if x.is_cuda() {
+        return reduce2(x, &mask, keepdim, "aminmax", 0.0, (x.dtype(), x.dtype()));
+    }
     fn go<T: Bounded>(x: &Tensor, mask: &[bool], keepdim: bool) -> Result<(Tensor, Tensor)> {
         let lo = |a: T, v: T| if beats::<T, false>(a, v) { v } else { a };
         let hi = |a: T, v: T| if beats::<T, true>(a, v) { v } else { a };
@@ -440,6 +479,10 @@ pub fn maximum_minimum<const MAX: bool>(a: &Tensor, b: &Tensor) -> Result<Tensor
     let dt = promote(a, b);
     let op = if MAX { "maximum" } else { "minimum" };
     let (out, a, b) = prepare_binary(op, a, b, dt, dt)?;
+    if out.is_cuda() {
+        crate::cuda::reduce::maximum_minimum::<MAX>(&out, &a, &b)?;
+        return Ok(out);
+    }
     dispatch_all!(dt, T => map2::<T, T, T>(&out, &a, &b, |x, y| if beats::<T, MAX>(x, y) { y } else { x }));
     Ok(out)
 }
@@ -475,6 +518,10 @@ pub fn var_mean(
             Runtime,
             "std and var only support floating point and complex dtypes"
         );
+    }
+    if x.is_cuda() {
+        let op = if sqrt { "std_mean" } else { "var_mean" };
+        return reduce2(x, &mask, keepdim, op, correction, (x.dtype(), x.dtype()));
     }
     let (v, m) = dispatch_float!(x.dtype(), T => run_pair(x, &mask, keepdim, &fold(
         (0.0, 0.0, 0.0),
@@ -540,6 +587,22 @@ pub fn vector_norm(
         );
     }
     let (x, mask) = (&x, &mask[..]);
+    if x.is_cuda() {
+        let op = if p == 2.0 {
+            "norm2"
+        } else if p == 1.0 {
+            "norm1"
+        } else if p == 0.0 {
+            "norm0"
+        } else if p == f64::INFINITY {
+            "norm_inf"
+        } else if p == f64::NEG_INFINITY {
+            "norm_ninf"
+        } else {
+            "norm_p"
+        };
+        return reduce1(x, mask, keepdim, op, p, x.dtype());
+    }
     dispatch_float!(x.dtype(), T => {
         type A = <T as Float>::Acc;
         let (zero, one) = (acc_of::<T>(0.0), acc_of::<T>(1.0));
@@ -579,6 +642,9 @@ pub fn logsumexp(x: &Tensor, dims: Option<&[i64]>, keepdim: bool) -> Result<Tens
     } else {
         x.to_dtype(crate::dtype::default_float())?
     };
+    if x.is_cuda() {
+        return reduce1(&x, &mask, keepdim, "logsumexp", 0.0, x.dtype());
+    }
     dispatch_float!(x.dtype(), T => {
         type A = <T as Float>::Acc;
         let (zero, one, ninf) = (acc_of::<T>(0.0), acc_of::<T>(1.0), acc_of::<T>(f64::NEG_INFINITY));
@@ -606,14 +672,19 @@ pub fn logsumexp(x: &Tensor, dims: Option<&[i64]>, keepdim: bool) -> Result<Tens
 /// `torch.all` / `torch.any` (`ALL` picks): bool results, except uint8 inputs give uint8.
 pub fn all_any<const ALL: bool>(x: &Tensor, dims: Option<&[i64]>, keepdim: bool) -> Result<Tensor> {
     let mask = reduce_mask(x.ndim(), dims, if ALL { "all" } else { "any" })?;
-    let r = dispatch_all!(x.dtype(), T => {
-        let z = T::zero();
-        if ALL {
-            run(x, &mask, keepdim, &fold(true, move |a, v: T, _| a & (v != z), |a, b| a & b, |a, _| a))
-        } else {
-            run(x, &mask, keepdim, &fold(false, move |a, v: T, _| a | (v != z), |a, b| a | b, |a, _| a))
-        }
-    })?;
+    let r = if x.is_cuda() {
+        let op = if ALL { "all" } else { "any" };
+        reduce1(x, &mask, keepdim, op, 0.0, DType::Bool)
+    } else {
+        dispatch_all!(x.dtype(), T => {
+            let z = T::zero();
+            if ALL {
+                run(x, &mask, keepdim, &fold(true, move |a, v: T, _| a & (v != z), |a, b| a & b, |a, _| a))
+            } else {
+                run(x, &mask, keepdim, &fold(false, move |a, v: T, _| a | (v != z), |a, b| a | b, |a, _| a))
+            }
+        })
+    }?;
     if x.dtype() == DType::U8 {
         r.to_dtype(DType::U8)
     } else {
@@ -624,6 +695,9 @@ pub fn all_any<const ALL: bool>(x: &Tensor, dims: Option<&[i64]>, keepdim: bool)
 /// `torch.count_nonzero(x, dim)`: int64 counts.
 pub fn count_nonzero(x: &Tensor, dims: Option<&[i64]>) -> Result<Tensor> {
     let mask = reduce_mask(x.ndim(), dims, "count_nonzero")?;
+    if x.is_cuda() {
+        return reduce1(x, &mask, false, "count_nonzero", 0.0, DType::I64);
+    }
     dispatch_all!(x.dtype(), T => {
         let z = T::zero();
         run(x, &mask, false, &fold(0i64, move |a, v: T, _| a + (v != z) as i64, |a, b| a + b, |a, _| a))

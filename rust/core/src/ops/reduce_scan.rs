@@ -39,6 +39,10 @@ pub fn cumsum_cumprod<const SUM: bool>(
         dim,
         if SUM { "cumsum" } else { "cumprod" },
     )?;
+    if x.is_cuda() {
+        let op = if SUM { "cumsum" } else { "cumprod" };
+        return Ok(crate::cuda::scan::scan(&x, dims, op, out_dt, None)?.0);
+    }
     let out = Tensor::empty(x.shape(), out_dt, x.device())?;
     // SAFETY: both contiguous with outer * n * inner elements.
     unsafe {
@@ -61,7 +65,13 @@ pub fn cumsum_cumprod<const SUM: bool>(
 /// `torch.cummax` / `cummin` (`MAX` picks): (values, indices). As torch, a value equal to the
 /// running extreme moves the index to the later element, and NaN sticks once seen.
 pub fn cummax_cummin<const MAX: bool>(x: &Tensor, dim: i64) -> Result<(Tensor, Tensor)> {
-    let (xc, dims) = split(x, dim, if MAX { "cummax" } else { "cummin" })?;
+    let op = if MAX { "cummax" } else { "cummin" };
+    let (xc, dims) = split(x, dim, op)?;
+    if xc.is_cuda() {
+        let (v, i) = crate::cuda::scan::scan(&xc, dims, op, xc.dtype(), Some(DType::I64))?;
+        let i = i.ok_or_else(|| crate::Error::runtime(format!("{op}: indices missing")))?;
+        return Ok((v, i));
+    }
     fn go<T: Element, const MAX: bool>(
         x: &Tensor,
         dims: (usize, usize, usize),
@@ -94,6 +104,10 @@ pub fn cummax_cummin<const MAX: bool>(x: &Tensor, dim: i64) -> Result<(Tensor, T
 /// are (torch's `_log_add_exp_helper`).
 #[inline(always)]
 fn log_add_exp(a: f64, b: f64) -> f64 {
+    // f64::min and max drop a NaN; torch's running NaN sticks.
+    if a.is_nan() {
+        return a;
+    }
     let (lo, hi) = if b.is_nan() {
         (b, b)
     } else {
@@ -116,6 +130,9 @@ pub fn logcumsumexp(x: &Tensor, dim: i64) -> Result<Tensor> {
         );
     }
     let (x, dims) = split(x, dim, "logcumsumexp")?;
+    if x.is_cuda() {
+        return Ok(crate::cuda::scan::scan(&x, dims, "logcumsumexp", x.dtype(), None)?.0);
+    }
     let out = Tensor::empty(x.shape(), x.dtype(), x.device())?;
     // SAFETY: both contiguous with outer * n * inner elements.
     unsafe {

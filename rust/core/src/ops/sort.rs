@@ -5,11 +5,12 @@
 //! rows in parallel and moves the dim back. NaN orders after every number (as torch).
 
 use crate::bail;
+use crate::cuda::sort::{median_rows, mode_rows, sort_rows};
 use crate::dispatch_all;
 use crate::element::Element;
 use crate::error::Result;
 use crate::layout::{wrap_dim, Layout};
-use crate::ops::shape::{reshape, squeeze, transpose};
+use crate::ops::shape::{narrow, reshape, squeeze, transpose};
 use crate::tensor::Tensor;
 use rayon::prelude::*;
 use std::cmp::Ordering;
@@ -108,6 +109,56 @@ fn per_line<T: Element, A: Element, B: Element>(
     Ok((back(a)?, back(b)?, d))
 }
 
+/// The CUDA counterpart of [`per_line`]: `f` gets the input with `dim` moved last and made
+/// contiguous, and returns two tensors whose last dim is the output's; they are moved back.
+fn cuda_lines(
+    x: &Tensor,
+    dim: i64,
+    op: &str,
+    f: impl FnOnce(&Tensor) -> Result<(Tensor, Tensor)>,
+) -> Result<(Tensor, Tensor, usize)> {
+    let zero_d = x.ndim() == 0;
+    let d = wrap_dim(dim, x.ndim(), op)?;
+    let x = if zero_d { reshape(x, &[1])? } else { x.clone() };
+    let last = x.ndim() - 1;
+    let t = transpose(&x, d as i64, last as i64)?.contiguous()?;
+    let (a, b) = f(&t)?;
+    let back = |o: Tensor| -> Result<Tensor> {
+        let o = transpose(&o, d as i64, last as i64)?.contiguous()?;
+        if zero_d {
+            reshape(&o, &[])
+        } else {
+            Ok(o)
+        }
+    };
+    Ok((back(a)?, back(b)?, d))
+}
+
+/// Like [`line_select`] on CUDA: `f` maps the dim-last contiguous input to (values, indices)
+/// with a last dim of 1.
+fn cuda_select(
+    x: &Tensor,
+    dim: i64,
+    keepdim: bool,
+    op: &str,
+    f: impl FnOnce(&Tensor) -> Result<(Tensor, Tensor)>,
+) -> Result<(Tensor, Tensor)> {
+    let (v, i, d) = cuda_lines(x, dim, op, f)?;
+    Ok((
+        finish_reduced(v, d, keepdim)?,
+        finish_reduced(i, d, keepdim)?,
+    ))
+}
+
+/// The first `len` entries from `start` of the last dim of both tensors.
+fn narrow_last((v, i): (Tensor, Tensor), start: usize, len: usize) -> Result<(Tensor, Tensor)> {
+    let last = v.ndim() as i64 - 1;
+    Ok((
+        narrow(&v, last, start as i64, len as i64)?,
+        narrow(&i, last, start as i64, len as i64)?,
+    ))
+}
+
 /// Drops the reduced dim unless `keepdim` (it has size 1 there).
 fn finish_reduced(t: Tensor, d: usize, keepdim: bool) -> Result<Tensor> {
     if keepdim || t.ndim() == 0 {
@@ -124,6 +175,10 @@ pub fn sort(x: &Tensor, dim: i64, descending: bool) -> Result<(Tensor, Tensor)> 
     } else {
         x.shape()[wrap_dim(dim, x.ndim(), "sort")?]
     };
+    if x.is_cuda() {
+        let (v, i, _) = cuda_lines(x, dim, "sort", |t| sort_rows(t, descending))?;
+        return Ok((v, i));
+    }
     dispatch_all!(x.dtype(), T => {
         let (v, i, _) = per_line::<T, T, i64>(x, dim, "sort", n, |line, ov, oi| {
             let mut p = pairs(line);
@@ -159,6 +214,12 @@ pub fn topk(x: &Tensor, k: i64, dim: i64, largest: bool) -> Result<(Tensor, Tens
         bail!(Runtime, "selected index k out of range");
     }
     let k = k as usize;
+    if x.is_cuda() {
+        let (v, i, _) = cuda_lines(x, dim, "topk", |t| {
+            narrow_last(sort_rows(t, largest)?, 0, k)
+        })?;
+        return Ok((v, i));
+    }
     dispatch_all!(x.dtype(), T => {
         let (v, i, _) = per_line::<T, T, i64>(x, dim, "topk", k, |line, ov, oi| {
             let mut p = pairs(line);
@@ -224,6 +285,11 @@ pub fn kthvalue(x: &Tensor, k: i64, dim: i64, keepdim: bool) -> Result<(Tensor, 
             "kthvalue(): selected number k out of range for dimension {dim}"
         );
     }
+    if x.is_cuda() {
+        return cuda_select(x, dim, keepdim, "kthvalue", |t| {
+            narrow_last(sort_rows(t, false)?, k as usize - 1, 1)
+        });
+    }
     dispatch_all!(x.dtype(), T => line_select::<T>(x, dim, keepdim, "kthvalue", |line| {
         let mut p = pairs(line);
         let (_, &mut kth, _) = p.select_nth_unstable_by(k as usize - 1, cmp_pair(false));
@@ -249,6 +315,9 @@ fn median_line<T: Element>(line: &[T], skip_nan: bool) -> (T, usize) {
 pub fn median_dim(x: &Tensor, dim: i64, keepdim: bool, skip_nan: bool) -> Result<(Tensor, Tensor)> {
     let op = if skip_nan { "nanmedian" } else { "median" };
     nonempty_dim(x, dim, op)?;
+    if x.is_cuda() {
+        return cuda_select(x, dim, keepdim, op, |t| median_rows(t, skip_nan));
+    }
     dispatch_all!(x.dtype(), T => line_select::<T>(x, dim, keepdim, op, |line| median_line(line, skip_nan)))
 }
 
@@ -269,6 +338,9 @@ pub fn median_all(x: &Tensor, skip_nan: bool) -> Result<Tensor> {
 /// index where it occurs.
 pub fn mode(x: &Tensor, dim: i64, keepdim: bool) -> Result<(Tensor, Tensor)> {
     nonempty_dim(x, dim, "mode")?;
+    if x.is_cuda() {
+        return cuda_select(x, dim, keepdim, "mode", mode_rows);
+    }
     dispatch_all!(x.dtype(), T => line_select::<T>(x, dim, keepdim, "mode", |line| {
         let mut p = pairs(line);
         p.sort_by(cmp_pair(false));
@@ -292,9 +364,23 @@ fn flat_values<T: Element>(x: &Tensor) -> Result<Vec<T>> {
     Ok(x.to_vec::<T>())
 }
 
+/// Runs `f` on a host copy of the CUDA tensor `x` and moves its results back: the output
+/// sizes depend on the values, so the host must see them anyway (torch synchronises too).
+fn via_host(
+    x: &Tensor,
+    f: fn(&Tensor) -> Result<(Tensor, Tensor, Tensor)>,
+) -> Result<(Tensor, Tensor, Tensor)> {
+    let (a, b, c) = f(&x.to_device(crate::Device::Cpu)?)?;
+    let dev = x.device();
+    Ok((a.to_device(dev)?, b.to_device(dev)?, c.to_device(dev)?))
+}
+
 /// `torch.unique(x, sorted, return_inverse, return_counts)` over all elements:
 /// (values, inverse shaped like `x`, counts). Output is always sorted.
 pub fn unique(x: &Tensor) -> Result<(Tensor, Tensor, Tensor)> {
+    if x.is_cuda() {
+        return via_host(x, unique);
+    }
     dispatch_all!(x.dtype(), T => {
         let mut p = pairs(&flat_values::<T>(x)?);
         p.sort_by(cmp_pair(false));
@@ -317,6 +403,9 @@ pub fn unique(x: &Tensor) -> Result<(Tensor, Tensor, Tensor)> {
 
 /// `torch.unique_consecutive(x)` over all elements: (values, inverse, counts).
 pub fn unique_consecutive(x: &Tensor) -> Result<(Tensor, Tensor, Tensor)> {
+    if x.is_cuda() {
+        return via_host(x, unique_consecutive);
+    }
     dispatch_all!(x.dtype(), T => {
         let xs = flat_values::<T>(x)?;
         let mut vals: Vec<T> = Vec::new();

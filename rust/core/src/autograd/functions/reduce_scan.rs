@@ -147,8 +147,10 @@ fn cumprod_backward_quadratic(g: &Tensor, x: &Tensor, d: usize) -> Result<Tensor
     kshape[0] = n;
     let mut jshape = vec![1usize; nd + 1];
     jshape[d + 1] = n;
-    let ks = Tensor::from_vec((0..n as i64).collect::<Vec<i64>>(), &kshape)?;
-    let js = Tensor::from_vec((0..n as i64).collect::<Vec<i64>>(), &jshape)?;
+    let ks =
+        Tensor::from_vec((0..n as i64).collect::<Vec<i64>>(), &kshape)?.to_device(x.device())?;
+    let js =
+        Tensor::from_vec((0..n as i64).collect::<Vec<i64>>(), &jshape)?.to_device(x.device())?;
     let diag = eq_mask(&ks, &js)?;
     let upper = crate::ops::binary::binary(BinaryOp::Ge, &js, &ks)?;
     let mut lead: Vec<i64> = vec![1];
