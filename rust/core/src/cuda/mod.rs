@@ -6,6 +6,7 @@
 
 pub mod compile;
 mod device;
+pub mod elementwise;
 mod event;
 mod geometry;
 mod memory;
@@ -46,6 +47,7 @@ pub fn all_specialisations() -> Vec<(Source, Vec<(&'static str, &'static str)>)>
             ));
         }
     }
+    v.extend(elementwise::specialisations());
     v
 }
 
