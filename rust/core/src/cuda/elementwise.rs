@@ -175,15 +175,19 @@ struct Input<'a> {
     t: &'a Tensor,
     ptr: u64,
     bits: u64,
+    /// A value's strides in the strided kernels: 0 in each of the output's dimensions.
+    zeros: Vec<isize>,
 }
 
 impl<'a> Input<'a> {
-    fn new(t: &'a Tensor) -> Result<Input<'a>> {
+    /// `t` as an input of an output of `ndim` dimensions.
+    fn new(t: &'a Tensor, ndim: usize) -> Result<Input<'a>> {
         if t.is_cuda() {
             return Ok(Input {
                 t,
                 ptr: ptr(t),
                 bits: 0,
+                zeros: Vec::new(),
             });
         }
         // A CPU scalar, possibly broadcast (every stride 0): its one element.
@@ -196,7 +200,16 @@ impl<'a> Input<'a> {
             t,
             ptr: 0,
             bits: scalar_bits(one.item()?, t.dtype()),
+            zeros: vec![0; ndim],
         })
+    }
+
+    fn strides(&self) -> &[isize] {
+        if self.ptr == 0 {
+            &self.zeros
+        } else {
+            self.t.strides()
+        }
     }
 
     /// The element step of the contiguous kernels (1, or 0 for a value or broadcast scalar),
@@ -282,7 +295,7 @@ pub fn binary(op: Binary, out: &Tensor, a: &Tensor, b: &Tensor, alpha: Scalar) -
     }
     let dt = a.dtype();
     let defines = defines(dt);
-    let inputs = [Input::new(a)?, Input::new(b)?];
+    let inputs = [Input::new(a, out.ndim())?, Input::new(b, out.ndim())?];
     let [x, y] = &inputs;
     let al = scalar_bits(alpha, dt);
     let (o, code, n64, cfg) = (ptr(out), op as i32, n as i64, launch_config(dev, n));
@@ -291,7 +304,7 @@ pub fn binary(op: Binary, out: &Tensor, a: &Tensor, b: &Tensor, alpha: Scalar) -
         return cuda_launch!(dev, f, "binary_contiguous", cfg;
             code, o, x.ptr, sa, x.bits, y.ptr, sb, y.bits, al, n64);
     }
-    let [so, ga, gb] = coalesce(out.shape(), [out.strides(), a.strides(), b.strides()])?;
+    let [so, ga, gb] = coalesce(out.shape(), [out.strides(), x.strides(), y.strides()])?;
     let f = dev.kernel(&BINARY, &defines, "binary_strided")?;
     cuda_launch!(dev, f, "binary_strided", cfg;
         code, o, so, x.ptr, ga, x.bits, y.ptr, gb, y.bits, al, n64)
@@ -305,7 +318,7 @@ pub fn compare(op: Compare, out: &Tensor, a: &Tensor, b: &Tensor) -> Result<()> 
         return Ok(());
     }
     let defines = defines(a.dtype());
-    let inputs = [Input::new(a)?, Input::new(b)?];
+    let inputs = [Input::new(a, out.ndim())?, Input::new(b, out.ndim())?];
     let [x, y] = &inputs;
     let (o, code, n64, cfg) = (ptr(out), op as i32, n as i64, launch_config(dev, n));
     if let Some([sa, sb]) = flat_steps(out, &inputs) {
@@ -313,7 +326,7 @@ pub fn compare(op: Compare, out: &Tensor, a: &Tensor, b: &Tensor) -> Result<()> 
         return cuda_launch!(dev, f, "compare_contiguous", cfg;
             code, o, x.ptr, sa, x.bits, y.ptr, sb, y.bits, n64);
     }
-    let [so, ga, gb] = coalesce(out.shape(), [out.strides(), a.strides(), b.strides()])?;
+    let [so, ga, gb] = coalesce(out.shape(), [out.strides(), x.strides(), y.strides()])?;
     let f = dev.kernel(&BINARY, &defines, "compare_strided")?;
     cuda_launch!(dev, f, "compare_strided", cfg;
         code, o, so, x.ptr, ga, x.bits, y.ptr, gb, y.bits, n64)
@@ -328,7 +341,11 @@ pub fn ternary(op: Ternary, out: &Tensor, a: &Tensor, b: &Tensor, c: &Tensor) ->
         return Ok(());
     }
     let defines = defines(out.dtype());
-    let inputs = [Input::new(a)?, Input::new(b)?, Input::new(c)?];
+    let inputs = [
+        Input::new(a, out.ndim())?,
+        Input::new(b, out.ndim())?,
+        Input::new(c, out.ndim())?,
+    ];
     let [x, y, z] = &inputs;
     let (o, code, n64, cfg) = (ptr(out), op as i32, n as i64, launch_config(dev, n));
     if let Some([sa, sb, sc]) = flat_steps(out, &inputs) {
@@ -338,7 +355,7 @@ pub fn ternary(op: Ternary, out: &Tensor, a: &Tensor, b: &Tensor, c: &Tensor) ->
     }
     let [so, ga, gb, gc] = coalesce(
         out.shape(),
-        [out.strides(), a.strides(), b.strides(), c.strides()],
+        [out.strides(), x.strides(), y.strides(), z.strides()],
     )?;
     let f = dev.kernel(&BINARY, &defines, "ternary_strided")?;
     cuda_launch!(dev, f, "ternary_strided", cfg;
@@ -353,7 +370,11 @@ pub fn where_(out: &Tensor, cond: &Tensor, a: &Tensor, b: &Tensor) -> Result<()>
         return Ok(());
     }
     let defines = defines(out.dtype());
-    let inputs = [Input::new(cond)?, Input::new(a)?, Input::new(b)?];
+    let inputs = [
+        Input::new(cond, out.ndim())?,
+        Input::new(a, out.ndim())?,
+        Input::new(b, out.ndim())?,
+    ];
     let [c, x, y] = &inputs;
     if c.ptr == 0 {
         // The kernel reads the condition from memory; callers move a CPU one over first.
@@ -369,7 +390,7 @@ pub fn where_(out: &Tensor, cond: &Tensor, a: &Tensor, b: &Tensor) -> Result<()>
     }
     let [so, gc, ga, gb] = coalesce(
         out.shape(),
-        [out.strides(), cond.strides(), a.strides(), b.strides()],
+        [out.strides(), c.strides(), x.strides(), y.strides()],
     )?;
     let f = dev.kernel(&BINARY, &defines, "where_strided")?;
     cuda_launch!(dev, f, "where_strided", cfg;
@@ -418,14 +439,14 @@ pub fn isclose(
     }
     let defines = defines(a.dtype());
     let c = close(rtol, atol, equal_nan, false);
-    let inputs = [Input::new(a)?, Input::new(b)?];
+    let inputs = [Input::new(a, out.ndim())?, Input::new(b, out.ndim())?];
     let [x, y] = &inputs;
     let (o, n64, cfg) = (ptr(out), n as i64, launch_config(dev, n));
     if let Some([sa, sb]) = flat_steps(out, &inputs) {
         let f = dev.kernel(&BINARY, &defines, "isclose_contiguous")?;
         return cuda_launch!(dev, f, "isclose_contiguous", cfg; o, x.ptr, sa, y.ptr, sb, c, n64);
     }
-    let [so, ga, gb] = coalesce(out.shape(), [out.strides(), a.strides(), b.strides()])?;
+    let [so, ga, gb] = coalesce(out.shape(), [out.strides(), x.strides(), y.strides()])?;
     let f = dev.kernel(&BINARY, &defines, "isclose_strided")?;
     cuda_launch!(dev, f, "isclose_strided", cfg; o, so, x.ptr, ga, y.ptr, gb, c, n64)
 }
