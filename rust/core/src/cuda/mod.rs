@@ -7,6 +7,7 @@
 pub mod blas;
 pub mod compile;
 mod device;
+pub mod elementwise;
 mod event;
 mod geometry;
 pub mod index;
@@ -55,6 +56,7 @@ pub fn all_specialisations() -> Vec<(Source, Vec<(&'static str, &'static str)>)>
             ));
         }
     }
+    v.extend(elementwise::specialisations());
     v.extend(index::specialisations());
     v.extend(reduce::specialisations());
     v

@@ -8,6 +8,7 @@
 
 use crate::bail;
 use crate::cpu::iter::{for_each_run, SendPtr, PARALLEL_THRESHOLD};
+use crate::device::Device;
 use crate::dtype::scalar_type_name;
 use crate::dtype::{can_cast, default_float, result_type, DType};
 use crate::element::Element;
@@ -262,7 +263,8 @@ pub fn binary_into(op: BinaryOp, a: &Tensor, b: &Tensor, dst: &Tensor) -> Result
 
 fn run(op: BinaryOp, a: &Tensor, b: &Tensor, dst: Option<&Tensor>) -> Result<Tensor> {
     let name = op.name();
-    check_same_device(name, &[a, b])?;
+    let device = common_device(name, &[a, b])?;
+    let on_cuda = matches!(device, Device::Cuda(_));
     let (compute, out_dtype) = op.dtypes(a, b)?;
     op.check_values(b, compute)?;
     let shape = if a.shape() == b.shape() {
@@ -272,14 +274,17 @@ fn run(op: BinaryOp, a: &Tensor, b: &Tensor, dst: Option<&Tensor>) -> Result<Ten
     };
     let a = convert(a, compute)?;
     let b = convert(b, compute)?;
-    if op.divides() && compute.is_integral(false) && has_zero(&b) {
+    // torch's CUDA kernels do not raise (and looking would cost a device round trip).
+    if op.divides() && compute.is_integral(false) && !on_cuda && has_zero(&b) {
         bail!(Runtime, "ZeroDivisionError");
     }
     // `out` receives the kernel's output; `copy_back` is set when that is a temporary.
     let (out, copy_back) = match dst {
-        None => (Tensor::empty(&shape, out_dtype, a.device())?, None),
+        None => (Tensor::empty(&shape, out_dtype, device)?, None),
         Some(d) => {
-            check_same_device(name, &[d, &a])?;
+            if d.device() != device {
+                check_same_device(name, &[d, if a.device() == device { &a } else { &b }])?;
+            }
             if d.shape() != shape.as_slice() {
                 bail!(
                     Runtime,
@@ -293,13 +298,17 @@ fn run(op: BinaryOp, a: &Tensor, b: &Tensor, dst: Option<&Tensor>) -> Result<Ten
             if d.dtype() == out_dtype {
                 (d.clone(), None)
             } else {
-                (Tensor::empty(&shape, out_dtype, a.device())?, Some(d))
+                (Tensor::empty(&shape, out_dtype, device)?, Some(d))
             }
         }
     };
     let a = operand_view(&a, &out, &shape, name)?;
     let b = operand_view(&b, &out, &shape, name)?;
-    super::binary_kernels::kernel(op, &out, &a, &b, compute);
+    if on_cuda {
+        super::binary_kernels::cuda_kernel(op, &out, &a, &b)?;
+    } else {
+        super::binary_kernels::kernel(op, &out, &a, &b, compute);
+    }
     match (dst, copy_back) {
         (_, Some(d)) => {
             d.copy_(&out)?;
@@ -316,7 +325,7 @@ fn run(op: BinaryOp, a: &Tensor, b: &Tensor, dst: Option<&Tensor>) -> Result<Ten
 /// `x` as `dtype`. A one-element operand (typically a Python number) is converted with a
 /// single cast instead of the general strided copy: this is on the per-op overhead path.
 fn convert(x: &Tensor, dtype: DType) -> Result<Tensor> {
-    if x.dtype() == dtype || x.numel() != 1 {
+    if x.dtype() == dtype || x.numel() != 1 || x.is_cuda() {
         return x.to_dtype(dtype);
     }
     let t = Tensor::empty(x.shape(), dtype, x.device())?;
@@ -325,6 +334,26 @@ fn convert(x: &Tensor, dtype: DType) -> Result<Tensor> {
         *t.data_ptr::<D>() = (*x.data_ptr::<S>()).cast::<D>();
     }));
     Ok(t)
+}
+
+/// The device an op of `tensors` runs on, as torch decides it: tensors must share a device,
+/// except that a 0-d CPU tensor (a Python number, say) may meet CUDA tensors, whose device
+/// then wins.
+pub fn common_device(op: &str, tensors: &[&Tensor]) -> Result<Device> {
+    let cpu_scalar = |t: &&&Tensor| !t.is_cuda() && t.ndim() == 0;
+    match tensors.iter().find(|t| t.is_cuda()) {
+        Some(first) => {
+            let others: Vec<&Tensor> = std::iter::once(*first)
+                .chain(tensors.iter().filter(|t| !cpu_scalar(t)).copied())
+                .collect();
+            check_same_device(op, &others)?;
+            Ok(first.device())
+        }
+        None => {
+            check_same_device(op, tensors)?;
+            Ok(tensors.first().map_or(Device::Cpu, |t| t.device()))
+        }
+    }
 }
 
 /// The byte range a view touches (empty for an empty view).

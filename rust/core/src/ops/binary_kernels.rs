@@ -5,6 +5,7 @@ use super::binary::{zip2, BinaryOp};
 use crate::dtype::DType;
 use crate::element::num_like::FloatMath;
 use crate::element::{Element, Float};
+use crate::error::Result;
 use crate::scalar::Scalar;
 use crate::tensor::Tensor;
 use crate::{dispatch_all, dispatch_float, dispatch_int};
@@ -350,6 +351,52 @@ pub fn kernel(op: BinaryOp, out: &Tensor, a: &Tensor, b: &Tensor, compute: DType
         _ => dispatch_float!(compute, T => float_kernel::<T>(op, out, a, b),
             _ => dispatch_int!(compute, T => int_kernel::<T>(op, out, a, b), _ => unreachable_dtype(compute))),
     }
+}
+
+/// The CUDA kernel of `op` on CUDA `out` (operands in the compute dtype, possibly CPU scalars).
+pub fn cuda_kernel(op: BinaryOp, out: &Tensor, a: &Tensor, b: &Tensor) -> Result<()> {
+    use crate::cuda::elementwise::{binary, compare, Binary as K, Compare as C};
+    use BinaryOp::*;
+    let one = super::binary::ONE;
+    let (k, alpha) = match op {
+        Add(al) => (K::Add, al),
+        Sub(al) => (K::Sub, al),
+        Mul => (K::Mul, one),
+        Div => (K::Div, one),
+        DivTrunc => (K::DivTrunc, one),
+        DivFloor => (K::DivFloor, one),
+        Remainder => (K::Remainder, one),
+        Fmod => (K::Fmod, one),
+        Pow | FloatPower => (K::Pow, one),
+        Atan2 => (K::Atan2, one),
+        Hypot => (K::Hypot, one),
+        Copysign => (K::Copysign, one),
+        Xlogy => (K::Xlogy, one),
+        Maximum => (K::Maximum, one),
+        Minimum => (K::Minimum, one),
+        Fmax => (K::Fmax, one),
+        Fmin => (K::Fmin, one),
+        BitAnd => (K::BitAnd, one),
+        BitOr => (K::BitOr, one),
+        BitXor => (K::BitXor, one),
+        Shl => (K::Shl, one),
+        Shr => (K::Shr, one),
+        Eq | Ne | Lt | Le | Gt | Ge | LogicalAnd | LogicalOr | LogicalXor => {
+            let c = match op {
+                Eq => C::Eq,
+                Ne => C::Ne,
+                Lt => C::Lt,
+                Le => C::Le,
+                Gt => C::Gt,
+                Ge => C::Ge,
+                LogicalAnd => C::And,
+                LogicalOr => C::Or,
+                _ => C::Xor,
+            };
+            return compare(c, out, a, b);
+        }
+    };
+    binary(k, out, a, b, alpha)
 }
 
 fn add_kernel<T: Arith>(out: &Tensor, a: &Tensor, b: &Tensor, alpha: Scalar, neg: bool) {

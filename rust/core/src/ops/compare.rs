@@ -138,6 +138,10 @@ macro_rules! with_close_fn {
 pub fn isclose(a: &Tensor, b: &Tensor, rtol: f64, atol: f64, equal_nan: bool) -> Result<Tensor> {
     let (a, b) = prepare_close("isclose", a, b, rtol, atol)?;
     let out = Tensor::empty(a.shape(), DType::Bool, a.device())?;
+    if out.is_cuda() {
+        crate::cuda::elementwise::isclose(&out, &a, &b, rtol, atol, equal_nan)?;
+        return Ok(out);
+    }
     with_close_fn!(a.dtype(), rtol, atol, equal_nan, |close, T| {
         map2::<T, T, bool>(&out, &a, &b, close)
     });
@@ -147,6 +151,9 @@ pub fn isclose(a: &Tensor, b: &Tensor, rtol: f64, atol: f64, equal_nan: bool) ->
 /// `torch.allclose`: whether every element `isclose`; no intermediate tensor.
 pub fn allclose(a: &Tensor, b: &Tensor, rtol: f64, atol: f64, equal_nan: bool) -> Result<bool> {
     let (a, b) = prepare_close("allclose", a, b, rtol, atol)?;
+    if a.is_cuda() {
+        return crate::cuda::elementwise::all_close(&a, &b, rtol, atol, equal_nan, false);
+    }
     Ok(with_close_fn!(
         a.dtype(),
         rtol,
@@ -172,6 +179,9 @@ pub fn equal(a: &Tensor, b: &Tensor) -> Result<bool> {
     }
     let dt = promote(a, b);
     let (a, b) = (a.to_dtype(dt)?, b.to_dtype(dt)?);
+    if a.is_cuda() {
+        return crate::cuda::elementwise::all_close(&a, &b, 0.0, 0.0, false, true);
+    }
     Ok(dispatch_all!(dt, T => all_pairs::<T>(&a, &b, |x: T, y: T| x == y)))
 }
 

@@ -10,6 +10,7 @@
 use super::unary_math::UnaryMath;
 use crate::cpu::elementwise::map1;
 use crate::cpu::iter::{for_each_run, SendPtr};
+use crate::cuda::elementwise as cuda;
 use crate::dtype::scalar_type_name;
 use crate::dtype::{default_float, DType};
 use crate::element::num_like::FloatMath;
@@ -36,7 +37,22 @@ pub fn output_for(
     dst: Option<&Tensor>,
     inputs: &[&Tensor],
 ) -> Result<Tensor> {
+    // A CUDA input decides (the others may be CPU scalars).
+    let device = inputs
+        .iter()
+        .find(|t| t.is_cuda())
+        .or(inputs.first())
+        .map_or(crate::Device::Cpu, |t| t.device());
     if let Some(d) = dst {
+        if d.device() != device {
+            bail!(
+                Runtime,
+                "Expected all tensors to be on the same device, but found at least two devices, \
+                 {} and {}!",
+                device,
+                d.device()
+            );
+        }
         if d.shape()
             .iter()
             .zip(d.strides())
@@ -56,7 +72,6 @@ pub fn output_for(
             return Ok(d.clone());
         }
     }
-    let device = inputs.first().map_or(crate::Device::Cpu, |t| t.device());
     Tensor::empty(shape, dtype, device)
 }
 
@@ -147,12 +162,16 @@ unsafe fn slice_f32_avx2(xs: *const f32, ys: *mut f32, len: usize, f: &impl Fn(f
 /// accumulator type. Integer and bool inputs are converted to the default float dtype first
 /// (into a fresh tensor that then also serves as the output).
 macro_rules! float_unary {
-    ($($name:ident, $op:literal, |$v:ident| $body:expr;)*) => {$(
+    ($($name:ident, $op:literal, $code:ident, |$v:ident| $body:expr;)*) => {$(
         #[doc = concat!("`torch.", $op, "(x)`; integer inputs give the default float dtype.")]
         pub fn $name(x: &Tensor, dst: Option<&Tensor>) -> Result<Tensor> {
             let (x, fresh) = to_float(x)?;
             let dst = dst.or(if fresh { Some(&x) } else { None });
             let out = output_for(x.shape(), x.dtype(), dst, &[&x])?;
+            if out.is_cuda() {
+                cuda::unary(cuda::Unary::$code, &out, &x, [0; 3])?;
+                return Ok(out);
+            }
             if x.dtype() == DType::F32 {
                 map1_f32(&out, &x, |$v: f32| $body);
                 return Ok(out);
@@ -167,38 +186,38 @@ macro_rules! float_unary {
 }
 
 float_unary! {
-    exp, "exp", |v| v.fast_exp();
-    exp2, "exp2", |v| v.exp2();
-    log, "log", |v| v.ln();
-    log2, "log2", |v| v.log2();
-    log10, "log10", |v| v.log10();
-    log1p, "log1p", |v| v.ln_1p();
-    expm1, "expm1", |v| v.exp_m1();
-    sqrt, "sqrt", |v| v.sqrt();
-    rsqrt, "rsqrt", |v| 1.0 / v.sqrt();
-    sin, "sin", |v| v.sin();
-    cos, "cos", |v| v.cos();
-    tan, "tan", |v| v.tan();
-    asin, "asin", |v| v.asin();
-    acos, "acos", |v| v.acos();
-    atan, "atan", |v| v.atan();
-    sinh, "sinh", |v| v.sinh();
-    cosh, "cosh", |v| v.cosh();
-    tanh, "tanh", |v| v.fast_tanh();
-    asinh, "asinh", |v| v.asinh();
-    acosh, "acosh", |v| v.acosh();
-    atanh, "atanh", |v| v.atanh();
-    sigmoid, "sigmoid", |v| 1.0 / (1.0 + (-v).fast_exp());
-    erf, "erf", |v| v.erf_();
-    erfc, "erfc", |v| v.erfc_();
-    erfinv, "erfinv", |v| v.erfinv_();
-    reciprocal, "reciprocal", |v| 1.0 / v;
+    exp, "exp", Exp, |v| v.fast_exp();
+    exp2, "exp2", Exp2, |v| v.exp2();
+    log, "log", Log, |v| v.ln();
+    log2, "log2", Log2, |v| v.log2();
+    log10, "log10", Log10, |v| v.log10();
+    log1p, "log1p", Log1p, |v| v.ln_1p();
+    expm1, "expm1", Expm1, |v| v.exp_m1();
+    sqrt, "sqrt", Sqrt, |v| v.sqrt();
+    rsqrt, "rsqrt", Rsqrt, |v| 1.0 / v.sqrt();
+    sin, "sin", Sin, |v| v.sin();
+    cos, "cos", Cos, |v| v.cos();
+    tan, "tan", Tan, |v| v.tan();
+    asin, "asin", Asin, |v| v.asin();
+    acos, "acos", Acos, |v| v.acos();
+    atan, "atan", Atan, |v| v.atan();
+    sinh, "sinh", Sinh, |v| v.sinh();
+    cosh, "cosh", Cosh, |v| v.cosh();
+    tanh, "tanh", Tanh, |v| v.fast_tanh();
+    asinh, "asinh", Asinh, |v| v.asinh();
+    acosh, "acosh", Acosh, |v| v.acosh();
+    atanh, "atanh", Atanh, |v| v.atanh();
+    sigmoid, "sigmoid", Sigmoid, |v| 1.0 / (1.0 + (-v).fast_exp());
+    erf, "erf", Erf, |v| v.erf_();
+    erfc, "erfc", Erfc, |v| v.erfc_();
+    erfinv, "erfinv", Erfinv, |v| v.erfinv_();
+    reciprocal, "reciprocal", Reciprocal, |v| 1.0 / v;
 }
 
 /// Defines a float-only op that keeps the dtype (rounding family): integer inputs are copied
 /// unchanged when `$ints_copy`, else refused as torch does.
 macro_rules! float_keep {
-    ($($name:ident, $kernel:literal, $ints_copy:expr, |$v:ident| $body:expr;)*) => {$(
+    ($($name:ident, $kernel:literal, $ints_copy:expr, $code:ident, |$v:ident| $body:expr;)*) => {$(
         #[doc = concat!("`torch.", stringify!($name), "(x)`, keeping the dtype.")]
         pub fn $name(x: &Tensor, dst: Option<&Tensor>) -> Result<Tensor> {
             let dt = x.dtype();
@@ -211,6 +230,10 @@ macro_rules! float_keep {
                 return Ok(out);
             }
             let out = output_for(x.shape(), dt, dst, &[x])?;
+            if out.is_cuda() {
+                cuda::unary(cuda::Unary::$code, &out, x, [0; 3])?;
+                return Ok(out);
+            }
             dispatch_float!(dt, T => map1::<T, T>(&out, x, |e: T| {
                 let $v = e.to_acc();
                 T::from_acc($body)
@@ -221,11 +244,11 @@ macro_rules! float_keep {
 }
 
 float_keep! {
-    floor, "floor_vml_cpu", true, |v| v.floor();
-    ceil, "ceil_vml_cpu", true, |v| v.ceil();
-    trunc, "trunc_vml_cpu", true, |v| v.trunc();
-    round, "round_vml_cpu", true, |v| v.round_ties_even();
-    frac, "frac_cpu", false, |v| v - v.trunc();
+    floor, "floor_vml_cpu", true, Floor, |v| v.floor();
+    ceil, "ceil_vml_cpu", true, Ceil, |v| v.ceil();
+    trunc, "trunc_vml_cpu", true, Trunc, |v| v.trunc();
+    round, "round_vml_cpu", true, Round, |v| v.round_ties_even();
+    frac, "frac_cpu", false, Frac, |v| v - v.trunc();
 }
 
 /// `torch.round(x, decimals=d)`: `nearbyint(x * 10^d) / 10^d` (division first for `d < 0`),
@@ -241,6 +264,11 @@ pub fn round_decimals(x: &Tensor, decimals: i64, dst: Option<&Tensor>) -> Result
     let neg = decimals < 0;
     let p = 10f64.powi(decimals.unsigned_abs().min(400) as i32);
     let out = output_for(x.shape(), dt, dst, &[x])?;
+    if out.is_cuda() {
+        let p = [p.to_bits(), neg as u64, 0];
+        cuda::unary(cuda::Unary::RoundDecimals, &out, x, p)?;
+        return Ok(out);
+    }
     dispatch_float!(dt, T => {
         let p: <T as Float>::Acc = FloatMath::from_f64(p);
         map1::<T, T>(&out, x, |e: T| {

@@ -3,6 +3,7 @@
 
 use super::unary::{not_implemented, output_for};
 use crate::cpu::elementwise::map1;
+use crate::cuda::elementwise as cuda;
 use crate::dtype::DType;
 use crate::element::{Element, Float};
 use crate::error::{Error, Result};
@@ -97,7 +98,7 @@ macro_rules! signed_float {
 signed_float!(f32, f64, half::f16, half::bf16);
 
 macro_rules! keep_dtype {
-    ($($name:ident, $op:literal, $method:ident, $bool_err:expr;)*) => {$(
+    ($($name:ident, $op:literal, $method:ident, $code:ident, $bool_err:expr;)*) => {$(
         #[doc = concat!("`torch.", $op, "(x)`, keeping integer dtypes.")]
         pub fn $name(x: &Tensor, dst: Option<&Tensor>) -> Result<Tensor> {
             if x.dtype() == DType::Bool {
@@ -107,6 +108,10 @@ macro_rules! keep_dtype {
                 }
             }
             let out = output_for(x.shape(), x.dtype(), dst, &[x])?;
+            if out.is_cuda() {
+                cuda::unary(cuda::Unary::$code, &out, x, [0; 3])?;
+                return Ok(out);
+            }
             dispatch_all!(x.dtype(), T => map1::<T, T>(&out, x, |e: T| e.$method()));
             Ok(out)
         }
@@ -114,12 +119,12 @@ macro_rules! keep_dtype {
 }
 
 keep_dtype! {
-    neg, "neg", neg_, Some(Error::runtime("Negation, the `-` operator, on a bool tensor is not supported. If you are \
+    neg, "neg", neg_, Neg, Some(Error::runtime("Negation, the `-` operator, on a bool tensor is not supported. If you are \
         trying to invert a mask, use the `~` or `logical_not()` operator instead."));
-    abs, "abs", abs_, Some(not_implemented("abs_cpu", DType::Bool));
-    sign, "sign", sign_, None;
-    relu, "relu", relu_, Some(Error::runtime("Boolean inputs not supported for relu"));
-    square_same, "square", square_, None;
+    abs, "abs", abs_, Abs, Some(not_implemented("abs_cpu", DType::Bool));
+    sign, "sign", sign_, Sign, None;
+    relu, "relu", relu_, Relu, Some(Error::runtime("Boolean inputs not supported for relu"));
+    square_same, "square", square_, Square, None;
 }
 
 /// `torch.square(x)`: `x * x`; bool squares as int64 (torch computes `pow(x, 2)`).
@@ -133,10 +138,19 @@ pub fn square(x: &Tensor, dst: Option<&Tensor>) -> Result<Tensor> {
 
 /// Defines a float predicate with a bool result; integer and bool inputs give `$int_value`.
 macro_rules! predicate {
-    ($($name:ident, $op:literal, $int_value:expr, |$v:ident| $body:expr;)*) => {$(
+    ($($name:ident, $op:literal, $int_value:expr, $code:expr, |$v:ident| $body:expr;)*) => {$(
         #[doc = concat!("`torch.", $op, "(x)`: a bool tensor.")]
         pub fn $name(x: &Tensor, dst: Option<&Tensor>) -> Result<Tensor> {
             let out = output_for(x.shape(), DType::Bool, dst, &[x])?;
+            if out.is_cuda() {
+                let code: Option<cuda::Predicate> = $code;
+                match code {
+                    Some(p) if x.dtype().is_floating_point() => cuda::predicate(p, &out, x)?,
+                    // Integers, and isreal (true for every real dtype).
+                    _ => out.fill_(Scalar::Bool($int_value))?,
+                }
+                return Ok(out);
+            }
             dispatch_float!(x.dtype(), T => map1::<T, bool>(&out, x, |e: T| {
                 let $v = e.to_acc();
                 $body
@@ -147,17 +161,21 @@ macro_rules! predicate {
 }
 
 predicate! {
-    isnan, "isnan", false, |v| v.is_nan();
-    isinf, "isinf", false, |v| v.is_infinite();
-    isfinite, "isfinite", true, |v| v.is_finite();
-    isposinf, "isposinf", false, |v| v.is_infinite() && v > 0.0;
-    isneginf, "isneginf", false, |v| v.is_infinite() && v < 0.0;
-    isreal, "isreal", true, |v| { let _ = v; true };
+    isnan, "isnan", false, Some(cuda::Predicate::IsNan), |v| v.is_nan();
+    isinf, "isinf", false, Some(cuda::Predicate::IsInf), |v| v.is_infinite();
+    isfinite, "isfinite", true, Some(cuda::Predicate::IsFinite), |v| v.is_finite();
+    isposinf, "isposinf", false, Some(cuda::Predicate::IsPosInf), |v| v.is_infinite() && v > 0.0;
+    isneginf, "isneginf", false, Some(cuda::Predicate::IsNegInf), |v| v.is_infinite() && v < 0.0;
+    isreal, "isreal", true, None, |v| { let _ = v; true };
 }
 
 /// `torch.logical_not(x)`: `x == 0` as bool (NaN is true, so gives false).
 pub fn logical_not(x: &Tensor, dst: Option<&Tensor>) -> Result<Tensor> {
     let out = output_for(x.shape(), DType::Bool, dst, &[x])?;
+    if out.is_cuda() {
+        cuda::predicate(cuda::Predicate::LogicalNot, &out, x)?;
+        return Ok(out);
+    }
     dispatch_all!(x.dtype(), T => map1::<T, bool>(&out, x, |e: T| e == T::zero()));
     Ok(out)
 }
@@ -169,6 +187,10 @@ pub fn bitwise_not(x: &Tensor, dst: Option<&Tensor>) -> Result<Tensor> {
         return Err(not_implemented("bitwise_not_cpu", dt));
     }
     let out = output_for(x.shape(), dt, dst, &[x])?;
+    if out.is_cuda() {
+        cuda::unary(cuda::Unary::BitwiseNot, &out, x, [0; 3])?;
+        return Ok(out);
+    }
     dispatch_int!(dt, T => map1::<T, T>(&out, x, |e: T| !e), _ => map1::<bool, bool>(&out, x, |e: bool| !e));
     Ok(out)
 }
@@ -201,6 +223,16 @@ pub fn nan_to_num(
         return Ok(out);
     }
     let big = finite_max(dt);
+    if out.is_cuda() {
+        let bits = |v: f64| cuda::scalar_bits(Scalar::Float(v), dt);
+        let p = [
+            bits(nan),
+            bits(posinf.unwrap_or(big)),
+            bits(neginf.unwrap_or(-big)),
+        ];
+        cuda::unary(cuda::Unary::NanToNum, &out, x, p)?;
+        return Ok(out);
+    }
     dispatch_float!(dt, T => {
         let (n, p, m) = (T::from_f64(nan), T::from_f64(posinf.unwrap_or(big)), T::from_f64(neginf.unwrap_or(-big)));
         map1::<T, T>(&out, x, |e: T| {

@@ -1,8 +1,10 @@
 //! The elementwise ops with more than one operand that belong to the unary family:
 //! `clamp` (bounds as numbers or tensors), `where(condition, a, b)` and `lerp`.
 
+use super::binary::common_device;
 use super::unary::{not_implemented, output_for};
 use crate::cpu::elementwise::{map1, map2, map3};
+use crate::cuda::elementwise as cuda;
 use crate::dtype::{result_type, DType, Operand};
 use crate::element::num_like::FloatMath;
 use crate::element::Float;
@@ -67,6 +69,7 @@ pub fn clamp(
     operands.extend(min.iter().chain(max.iter()).map(|t| t.operand()));
     let dt = result_type(&operands);
     let all: Vec<&Tensor> = std::iter::once(x).chain(min).chain(max).collect();
+    common_device("clamp", &all)?;
     let shape = broadcast_all(&all, "clamp")?;
     let xs = prepared(x, dt, &shape, "clamp")?;
     let out = output_for(&shape, dt, dst, &all)?;
@@ -89,6 +92,19 @@ pub fn clamp(
             out.copy_(&xs)?;
             return Ok(out);
         }
+        if out.is_cuda() {
+            // The bounds travel as kernel arguments (CPU scalars); a missing one is ignored.
+            let bound = |b: Option<crate::Scalar>| -> Result<Tensor> {
+                Tensor::scalar(b.unwrap_or(crate::Scalar::Int(0)), dt)
+            };
+            let op = match (lo, hi) {
+                (Some(_), Some(_)) => cuda::Ternary::Clamp,
+                (Some(_), None) => cuda::Ternary::ClampMin,
+                _ => cuda::Ternary::ClampMax,
+            };
+            cuda::ternary(op, &out, &xs, &bound(lo)?, &bound(hi)?)?;
+            return Ok(out);
+        }
         dispatch_all!(dt, T => {
             match (lo.map(|s| s.to_elem::<T>()), hi.map(|s| s.to_elem::<T>())) {
                 (Some(l), Some(h)) => map1::<T, T>(&out, &xs, |v: T| clamp_hi(clamp_lo(v, l), h)),
@@ -101,6 +117,16 @@ pub fn clamp(
     }
     let lo = min.map(|t| prepared(t, dt, &shape, "clamp")).transpose()?;
     let hi = max.map(|t| prepared(t, dt, &shape, "clamp")).transpose()?;
+    if out.is_cuda() {
+        let op = match (&lo, &hi) {
+            (Some(_), Some(_)) => cuda::Ternary::Clamp,
+            (Some(_), None) => cuda::Ternary::ClampMin,
+            _ => cuda::Ternary::ClampMax,
+        };
+        let (l, h) = (lo.as_ref().unwrap_or(&xs), hi.as_ref().unwrap_or(&xs));
+        cuda::ternary(op, &out, &xs, l, h)?;
+        return Ok(out);
+    }
     dispatch_all!(dt, T => match (&lo, &hi) {
         (Some(l), Some(h)) => map3::<T, T, T, T>(&out, &xs, l, h, |v, l, h| clamp_hi(clamp_lo(v, l), h)),
         (Some(l), None) => map2::<T, T, T>(&out, &xs, l, clamp_lo),
@@ -122,13 +148,19 @@ pub fn where_(condition: &Tensor, a: &Tensor, b: &Tensor, dst: Option<&Tensor>) 
         );
     }
     let dt = result_type(&[a.operand(), b.operand()]);
+    let device = common_device("where", &[condition, a, b])?;
     let shape = broadcast_all(&[condition, a, b], "where")?;
-    let c = prepared(condition, DType::Bool, &shape, "where")?;
+    // The kernel reads the condition from device memory.
+    let c = prepared(&condition.to_device(device)?, DType::Bool, &shape, "where")?;
     let (xa, xb) = (
         prepared(a, dt, &shape, "where")?,
         prepared(b, dt, &shape, "where")?,
     );
     let out = output_for(&shape, dt, dst, &[condition, a, b])?;
+    if out.is_cuda() {
+        cuda::where_(&out, &c, &xa, &xb)?;
+        return Ok(out);
+    }
     dispatch_all!(dt, T => map3::<bool, T, T, T>(&out, &c, &xa, &xb, |c, x, y| if c { x } else { y }));
     Ok(out)
 }
@@ -174,12 +206,22 @@ pub fn lerp(x: &Tensor, end: &Tensor, weight: &Tensor, dst: Option<&Tensor>) -> 
             );
         }
     }
+    common_device("lerp", &[x, end, weight])?;
     let shape = broadcast_all(&[x, end, weight], "lerp")?;
     let (xs, es) = (
         prepared(x, dt, &shape, "lerp")?,
         prepared(end, dt, &shape, "lerp")?,
     );
     let out = output_for(&shape, dt, dst, &[x, end, weight])?;
+    if out.is_cuda() {
+        let ws = if scalar_weight {
+            Tensor::scalar(crate::Scalar::Float(weight.item()?.to_f64()), dt)?
+        } else {
+            prepared(weight, dt, &shape, "lerp")?
+        };
+        cuda::ternary(cuda::Ternary::Lerp, &out, &xs, &es, &ws)?;
+        return Ok(out);
+    }
     dispatch_float!(dt, T => {
         type A = <T as Float>::Acc;
         #[inline(always)]
