@@ -97,14 +97,7 @@ fn _nvrtc_version() -> PyResult<(i32, i32)> {
 /// needed); returns how many programs compiled. Raises with NVRTC's log on the first failure.
 #[pyfunction]
 fn _cuda_compile_all_kernels(py: Python<'_>, arch: u32) -> PyResult<usize> {
-    py.detach(|| {
-        let all = cuda::all_specialisations();
-        for (source, defines) in &all {
-            compile::compile(source, defines, arch)?;
-        }
-        Ok(all.len())
-    })
-    .py()
+    py.detach(|| cuda::compile_all(arch)).py()
 }
 
 /// Compiles `text` (after the common kernel declarations) for `sm_{arch}`; returns the CUBIN's

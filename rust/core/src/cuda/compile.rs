@@ -7,7 +7,7 @@
 //! once per specialisation and machine. Nothing here needs a GPU except loading the result,
 //! which lets a test on a machine without one compile every kernel.
 
-use super::device::{driver_err, guarded, CudaDevice};
+use super::device::{caught, driver_err, guarded, CudaDevice};
 use crate::error::{Error, Result};
 use cudarc::driver::{CudaFunction, CudaModule};
 use cudarc::nvrtc::{sys as nvrtc, Ptx};
@@ -64,18 +64,16 @@ pub fn nvrtc_version() -> Result<(i32, i32)> {
 /// Compiles `source` specialised by `defines` into a CUBIN for `sm_{arch}` (e.g. 90). Errors
 /// carry NVRTC's log.
 pub fn compile(source: &Source, defines: Defines, arch: u32) -> Result<Vec<u8>> {
+    nvrtc_version()?; // opens the library (quietly) or says why it cannot
     let text = full_text(source, defines);
-    guarded("loading NVRTC (libnvrtc.so)", || {
-        compile_text(source.name, &text, arch)
-    })
+    caught("NVRTC", || compile_text(source.name, &text, arch))
 }
 
 /// Compiles kernel code given as text (after the common declarations), e.g. to check it.
 pub fn compile_str(name: &str, text: &str, arch: u32) -> Result<Vec<u8>> {
+    nvrtc_version()?;
     let full = format!("{COMMON}\n{text}");
-    guarded("loading NVRTC (libnvrtc.so)", || {
-        compile_text(name, &full, arch)
-    })
+    caught("NVRTC", || compile_text(name, &full, arch))
 }
 
 fn compile_text(name: &str, text: &str, arch: u32) -> Result<Vec<u8>> {

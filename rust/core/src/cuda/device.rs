@@ -18,6 +18,17 @@ pub(crate) fn guarded<T>(what: &str, f: impl FnOnce() -> Result<T>) -> Result<T>
     std::panic::set_hook(Box::new(|_| {}));
     let r = catch_unwind(AssertUnwindSafe(f));
     std::panic::set_hook(previous);
+    panic_to_error(what, r)
+}
+
+/// [`guarded`] without silencing the panic hook (which needs a process-wide lock): for calls
+/// into a library that is already open, which only panic on a missing symbol, and which run on
+/// several threads at once (kernel compilation).
+pub(crate) fn caught<T>(what: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
+    panic_to_error(what, catch_unwind(AssertUnwindSafe(f)))
+}
+
+fn panic_to_error<T>(what: &str, r: std::thread::Result<Result<T>>) -> Result<T> {
     match r {
         Ok(r) => r,
         Err(payload) => {

@@ -24,6 +24,11 @@ unsafe impl DeviceRepr for Strided {}
 ///
 /// Fails if more than [`MAX_DIMS`] dimensions remain (torch allows 25).
 pub fn coalesce<const N: usize>(shape: &[usize], strides: [&[isize]; N]) -> Result<[Strided; N]> {
+    if let Some(bad) = strides.iter().find(|s| s.len() != shape.len()) {
+        return Err(Error::runtime(format!(
+            "internal error: strides {bad:?} do not match shape {shape:?}"
+        )));
+    }
     // (size, stride per view), outermost first, size-1 dimensions dropped.
     let mut dims: Vec<(i64, [i64; N])> = Vec::with_capacity(shape.len());
     for (d, &size) in shape.iter().enumerate() {

@@ -62,6 +62,16 @@ pub fn all_specialisations() -> Vec<(Source, Vec<(&'static str, &'static str)>)>
     v
 }
 
+/// Compiles every specialisation of every kernel source for `sm_{arch}` with NVRTC, on all
+/// cores (no GPU needed); returns how many programs compiled, or the first failure with its log.
+pub fn compile_all(arch: u32) -> Result<usize> {
+    use rayon::prelude::*;
+    let all = all_specialisations();
+    all.par_iter()
+        .try_for_each(|(source, defines)| compile::compile(source, defines, arch).map(|_| ()))?;
+    Ok(all.len())
+}
+
 /// The element type's name in kernel sources (see `kernels/common.cuh`).
 pub fn type_name(d: DType) -> &'static str {
     match d {
@@ -154,9 +164,10 @@ pub fn fill(t: &Tensor, bits: u64) -> Result<()> {
 macro_rules! cuda_launch {
     ($dev:expr, $f:expr, $name:expr, $cfg:expr; $($arg:expr),* $(,)?) => {{
         use cudarc::driver::PushKernelArg as _;
+        let cfg: cudarc::driver::LaunchConfig = $cfg;
         let mut b = $dev.stream.launch_builder(&$f);
         $( b.arg(&$arg); )*
-        unsafe { b.launch($cfg) }
+        unsafe { b.launch(cfg) }
             .map(|_| ())
             .map_err(|e| $crate::Error::runtime(format!("CUDA error: launching {}: {e}", $name)))
     }};

@@ -110,7 +110,7 @@ pub fn reduce(
         crate::cuda_launch!(dev, f, &name, launch_config(dev, n_out); xp, kept, red, no, nr, p0, p1, p)?;
         return Ok((o0, o1));
     }
-    let sms = dev.multiprocessor_count().unwrap_or(108).max(1) as usize;
+    let sms = dev.multiprocessors as usize;
     let (target, max_blocks) = (sms * 8, sms * 32);
     // Work items: tiles of 32 neighbouring outputs for column reductions, else outputs.
     let (kind, items, per_split) = if columns {

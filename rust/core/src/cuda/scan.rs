@@ -48,7 +48,7 @@ pub fn scan(
             .map(|_| (o0, o1));
     }
     let threads: u32 = if n >= 1024 { 1024 } else { 256 };
-    let sms = dev.multiprocessor_count().unwrap_or(108).max(1) as usize;
+    let sms = dev.multiprocessors as usize;
     let cfg = LaunchConfig {
         grid_dim: (rows.min(sms * 32) as u32, 1, 1),
         block_dim: (threads, 1, 1),

@@ -41,7 +41,7 @@ pub fn sort_rows(x: &Tensor, desc: bool) -> Result<(Tensor, Tensor)> {
     let (xp, pv, pi) = (ptr(x), ptr(&ov), ptr(&oi));
     let (r64, n64, d) = (rows as i64, n as i64, desc as i32);
     let p = n.next_power_of_two();
-    let sms = dev.multiprocessor_count().unwrap_or(108).max(1) as usize;
+    let sms = dev.multiprocessors as usize;
     if p <= SMALL_P {
         let acc = if x.dtype() == DType::F64 || x.dtype() == DType::I64 {
             8
