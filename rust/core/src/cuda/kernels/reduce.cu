@@ -443,7 +443,21 @@ __device__ void reduce_block(const Op& op, const T* x, const Strided& kept, cons
         const i64 hi = lo + chunk < n_red ? lo + chunk : n_red;
         A a = op.init();
         if (unit) {
-            for (i64 i = lo + threadIdx.x; i < hi; i += blockDim.x) a = op.acc(a, load(base + i), i);
+            // Four independent accumulators keep four loads in flight per thread (one chain
+            // would wait for each load in turn); combined in index order below.
+            A a1 = op.init(), a2 = op.init(), a3 = op.init();
+            const i64 bs = blockDim.x;
+            i64 i = lo + threadIdx.x;
+            for (; i + 3 * bs < hi; i += 4 * bs) {
+                const auto v0 = load(base + i), v1 = load(base + i + bs);
+                const auto v2 = load(base + i + 2 * bs), v3 = load(base + i + 3 * bs);
+                a = op.acc(a, v0, i);
+                a1 = op.acc(a1, v1, i + bs);
+                a2 = op.acc(a2, v2, i + 2 * bs);
+                a3 = op.acc(a3, v3, i + 3 * bs);
+            }
+            for (; i < hi; i += bs) a = op.acc(a, load(base + i), i);
+            a = op.combine(op.combine(a, a1), op.combine(a2, a3));
         } else {
             for (i64 i = lo + threadIdx.x; i < hi; i += blockDim.x)
                 a = op.acc(a, load(base + offset_of(red, i)), i);
