@@ -8,24 +8,25 @@ from hypothesis import given, settings, strategies as st
 
 import ferrotorch as torch
 from ferrotorch.autograd import gradcheck, gradgradcheck
+from helpers import to_np
 
 F64 = torch.float64
 
 
-def leaf(rng, shape, layout="contiguous"):
+def leaf(device, rng, shape, layout="contiguous"):
     """A float64 leaf requiring grad, laid out as asked: "contiguous", "transposed" (its last
     two dims swapped in memory), or "sliced" (every other element of a wider buffer)."""
     shape = tuple(shape)
     if layout == "transposed" and len(shape) >= 2:
         swapped = shape[:-2] + (shape[-1], shape[-2])
-        base = torch.tensor(rng.standard_normal(swapped), dtype=F64)
+        base = torch.tensor(rng.standard_normal(swapped), dtype=F64, device=device)
         t = base.transpose(-2, -1)
         assert not t.is_contiguous() or min(shape[-2:]) == 1
     elif layout == "sliced" and len(shape) >= 1:
         wide = shape[:-1] + (2 * shape[-1],)
-        t = torch.tensor(rng.standard_normal(wide), dtype=F64)[..., ::2]
+        t = torch.tensor(rng.standard_normal(wide), dtype=F64, device=device)[..., ::2]
     else:
-        t = torch.tensor(rng.standard_normal(shape), dtype=F64)
+        t = torch.tensor(rng.standard_normal(shape), dtype=F64, device=device)
     t = t.detach()
     t.requires_grad_()
     assert tuple(t.shape) == shape
@@ -34,8 +35,9 @@ def leaf(rng, shape, layout="contiguous"):
 
 def grads_of(y, *xs):
     """Gradients of sum(y * w) for a fixed random w, as NumPy arrays, and w."""
-    w = torch.tensor(np.random.default_rng(5).standard_normal(tuple(y.shape)), dtype=y.dtype)
-    return [g.numpy() for g in torch.autograd.grad(y, xs, w)] + [w.numpy()]
+    w = torch.tensor(np.random.default_rng(5).standard_normal(tuple(y.shape)), dtype=y.dtype,
+                     device=y.device)
+    return [to_np(g) for g in torch.autograd.grad(y, xs, w)] + [to_np(w)]
 
 
 def backward_sum(y):
@@ -65,36 +67,36 @@ def matmul_shapes(draw):
 
 @settings(max_examples=60, deadline=None)
 @given(matmul_shapes(), LAYOUTS, LAYOUTS, st.integers(0, 2**31))
-def test_matmul_gradcheck(shapes, la, lb, seed):
+def test_matmul_gradcheck(device, shapes, la, lb, seed):
     rng = np.random.default_rng(seed)
-    a, b = leaf(rng, shapes[0], la), leaf(rng, shapes[1], lb)
+    a, b = leaf(device, rng, shapes[0], la), leaf(device, rng, shapes[1], lb)
     assert gradcheck(torch.matmul, (a, b))
     assert gradcheck(lambda x, y: x @ y, (a, b))
 
 
 @settings(max_examples=15, deadline=None)
 @given(matmul_shapes(), st.integers(0, 2**31))
-def test_matmul_gradgradcheck(shapes, seed):
+def test_matmul_gradgradcheck(device, shapes, seed):
     rng = np.random.default_rng(seed)
-    a, b = leaf(rng, shapes[0], "transposed"), leaf(rng, shapes[1])
+    a, b = leaf(device, rng, shapes[0], "transposed"), leaf(device, rng, shapes[1])
     assert gradgradcheck(torch.matmul, (a, b))
 
 
-def test_matmul_broadcast_batch_values():
+def test_matmul_broadcast_batch_values(device):
     # (2, 1, 3, 4) @ (5, 4, 2): a's gradient sums over b's batch of 5 and b's over a's 2.
     rng = np.random.default_rng(1)
-    a, b = leaf(rng, (2, 1, 3, 4)), leaf(rng, (5, 4, 2))
+    a, b = leaf(device, rng, (2, 1, 3, 4)), leaf(device, rng, (5, 4, 2))
     y = a @ b
-    assert tuple(y.shape) == (2, 5, 3, 2)
+    assert tuple(y.shape) == (2, 5, 3, 2) and y.device.type == device
     ga, gb, w = grads_of(y, a, b)
-    an, bn = a.detach().numpy(), b.detach().numpy()
+    an, bn = to_np(a), to_np(b)
     np.testing.assert_allclose(ga, (w @ np.swapaxes(bn, -1, -2)).sum(1, keepdims=True))
     np.testing.assert_allclose(gb, (np.swapaxes(an, -1, -2) @ w).sum(0))
 
 
-def test_matmul_grad_fn_names():
+def test_matmul_grad_fn_names(device):
     rng = np.random.default_rng(2)
-    v, m, b3 = leaf(rng, (3,)), leaf(rng, (3, 3)), leaf(rng, (2, 3, 3))
+    v, m, b3 = leaf(device, rng, (3,)), leaf(device, rng, (3, 3)), leaf(device, rng, (2, 3, 3))
     assert (v @ v).grad_fn.name() == "DotBackward0"
     assert (m @ v).grad_fn.name() == "MvBackward0"
     assert (m @ m).grad_fn.name() == "MmBackward0"
@@ -103,47 +105,52 @@ def test_matmul_grad_fn_names():
     assert (b3 @ b3).grad_fn.name() == "UnsafeViewBackward0"
 
 
-def test_rmatmul_and_constant_operand():
+def test_rmatmul_and_constant_operand(device):
     rng = np.random.default_rng(3)
-    a = leaf(rng, (3, 4))
-    c = torch.tensor(rng.standard_normal((2, 3)), dtype=F64)
+    a = leaf(device, rng, (3, 4))
+    c = torch.tensor(rng.standard_normal((2, 3)), dtype=F64, device=device)
     y = a.__rmatmul__(c)
-    np.testing.assert_allclose(y.detach().numpy(), c.numpy() @ a.detach().numpy())
+    np.testing.assert_allclose(to_np(y), to_np(c) @ to_np(a))
     (ga, w) = grads_of(y, a)
-    np.testing.assert_allclose(ga, c.numpy().T @ w)
+    np.testing.assert_allclose(ga, to_np(c).T @ w)
     assert y.grad_fn.next_functions[0][0] is None
 
 
 @settings(max_examples=25, deadline=None)
 @given(st.integers(1, 4), st.integers(1, 4), st.integers(1, 4), LAYOUTS, LAYOUTS,
        st.integers(0, 2**31))
-def test_mm_bmm_gradcheck(m, k, n, la, lb, seed):
+def test_mm_bmm_gradcheck(device, m, k, n, la, lb, seed):
     rng = np.random.default_rng(seed)
-    assert gradcheck(torch.mm, (leaf(rng, (m, k), la), leaf(rng, (k, n), lb)))
-    assert gradcheck(torch.bmm, (leaf(rng, (2, m, k), la), leaf(rng, (2, k, n), lb)))
+    assert gradcheck(torch.mm, (leaf(device, rng, (m, k), la), leaf(device, rng, (k, n), lb)))
+    assert gradcheck(torch.bmm,
+                     (leaf(device, rng, (2, m, k), la), leaf(device, rng, (2, k, n), lb)))
 
 
-def test_mm_bmm_gradgradcheck():
+def test_mm_bmm_gradgradcheck(device):
     rng = np.random.default_rng(4)
-    assert gradgradcheck(torch.mm, (leaf(rng, (3, 2), "transposed"), leaf(rng, (2, 4))))
-    assert gradgradcheck(torch.bmm, (leaf(rng, (2, 3, 2)), leaf(rng, (2, 2, 3), "sliced")))
-    assert gradgradcheck(torch.mv, (leaf(rng, (3, 2)), leaf(rng, (2,))))
-    assert gradgradcheck(torch.dot, (leaf(rng, (4,)), leaf(rng, (4,), "sliced")))
+    assert gradgradcheck(torch.mm,
+                         (leaf(device, rng, (3, 2), "transposed"), leaf(device, rng, (2, 4))))
+    assert gradgradcheck(torch.bmm,
+                         (leaf(device, rng, (2, 3, 2)), leaf(device, rng, (2, 2, 3), "sliced")))
+    assert gradgradcheck(torch.mv, (leaf(device, rng, (3, 2)), leaf(device, rng, (2,))))
+    assert gradgradcheck(torch.dot, (leaf(device, rng, (4,)), leaf(device, rng, (4,), "sliced")))
 
 
-def test_mm_hand_values():
-    a = torch.tensor([[1.0, 2.0], [3.0, 4.0]], dtype=F64, requires_grad=True)
-    b = torch.tensor([[5.0, 6.0], [7.0, 8.0]], dtype=F64, requires_grad=True)
+def test_mm_hand_values(device):
+    a = torch.tensor([[1.0, 2.0], [3.0, 4.0]], dtype=F64, device=device, requires_grad=True)
+    b = torch.tensor([[5.0, 6.0], [7.0, 8.0]], dtype=F64, device=device, requires_grad=True)
     backward_sum(torch.mm(a, b))
+    assert a.grad.device.type == device
     assert a.grad.tolist() == [[11.0, 15.0], [11.0, 15.0]]
     assert b.grad.tolist() == [[4.0, 4.0], [6.0, 6.0]]
 
 
 @pytest.mark.parametrize("layout", ["contiguous", "sliced"])
-def test_vector_products_gradcheck(layout):
+def test_vector_products_gradcheck(layout, device):
     rng = np.random.default_rng(5)
-    m, v, u = leaf(rng, (3, 4), layout), leaf(rng, (4,), layout), leaf(rng, (4,), layout)
-    w = leaf(rng, (3,), layout)
+    m, v = leaf(device, rng, (3, 4), layout), leaf(device, rng, (4,), layout)
+    u = leaf(device, rng, (4,), layout)
+    w = leaf(device, rng, (3,), layout)
     assert gradcheck(torch.mv, (m, v))
     assert gradcheck(torch.dot, (v, u))
     assert gradcheck(torch.vdot, (v, u))
@@ -152,18 +159,19 @@ def test_vector_products_gradcheck(layout):
     assert gradgradcheck(torch.outer, (w, v))
 
 
-def test_vector_product_values_and_names():
-    a = torch.tensor([1.0, 2.0, 3.0], dtype=F64, requires_grad=True)
-    b = torch.tensor([4.0, 5.0, 6.0], dtype=F64, requires_grad=True)
+def test_vector_product_values_and_names(device):
+    a = torch.tensor([1.0, 2.0, 3.0], dtype=F64, device=device, requires_grad=True)
+    b = torch.tensor([4.0, 5.0, 6.0], dtype=F64, device=device, requires_grad=True)
     y = torch.dot(a, b)
     assert y.grad_fn.name() == "DotBackward0"
     y.backward()
     assert a.grad.tolist() == [4.0, 5.0, 6.0] and b.grad.tolist() == [1.0, 2.0, 3.0]
     assert torch.vdot(a, b).grad_fn.name() == "VdotBackward0"
-    assert torch.mv(torch.ones(2, 3, dtype=F64), a).grad_fn.name() == "MvBackward0"
+    assert torch.mv(torch.ones(2, 3, dtype=F64, device=device), a).grad_fn.name() == "MvBackward0"
     assert torch.outer(a, b).grad_fn.name() == "MulBackward0"
     rng = np.random.default_rng(0)
-    assert torch.bmm(leaf(rng, (1, 1, 3)), leaf(rng, (1, 3, 1))).grad_fn.name() == "BmmBackward0"
+    y = torch.bmm(leaf(device, rng, (1, 1, 3)), leaf(device, rng, (1, 3, 1)))
+    assert y.grad_fn.name() == "BmmBackward0"
 
 
 FUSED = [
@@ -183,36 +191,36 @@ FUSED = [
 
 @pytest.mark.parametrize("op, si, sa, sb, name", FUSED)
 @pytest.mark.parametrize("beta, alpha", [(1, 1), (0.5, -2.0), (0, 3)])
-def test_fused_products_gradcheck(op, si, sa, sb, name, beta, alpha):
+def test_fused_products_gradcheck(op, si, sa, sb, name, beta, alpha, device):
     rng = np.random.default_rng(6)
-    x, a = leaf(rng, si), leaf(rng, sa, "transposed")
-    b = leaf(rng, sb, "sliced")
+    x, a = leaf(device, rng, si), leaf(device, rng, sa, "transposed")
+    b = leaf(device, rng, sb, "sliced")
     assert op(x, a, b, beta=beta, alpha=alpha).grad_fn.name() == name
     assert gradcheck(lambda x, a, b: op(x, a, b, beta=beta, alpha=alpha), (x, a, b))
 
 
 @pytest.mark.parametrize("op, si, sa, sb, name", FUSED[::2])
-def test_fused_products_gradgradcheck(op, si, sa, sb, name):
+def test_fused_products_gradgradcheck(op, si, sa, sb, name, device):
     rng = np.random.default_rng(7)
-    args = (leaf(rng, si), leaf(rng, sa), leaf(rng, sb))
+    args = (leaf(device, rng, si), leaf(device, rng, sa), leaf(device, rng, sb))
     assert gradgradcheck(lambda x, a, b: op(x, a, b, beta=0.5, alpha=2), args)
 
 
-def test_addmm_beta_zero_ignores_nan_input_and_its_gradient_is_zero():
+def test_addmm_beta_zero_ignores_nan_input_and_its_gradient_is_zero(device):
     rng = np.random.default_rng(8)
-    x = torch.full((2, 2), float("nan"), dtype=F64, requires_grad=True)
-    a, b = leaf(rng, (2, 3)), leaf(rng, (3, 2))
+    x = torch.full((2, 2), float("nan"), dtype=F64, device=device, requires_grad=True)
+    a, b = leaf(device, rng, (2, 3)), leaf(device, rng, (3, 2))
     y = torch.addmm(x, a, b, beta=0, alpha=2)
-    assert not np.isnan(y.detach().numpy()).any()
+    assert not np.isnan(to_np(y)).any()
     backward_sum(y)
     assert x.grad.tolist() == [[0.0, 0.0], [0.0, 0.0]]
-    np.testing.assert_allclose(a.grad.numpy(), 2 * np.ones((2, 2)) @ b.detach().numpy().T)
+    np.testing.assert_allclose(to_np(a.grad), 2 * np.ones((2, 2)) @ to_np(b).T)
 
 
 @pytest.mark.parametrize("op, si, sa, sb, name", FUSED[::2])
-def test_fused_inplace_forms(op, si, sa, sb, name):
+def test_fused_inplace_forms(op, si, sa, sb, name, device):
     rng = np.random.default_rng(9)
-    x0, a, b = leaf(rng, si), leaf(rng, sa), leaf(rng, sb)
+    x0, a, b = leaf(device, rng, si), leaf(device, rng, sa), leaf(device, rng, sb)
     method = getattr(torch.Tensor, op.__name__ + "_")
     ref = grads_of(op(x0, a, b, beta=0.5, alpha=2), x0, a, b)
     x = x0 * 1.0
@@ -227,25 +235,25 @@ def test_fused_inplace_forms(op, si, sa, sb, name):
     with torch.no_grad():
         y = x0.detach().clone()
         method(y, a, b)
-        expect = op(x0, a, b).detach().numpy()
-    np.testing.assert_allclose(y.numpy(), expect)
+        expect = to_np(op(x0, a, b))
+    np.testing.assert_allclose(to_np(y), expect)
 
 
-def test_inplace_on_constant_with_grad_operands():
+def test_inplace_on_constant_with_grad_operands(device):
     rng = np.random.default_rng(10)
-    c = torch.zeros(3, 4, dtype=F64)
-    a, b = leaf(rng, (3, 2)), leaf(rng, (2, 4))
+    c = torch.zeros(3, 4, dtype=F64, device=device)
+    a, b = leaf(device, rng, (3, 2)), leaf(device, rng, (2, 4))
     c.addmm_(a, b)
     assert c.requires_grad and c.grad_fn.name() == "AddmmBackward0"
     backward_sum(c)
-    np.testing.assert_allclose(a.grad.numpy(), np.ones((3, 4)) @ b.detach().numpy().T)
+    np.testing.assert_allclose(to_np(a.grad), np.ones((3, 4)) @ to_np(b).T)
 
 
-def test_inplace_rejects_shape_change():
+def test_inplace_rejects_shape_change(device):
     rng = np.random.default_rng(11)
-    x = leaf(rng, (4,)) * 1.0
+    x = leaf(device, rng, (4,)) * 1.0
     with pytest.raises(RuntimeError, match="doesn't match the broadcast shape"):
-        x.addmm_(leaf(rng, (3, 2)), leaf(rng, (2, 4)))
+        x.addmm_(leaf(device, rng, (3, 2)), leaf(device, rng, (2, 4)))
 
 
 @pytest.mark.parametrize("call", [
@@ -256,68 +264,72 @@ def test_inplace_rejects_shape_change():
     lambda a, b, out: torch.linalg.multi_dot([a, b], out=out),
     lambda a, b, out: torch.chain_matmul(a, b, out=out),
 ])
-def test_out_refuses_grad(call):
+def test_out_refuses_grad(call, device):
     rng = np.random.default_rng(12)
-    a = leaf(rng, (2, 3))
-    b = torch.tensor(rng.standard_normal((3, 2)), dtype=F64)
-    out = torch.empty(2, 2, dtype=F64)
+    a = leaf(device, rng, (2, 3))
+    b = torch.tensor(rng.standard_normal((3, 2)), dtype=F64, device=device)
+    out = torch.empty(2, 2, dtype=F64, device=device)
     with pytest.raises(RuntimeError, match=r"out=\.\.\. arguments don't support automatic "
                                            r"differentiation"):
         call(a, b, out)
     with torch.no_grad():
         call(a, b, out)
-    np.testing.assert_allclose(out.numpy(), a.detach().numpy() @ b.numpy())
+    np.testing.assert_allclose(to_np(out), to_np(a) @ to_np(b))
     call(a.detach(), b, out)
     assert out.grad_fn is None
 
 
-def test_no_graph_without_grad_and_for_integers():
+def test_no_graph_for_integers():
+    # CPU only: CUDA has no integer matrix products (cuBLAS; torch refuses them there too).
     a = torch.tensor([[1, 2], [3, 4]])
     assert torch.mm(a, a).grad_fn is None
     assert torch.einsum("ij,jk", a, a).grad_fn is None
-    x = torch.ones(2, 2, dtype=F64, requires_grad=True)
+
+
+def test_no_graph_without_grad(device):
+    x = torch.ones(2, 2, dtype=F64, device=device, requires_grad=True)
     with torch.no_grad():
         assert (x @ x).grad_fn is None
         assert not torch.einsum("ij->", x).requires_grad
 
 
-def test_saved_operand_modified_in_place_is_detected():
+def test_saved_operand_modified_in_place_is_detected(device):
     rng = np.random.default_rng(13)
-    a = leaf(rng, (2, 3))
-    b = torch.tensor(rng.standard_normal((3, 2)), dtype=F64)
+    a = leaf(device, rng, (2, 3))
+    b = torch.tensor(rng.standard_normal((3, 2)), dtype=F64, device=device)
     y = torch.mm(a, b)
     b.add_(1.0)
     with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         backward_sum(y)
     # An operand is saved only for the other operand's gradient: with b constant, a is not
     # saved, so changing it afterwards is harmless (as in torch).
-    h = leaf(rng, (2, 3)) * 1.0
+    h = leaf(device, rng, (2, 3)) * 1.0
     y = torch.mm(h, b)
     h.add_(1.0)
     backward_sum(y)
-    c = torch.tensor(rng.standard_normal((2, 3)), dtype=F64)
-    y = torch.mm(c, leaf(rng, (3, 2)))
+    c = torch.tensor(rng.standard_normal((2, 3)), dtype=F64, device=device)
+    y = torch.mm(c, leaf(device, rng, (3, 2)))
     c.mul_(2.0)
     with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         backward_sum(y)
 
 
-def test_matmul_with_expanded_constant():
+def test_matmul_with_expanded_constant(device):
     rng = np.random.default_rng(14)
-    a = leaf(rng, (4, 2, 3))
-    b = torch.tensor(rng.standard_normal((3, 1)), dtype=F64).expand(3, 5)
+    a = leaf(device, rng, (4, 2, 3))
+    b = torch.tensor(rng.standard_normal((3, 1)), dtype=F64, device=device).expand(3, 5)
     assert b.stride() == (1, 0)
     ga, w = grads_of(a @ b, a)
-    np.testing.assert_allclose(ga, w @ b.numpy().T)
+    np.testing.assert_allclose(ga, w @ to_np(b).T)
 
 
 # ------------------------------------------------------------------------------- composites
 
 @pytest.mark.parametrize("sa, sb", [((3,), (3,)), ((2, 4), (3, 4)), ((2, 1, 3), (4, 3)),
                                      ((), (2, 3)), ((2, 3), ())])
-def test_inner_gradcheck(sa, sb):
+def test_inner_gradcheck(sa, sb, device):
     rng = np.random.default_rng(15)
-    a, b = leaf(rng, sa), leaf(rng, sb, "sliced")
+    a, b = leaf(device, rng, sa), leaf(device, rng, sb, "sliced")
     assert gradcheck(torch.inner, (a, b))
 
 
@@ -329,9 +341,9 @@ def test_inner_gradcheck(sa, sb):
     ((3, 4, 2), (2, 3), ([0, 2], [1, 0])),
     ((4, 3), (3, 4), ([1, 0], [0, 1])),
 ])
-def test_tensordot_gradcheck(sa, sb, dims):
+def test_tensordot_gradcheck(sa, sb, dims, device):
     rng = np.random.default_rng(16)
-    a, b = leaf(rng, sa, "transposed"), leaf(rng, sb)
+    a, b = leaf(device, rng, sa, "transposed"), leaf(device, rng, sb)
     y = torch.tensordot(a, b, dims=dims)
     assert y.grad_fn.name() == "ViewBackward0"
     assert gradcheck(lambda a, b: torch.tensordot(a, b, dims=dims), (a, b))
@@ -345,22 +357,22 @@ def test_tensordot_gradcheck(sa, sb, dims):
     [(4,), (4, 3), (3,)],
     [(2, 30), (30, 3), (3, 40)],
 ])
-def test_multi_dot_gradcheck(shapes):
+def test_multi_dot_gradcheck(shapes, device):
     rng = np.random.default_rng(17)
-    xs = [leaf(rng, s) for s in shapes]
+    xs = [leaf(device, rng, s) for s in shapes]
     assert gradcheck(lambda *t: torch.linalg.multi_dot(list(t)), tuple(xs))
     y = torch.linalg.multi_dot(xs)
-    ref = xs[0].detach().numpy()
+    ref = to_np(xs[0])
     for x in xs[1:]:
-        ref = ref @ x.detach().numpy()
-    np.testing.assert_allclose(y.detach().numpy(), ref, rtol=1e-12, atol=1e-12)
+        ref = ref @ to_np(x)
+    np.testing.assert_allclose(to_np(y), ref, rtol=1e-12, atol=1e-12)
 
 
-def test_chain_matmul_gradcheck():
+def test_chain_matmul_gradcheck(device):
     rng = np.random.default_rng(18)
-    xs = tuple(leaf(rng, s) for s in [(2, 3), (3, 4), (4, 2)])
+    xs = tuple(leaf(device, rng, s) for s in [(2, 3), (3, 4), (4, 2)])
     assert gradcheck(torch.chain_matmul, xs)
-    one = leaf(rng, (2, 3))
+    one = leaf(device, rng, (2, 3))
     y = torch.chain_matmul(one)
     assert y.grad_fn.name() == "CloneBackward0"
     backward_sum(y)
@@ -397,21 +409,21 @@ EINSUM = [
 
 
 @pytest.mark.parametrize("eq, shapes", EINSUM)
-def test_einsum_gradcheck(eq, shapes):
+def test_einsum_gradcheck(eq, shapes, device):
     rng = np.random.default_rng(19)
-    xs = tuple(leaf(rng, s, "transposed" if i == 0 else "contiguous")
+    xs = tuple(leaf(device, rng, s, "transposed" if i == 0 else "contiguous")
                for i, s in enumerate(shapes))
     y = torch.einsum(eq, *xs)
-    np.testing.assert_allclose(y.detach().numpy(),
-                               np.einsum(eq, *(x.detach().numpy() for x in xs)),
+    np.testing.assert_allclose(to_np(y),
+                               np.einsum(eq, *(to_np(x) for x in xs)),
                                rtol=1e-12, atol=1e-12)
     assert gradcheck(lambda *t: torch.einsum(eq, *t), xs)
 
 
 @pytest.mark.parametrize("eq, shapes", EINSUM[::3])
-def test_einsum_gradgradcheck(eq, shapes):
+def test_einsum_gradgradcheck(eq, shapes, device):
     rng = np.random.default_rng(20)
-    xs = tuple(leaf(rng, s) for s in shapes)
+    xs = tuple(leaf(device, rng, s) for s in shapes)
     assert gradgradcheck(lambda *t: torch.einsum(eq, *t), xs)
 
 
@@ -422,22 +434,22 @@ EQUATIONS = ["ij,jk->ik", "ij,kj->ik", "ji,jk->ki", "ij,j->i", "ij,ij->", "ii,i-
 @settings(max_examples=40, deadline=None)
 @given(st.sampled_from(EQUATIONS), st.integers(1, 3), st.integers(1, 3), st.integers(1, 3),
        LAYOUTS, st.integers(0, 2**31))
-def test_einsum_gradcheck_random(eq, i, j, k, layout, seed):
+def test_einsum_gradcheck_random(device, eq, i, j, k, layout, seed):
     size = {"i": i, "j": j, "k": k}
     if "ii" in eq:
         size["j"] = i  # diagonals need square operands; i and j play one role there
     terms = eq.split("->")[0].split(",")
     rng = np.random.default_rng(seed)
-    xs = tuple(leaf(rng, [size[c] for c in t], layout) for t in terms)
+    xs = tuple(leaf(device, rng, [size[c] for c in t], layout) for t in terms)
     assert gradcheck(lambda *t: torch.einsum(eq, *t), xs)
 
 
-def test_einsum_hand_values():
-    x = torch.arange(9.0, dtype=F64).reshape(3, 3).detach().requires_grad_()
+def test_einsum_hand_values(device):
+    x = torch.arange(9.0, dtype=F64, device=device).reshape(3, 3).detach().requires_grad_()
     torch.einsum("ii", x).backward()
     assert x.grad.tolist() == [[1.0, 0, 0], [0, 1.0, 0], [0, 0, 1.0]]
     x.grad = None
-    g = torch.tensor([1.0, 2.0, 3.0], dtype=F64)
+    g = torch.tensor([1.0, 2.0, 3.0], dtype=F64, device=device)
     torch.einsum("ii->i", x).backward(g)
     assert x.grad.tolist() == [[1.0, 0, 0], [0, 2.0, 0], [0, 0, 3.0]]
     x.grad = None
@@ -446,28 +458,28 @@ def test_einsum_hand_values():
     assert x.grad.tolist() == [[1.0] * 3, [2.0] * 3, [3.0] * 3]
 
 
-def test_einsum_result_is_not_a_view_of_its_operand():
-    x = torch.ones(3, 3, dtype=F64, requires_grad=True)
+def test_einsum_result_is_not_a_view_of_its_operand(device):
+    x = torch.ones(3, 3, dtype=F64, device=device, requires_grad=True)
     y = torch.einsum("ij->ji", x)
     y.mul_(2.0)
-    assert x.detach().numpy().tolist() == [[1.0] * 3] * 3
+    assert to_np(x).tolist() == [[1.0] * 3] * 3
     backward_sum(y)
     assert x.grad.tolist() == [[2.0] * 3] * 3
 
 
-def test_einsum_list_and_sublist_forms_record():
+def test_einsum_list_and_sublist_forms_record(device):
     rng = np.random.default_rng(21)
-    a, b = leaf(rng, (2, 3)), leaf(rng, (3, 4))
+    a, b = leaf(device, rng, (2, 3)), leaf(device, rng, (3, 4))
     for y in (torch.einsum("ij,jk", [a, b]), torch.einsum(a, [0, 1], b, [1, 2], [0, 2])):
         ga, gb, w = grads_of(y, a, b)
-        np.testing.assert_allclose(ga, w @ b.detach().numpy().T)
-        np.testing.assert_allclose(gb, a.detach().numpy().T @ w)
+        np.testing.assert_allclose(ga, w @ to_np(b).T)
+        np.testing.assert_allclose(gb, to_np(a).T @ w)
 
 
-def test_einsum_only_some_operands_require_grad():
+def test_einsum_only_some_operands_require_grad(device):
     rng = np.random.default_rng(22)
-    a = leaf(rng, (2, 3))
-    c = torch.tensor(rng.standard_normal((3, 4)), dtype=F64)
+    a = leaf(device, rng, (2, 3))
+    c = torch.tensor(rng.standard_normal((3, 4)), dtype=F64, device=device)
     y = torch.einsum("ij,jk->ik", a, c)
     ga, w = grads_of(y, a)
-    np.testing.assert_allclose(ga, w @ c.numpy().T)
+    np.testing.assert_allclose(ga, w @ to_np(c).T)

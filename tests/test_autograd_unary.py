@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 import ferrotorch as torch
 from ferrotorch.autograd import gradcheck, gradgradcheck
+from helpers import to_np, tolerance
 
 
 def _away_from_integers(a):
@@ -89,71 +90,80 @@ def _values(rng, domain, transform, shape):
     return transform(a) if transform else a
 
 
-def _leaf(a, layout="contiguous"):
+def _leaf(device, a, layout="contiguous"):
     """A float64 leaf that requires grad: contiguous, transposed (Fortran order) or sliced."""
     if layout == "transposed":
-        t = torch.from_numpy(np.asfortranarray(a))
+        # A row-major copy of the transpose, permuted back.
+        t = torch.tensor(np.ascontiguousarray(a.T), dtype=torch.float64, device=device)
+        t = t.permute(*reversed(range(a.ndim))).detach()
     elif layout == "sliced":
         wide = np.zeros(a.shape[:-1] + (2 * a.shape[-1],))
         wide[..., ::2] = a
-        t = torch.from_numpy(wide)[..., ::2]
+        t = torch.tensor(wide, dtype=torch.float64, device=device)[..., ::2].detach()
     else:
-        t = torch.tensor(a, dtype=torch.float64)
+        t = torch.tensor(a, dtype=torch.float64, device=device)
     assert (layout == "contiguous") == t.is_contiguous()
     return t.requires_grad_()
 
 
+def _f32_tol(device):
+    """NumPy's default tolerance for float32 results on the CPU; on CUDA, whose libm is a few
+    ulp off NumPy's, the CUDA tolerance."""
+    return {} if device == "cpu" else tolerance(torch.float32, device)
+
+
 @pytest.mark.parametrize("layout", ["contiguous", "transposed", "sliced"])
 @pytest.mark.parametrize("name", sorted(UNARY))
-def test_unary_gradcheck_andgradgradcheck(name, layout):
+def test_unary_gradcheck_andgradgradcheck(name, layout, device):
     domain, transform, _ = UNARY[name]
     rng = np.random.default_rng(abs(hash(name)) % 2**32)
-    x = _leaf(_values(rng, domain, transform, (3, 4)), layout)
+    x = _leaf(device, _values(rng, domain, transform, (3, 4)), layout)
     fn = getattr(torch, name)
     assert gradcheck(fn, (x,))
     assert gradgradcheck(fn, (x,))
 
 
 @pytest.mark.parametrize("name", sorted(UNARY))
-def test_unary_grad_fn_name_and_first_derivative_value(name):
+def test_unary_grad_fn_name_and_first_derivative_value(name, device):
     domain, transform, node = UNARY[name]
     rng = np.random.default_rng(1)
     a = _values(rng, domain, transform, (5,))
-    x = torch.tensor(a, requires_grad=True)
+    x = torch.tensor(a, device=device, requires_grad=True)
     y = getattr(torch, name)(x)
     assert y.grad_fn.name() == node
-    assert y.requires_grad and not y.is_leaf
+    assert y.requires_grad and not y.is_leaf and y.device.type == device
     # Compare with a central difference computed in NumPy through the forward op itself.
     (g,) = _grad(y, x)
     eps = 1e-6
     with torch.no_grad():
-        up = getattr(torch, name)(torch.tensor(a + eps)).numpy()
-        down = getattr(torch, name)(torch.tensor(a - eps)).numpy()
-    np.testing.assert_allclose(g.numpy(), (up - down) / (2 * eps), rtol=1e-5, atol=1e-6)
+        up = to_np(getattr(torch, name)(torch.tensor(a + eps, device=device)))
+        down = to_np(getattr(torch, name)(torch.tensor(a - eps, device=device)))
+    np.testing.assert_allclose(to_np(g), (up - down) / (2 * eps), rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("alias", sorted(ALIASES))
-def test_aliases_record_their_targets_node(alias):
+def test_aliases_record_their_targets_node(alias, device):
     target = ALIASES[alias]
     domain, transform, node = UNARY[target]
-    x = torch.tensor(_values(np.random.default_rng(2), domain, transform, (4,)), requires_grad=True)
+    a = _values(np.random.default_rng(2), domain, transform, (4,))
+    x = torch.tensor(a, device=device, requires_grad=True)
     assert getattr(torch, alias)(x).grad_fn.name() == node
     assert getattr(x, alias)().grad_fn.name() == node
 
 
 @pytest.mark.parametrize("name", sorted(UNARY))
-def test_inplace_forms_match_out_of_place(name):
+def test_inplace_forms_match_out_of_place(name, device):
     domain, transform, node = UNARY[name]
     a = _values(np.random.default_rng(3), domain, transform, (2, 3))
-    x = torch.tensor(a, requires_grad=True)
-    w = torch.tensor(np.random.default_rng(4).uniform(0.5, 1.5, (2, 3)))
+    x = torch.tensor(a, device=device, requires_grad=True)
+    w = torch.tensor(np.random.default_rng(4).uniform(0.5, 1.5, (2, 3)), device=device)
     (want,) = _grad(getattr(torch, name)(x), x, w)
     y = x * 1.0
     out = getattr(y, name + "_")()
     assert out is y
     assert y.grad_fn.name() == node
     (got,) = _grad(y, x, w)
-    np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(to_np(got), to_np(want), rtol=1e-12, atol=1e-12)
     # Module-level in-place functions (torch.exp_ ...) where torch has them.
     if hasattr(torch, name + "_"):
         z = x * 1.0
@@ -161,24 +171,24 @@ def test_inplace_forms_match_out_of_place(name):
         assert z.grad_fn.name() == node
 
 
-def test_inplace_on_a_leaf_that_requires_grad_raises():
-    x = torch.tensor([0.5, 1.0], requires_grad=True)
+def test_inplace_on_a_leaf_that_requires_grad_raises(device):
+    x = torch.tensor([0.5, 1.0], device=device, requires_grad=True)
     for call in (lambda: x.exp_(), lambda: x.clamp_(0, 1), lambda: x.round_(), lambda: x.relu_(),
-                 lambda: x.nan_to_num_(), lambda: x.lerp_(torch.ones(2), 0.5)):
+                 lambda: x.nan_to_num_(), lambda: x.lerp_(torch.ones(2, device=device), 0.5)):
         with pytest.raises(RuntimeError, match="a leaf Variable that requires grad is being used in an in-place"):
             call()
     with torch.no_grad():
         x.exp_()
-    np.testing.assert_allclose(x.detach().numpy(), np.exp([0.5, 1.0]))
+    np.testing.assert_allclose(to_np(x), np.exp([0.5, 1.0]), **_f32_tol(device))
 
 
-def test_inplace_through_a_view_reaches_the_base():
-    x = torch.tensor([0.5, -1.0, 2.0], requires_grad=True)
+def test_inplace_through_a_view_reaches_the_base(device):
+    x = torch.tensor([0.5, -1.0, 2.0], device=device, requires_grad=True)
     y = x * 1.0
     v = y[1:]
     v.exp_()
     (g,) = _grad(y, x)
-    np.testing.assert_allclose(g.numpy(), [1.0, np.exp(-1.0), np.exp(2.0)])
+    np.testing.assert_allclose(to_np(g), [1.0, np.exp(-1.0), np.exp(2.0)], **_f32_tol(device))
 
 
 @pytest.mark.parametrize("call", [
@@ -189,12 +199,12 @@ def test_inplace_through_a_view_reaches_the_base():
     lambda x, o: torch.clamp(x, 0, 1, out=o),
     lambda x, o: torch.clamp_min(x, 0, out=o),
     lambda x, o: torch.nan_to_num(x, out=o),
-    lambda x, o: torch.lerp(x, torch.zeros(3, dtype=torch.float64), 0.5, out=o),
+    lambda x, o: torch.lerp(x, torch.zeros(3, dtype=torch.float64, device=x.device), 0.5, out=o),
     lambda x, o: torch.where(x > 0, x, 0.0, out=o),
 ])
-def test_out_with_requires_grad_raises(call):
-    x = torch.tensor([0.5, -1.0, 2.0], dtype=torch.float64, requires_grad=True)
-    out = torch.empty(3, dtype=torch.float64)
+def test_out_with_requires_grad_raises(call, device):
+    x = torch.tensor([0.5, -1.0, 2.0], dtype=torch.float64, device=device, requires_grad=True)
+    out = torch.empty(3, dtype=torch.float64, device=device)
     with pytest.raises(RuntimeError, match=r"functions with out=\.\.\. arguments don't support automatic differentiation, but one of the arguments requires grad\."):
         call(x, out)
     # Without grad mode the raw kernel writes into out.
@@ -202,21 +212,21 @@ def test_out_with_requires_grad_raises(call):
         assert call(x, out) is out
 
 
-def test_out_names_the_op():
-    x = torch.tensor([0.5], requires_grad=True)
+def test_out_names_the_op(device):
+    x = torch.tensor([0.5], device=device, requires_grad=True)
     with pytest.raises(RuntimeError, match=r"^sigmoid\(\): functions with out="):
-        torch.sigmoid(x, out=torch.empty(1))
+        torch.sigmoid(x, out=torch.empty(1, device=device))
     # out= without any input requiring grad works as before.
-    o = torch.empty(1)
-    assert torch.sigmoid(torch.tensor([0.0]), out=o) is o
+    o = torch.empty(1, device=device)
+    assert torch.sigmoid(torch.tensor([0.0], device=device), out=o) is o
     assert o.item() == 0.5
 
 
-def test_values_at_non_differentiable_points_follow_torch():
+def test_values_at_non_differentiable_points_follow_torch(device):
     def grad_of(fn, values):
-        x = torch.tensor(values, dtype=torch.float64, requires_grad=True)
+        x = torch.tensor(values, dtype=torch.float64, device=device, requires_grad=True)
         _backward(fn(x))
-        return x.grad.numpy()
+        return to_np(x.grad)
 
     np.testing.assert_array_equal(grad_of(torch.abs, [-2.0, 0.0, 3.0]), [-1.0, 0.0, 1.0])
     np.testing.assert_array_equal(grad_of(torch.relu, [-2.0, 0.0, 3.0]), [0.0, 0.0, 1.0])
@@ -242,9 +252,9 @@ def test_values_at_non_differentiable_points_follow_torch():
 
 # ---- clamp / clip ------------------------------------------------------------------------------
 
-def test_clamp_grad_fn_names():
-    x = torch.tensor([0.5, 2.0], requires_grad=True)
-    t = torch.tensor([0.0, 1.0])
+def test_clamp_grad_fn_names(device):
+    x = torch.tensor([0.5, 2.0], device=device, requires_grad=True)
+    t = torch.tensor([0.0, 1.0], device=device)
     assert x.clamp(0, 1).grad_fn.name() == "ClampBackward1"
     assert x.clamp(min=0).grad_fn.name() == "ClampBackward1"
     assert torch.clip(x, max=1.0).grad_fn.name() == "ClampBackward1"
@@ -256,61 +266,62 @@ def test_clamp_grad_fn_names():
     assert x.clamp_max(t).grad_fn.name() == "ClampMaxBackward1"
 
 
-def test_clamp_gradcheck_with_scalar_and_broadcast_tensor_bounds():
+def test_clamp_gradcheck_with_scalar_and_broadcast_tensor_bounds(device):
     rng = np.random.default_rng(5)
     # Keep x away from the bounds.
     a = rng.choice([-1.0, 1.0], (3, 4)) * rng.uniform(0.1, 0.4, (3, 4)) + rng.choice([-1.0, 0.5, 2.0], (3, 4))
-    x = _leaf(a)
+    x = _leaf(device, a)
     for fn in (lambda x: x.clamp(-0.5, 1.0), lambda x: x.clamp(min=0.0), lambda x: x.clamp(max=0.0),
                lambda x: torch.clip(x, -0.5, 1.0)):
         assert gradcheck(fn, (x,))
         assert gradgradcheck(fn, (x,))
-    lo = torch.tensor([-0.5, 0.0, 1.0, -3.0], dtype=torch.float64, requires_grad=True)
-    hi = torch.tensor([[1.25], [0.75], [3.0]], dtype=torch.float64, requires_grad=True)
+    lo = _leaf(device, np.array([-0.5, 0.0, 1.0, -3.0]))
+    hi = _leaf(device, np.array([[1.25], [0.75], [3.0]]))
     assert gradcheck(lambda x, lo, hi: torch.clamp(x, lo, hi), (x, lo, hi))
     assert gradgradcheck(lambda x, lo, hi: torch.clamp(x, lo, hi), (x, lo, hi))
     assert gradcheck(lambda x, lo: torch.clamp_min(x, lo), (x, lo))
     assert gradcheck(lambda x, hi: torch.clamp_max(x, hi), (x, hi))
-    assert gradcheck(lambda x, lo: x.clamp(min=lo), (_leaf(a, "transposed"), lo))
+    assert gradcheck(lambda x, lo: x.clamp(min=lo), (_leaf(device, a, "transposed"), lo))
 
 
-def test_clamp_bounds_get_the_gradient_where_they_win():
-    x = torch.tensor([-2.0, 0.5, 3.0, 0.5], requires_grad=True)
-    lo = torch.tensor([0.0, 0.0, 0.0, 2.0], requires_grad=True)
-    hi = torch.tensor([1.0, 1.0, 1.0, 1.0], requires_grad=True)
+def test_clamp_bounds_get_the_gradient_where_they_win(device):
+    x = torch.tensor([-2.0, 0.5, 3.0, 0.5], device=device, requires_grad=True)
+    lo = torch.tensor([0.0, 0.0, 0.0, 2.0], device=device, requires_grad=True)
+    hi = torch.tensor([1.0, 1.0, 1.0, 1.0], device=device, requires_grad=True)
     y = torch.clamp(x, lo, hi)
     # Last element: min > max gives max, and max (not min) gets the gradient.
-    np.testing.assert_array_equal(y.detach().numpy(), [0.0, 0.5, 1.0, 1.0])
+    np.testing.assert_array_equal(to_np(y), [0.0, 0.5, 1.0, 1.0])
     _backward(y)
-    np.testing.assert_array_equal(x.grad.numpy(), [0.0, 1.0, 0.0, 0.0])
-    np.testing.assert_array_equal(lo.grad.numpy(), [1.0, 0.0, 0.0, 0.0])
-    np.testing.assert_array_equal(hi.grad.numpy(), [0.0, 0.0, 1.0, 1.0])
+    np.testing.assert_array_equal(to_np(x.grad), [0.0, 1.0, 0.0, 0.0])
+    np.testing.assert_array_equal(to_np(lo.grad), [1.0, 0.0, 0.0, 0.0])
+    np.testing.assert_array_equal(to_np(hi.grad), [0.0, 0.0, 1.0, 1.0])
     # A 0-d bound broadcast over x gets the summed gradient.
-    b = torch.tensor(0.0, requires_grad=True)
-    _backward(torch.tensor([-1.0, -2.0, 1.0]).clamp_min(b))
+    b = torch.tensor(0.0, device=device, requires_grad=True)
+    _backward(torch.tensor([-1.0, -2.0, 1.0], device=device).clamp_min(b))
     assert b.grad.item() == 2.0
 
 
-def test_clamp_inplace_with_tensor_bound_records_and_checks_dtype():
-    x = torch.tensor([-1.0, 0.5, 2.0], requires_grad=True)
-    lo = torch.tensor(0.0, requires_grad=True)
+def test_clamp_inplace_with_tensor_bound_records_and_checks_dtype(device):
+    x = torch.tensor([-1.0, 0.5, 2.0], device=device, requires_grad=True)
+    lo = torch.tensor(0.0, device=device, requires_grad=True)
     y = x * 1.0
     y.clamp_(min=lo, max=1.0)
     assert y.grad_fn.name() == "ClampBackward0"
     _backward(y)
-    np.testing.assert_array_equal(x.grad.numpy(), [0.0, 1.0, 0.0])
+    np.testing.assert_array_equal(to_np(x.grad), [0.0, 1.0, 0.0])
     assert lo.grad.item() == 1.0
     # An integer tensor cannot take a float result in place (grad mode changes nothing).
     with pytest.raises(RuntimeError, match="result type Float can't be cast to the desired output type long int"):
-        torch.tensor([1, 2]).clamp_(min=torch.tensor(0.5, requires_grad=True))
+        lo = torch.tensor(0.5, device=device, requires_grad=True)
+        torch.tensor([1, 2], device=device).clamp_(min=lo)
 
 
 # ---- lerp / where ------------------------------------------------------------------------------
 
-def test_lerp_grad_fn_names_and_gradcheck():
+def test_lerp_grad_fn_names_and_gradcheck(device):
     rng = np.random.default_rng(6)
-    x, end = _leaf(rng.normal(size=(3, 4))), _leaf(rng.normal(size=(4,)))
-    w = _leaf(rng.uniform(-0.2, 1.2, (3, 1)))
+    x, end = _leaf(device, rng.normal(size=(3, 4))), _leaf(device, rng.normal(size=(4,)))
+    w = _leaf(device, rng.uniform(-0.2, 1.2, (3, 1)))
     assert torch.lerp(x, end, 0.3).grad_fn.name() == "LerpBackward0"
     assert torch.lerp(x, end, w).grad_fn.name() == "LerpBackward1"
     for weight in (0.3, 0.8):
@@ -318,46 +329,47 @@ def test_lerp_grad_fn_names_and_gradcheck():
         assert gradgradcheck(lambda x, e: torch.lerp(x, e, weight), (x, end))
     assert gradcheck(torch.lerp, (x, end, w))
     assert gradgradcheck(torch.lerp, (x, end, w))
-    assert gradcheck(torch.lerp, (_leaf(rng.normal(size=(3, 4)), "sliced"), end, w))
+    assert gradcheck(torch.lerp, (_leaf(device, rng.normal(size=(3, 4)), "sliced"), end, w))
 
 
-def test_lerp_inplace():
-    x = torch.tensor([0.0, 1.0], requires_grad=True)
-    e = torch.tensor([2.0, 3.0], requires_grad=True)
+def test_lerp_inplace(device):
+    x = torch.tensor([0.0, 1.0], device=device, requires_grad=True)
+    e = torch.tensor([2.0, 3.0], device=device, requires_grad=True)
     y = x * 1.0
     y.lerp_(e, 0.25)
     assert y.grad_fn.name() == "LerpBackward0"
-    np.testing.assert_allclose(y.detach().numpy(), [0.5, 1.5])
+    np.testing.assert_allclose(to_np(y), [0.5, 1.5])
     _backward(y)
-    np.testing.assert_allclose(x.grad.numpy(), [0.75, 0.75])
-    np.testing.assert_allclose(e.grad.numpy(), [0.25, 0.25])
+    np.testing.assert_allclose(to_np(x.grad), [0.75, 0.75])
+    np.testing.assert_allclose(to_np(e.grad), [0.25, 0.25])
 
 
-def test_where_gradcheck_broadcast_and_scalars():
+def test_where_gradcheck_broadcast_and_scalars(device):
     rng = np.random.default_rng(7)
-    a, b = _leaf(rng.normal(size=(3, 4))), _leaf(rng.normal(size=(4,)))
-    cond = torch.from_numpy(rng.random((3, 1)) > 0.5)
+    a, b = _leaf(device, rng.normal(size=(3, 4))), _leaf(device, rng.normal(size=(4,)))
+    cond = torch.tensor(rng.random((3, 1)) > 0.5, device=device)
     y = torch.where(cond, a, b)
     assert y.grad_fn.name() == "WhereBackward0"
     assert gradcheck(lambda a, b: torch.where(cond, a, b), (a, b))
     assert gradgradcheck(lambda a, b: torch.where(cond, a, b), (a, b))
     assert gradcheck(lambda a: torch.where(cond, a, 0.0), (a,))
-    assert gradcheck(lambda a: a.where(cond, 1.5), (_leaf(rng.normal(size=(3, 4)), "transposed"),))
+    assert gradcheck(lambda a: a.where(cond, 1.5),
+                     (_leaf(device, rng.normal(size=(3, 4)), "transposed"),))
     # Values: the condition routes each element's gradient.
-    x = torch.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    x = torch.tensor([1.0, 2.0, 3.0], device=device, requires_grad=True)
     _backward(torch.where(x > 1.5, x * x, -x))
-    np.testing.assert_array_equal(x.grad.numpy(), [-1.0, 4.0, 6.0])
+    np.testing.assert_array_equal(to_np(x.grad), [-1.0, 4.0, 6.0])
 
 
 # ---- extra arguments ---------------------------------------------------------------------------
 
-def test_round_decimals_and_nan_to_num_arguments():
-    x = torch.tensor([0.123, 4.5678], requires_grad=True)
+def test_round_decimals_and_nan_to_num_arguments(device):
+    x = torch.tensor([0.123, 4.5678], device=device, requires_grad=True)
     assert torch.round(x, decimals=2).grad_fn.name() == "RoundBackward1"
     assert x.round().grad_fn.name() == "RoundBackward0"
     y = torch.nan_to_num(x, nan=1.0, posinf=2.0, neginf=-2.0)
     assert y.grad_fn.name() == "NanToNumBackward0"
-    a = _leaf(np.random.default_rng(8).normal(size=(3, 3)))
+    a = _leaf(device, np.random.default_rng(8).normal(size=(3, 3)))
     assert gradcheck(lambda x: torch.nan_to_num(x, nan=0.5), (a,))
     assert gradgradcheck(lambda x: torch.nan_to_num(x, nan=0.5), (a,))
 
@@ -366,32 +378,32 @@ def test_round_decimals_and_nan_to_num_arguments():
 
 @pytest.mark.parametrize("name", ["isnan", "isinf", "isfinite", "isposinf", "isneginf", "isreal",
                                   "logical_not", "signbit"])
-def test_bool_outputs_have_no_grad_fn(name):
+def test_bool_outputs_have_no_grad_fn(name, device):
     if not hasattr(torch, name):
         pytest.skip(f"ferrotorch has no {name}")
-    x = torch.tensor([0.5, -1.0], requires_grad=True)
+    x = torch.tensor([0.5, -1.0], device=device, requires_grad=True)
     y = getattr(torch, name)(x)
     assert y.dtype == torch.bool
     assert y.grad_fn is None and not y.requires_grad
 
 
-def test_integer_conversions_have_no_grad_fn():
-    x = torch.tensor([0.5, -1.5], requires_grad=True)
+def test_integer_conversions_have_no_grad_fn(device):
+    x = torch.tensor([0.5, -1.5], device=device, requires_grad=True)
     for y in (x.long(), x.int(), x.to(torch.int64), x.bool(), x.type(torch.int32), x.byte()):
         assert y.grad_fn is None and not y.requires_grad
 
 
-def test_logical_not_inplace_on_a_graph_tensor_fails_on_backward():
-    x = torch.tensor([0.5, 0.0], requires_grad=True)
+def test_logical_not_inplace_on_a_graph_tensor_fails_on_backward(device):
+    x = torch.tensor([0.5, 0.0], device=device, requires_grad=True)
     y = x * 1.0
     y.logical_not_()
-    np.testing.assert_array_equal(y.detach().numpy(), [0.0, 1.0])
+    np.testing.assert_array_equal(to_np(y), [0.0, 1.0])
     with pytest.raises(RuntimeError, match="the derivative for 'logical_not_' is not implemented"):
         _backward(y)
 
 
-def test_no_grad_records_nothing():
-    x = torch.tensor([0.5], requires_grad=True)
+def test_no_grad_records_nothing(device):
+    x = torch.tensor([0.5], device=device, requires_grad=True)
     with torch.no_grad():
         for y in (x.exp(), x.clamp(0, 1), x.lerp(x, 0.5), x.double(), x.clone(), torch.where(x > 0, x, x)):
             assert y.grad_fn is None and not y.requires_grad
@@ -399,8 +411,8 @@ def test_no_grad_records_nothing():
 
 # ---- conversions -------------------------------------------------------------------------------
 
-def test_dtype_conversions_record_to_copy():
-    x = torch.tensor([1.5, -2.0], dtype=torch.float64, requires_grad=True)
+def test_dtype_conversions_record_to_copy(device):
+    x = torch.tensor([1.5, -2.0], dtype=torch.float64, device=device, requires_grad=True)
     assert x.double() is x
     assert x.to(torch.float64) is x
     assert x.type(torch.float64) is x
@@ -408,36 +420,36 @@ def test_dtype_conversions_record_to_copy():
               x.type("torch.FloatTensor"), x.to(torch.float64, copy=True), x.to(dtype=torch.float16)):
         assert y.grad_fn.name() == "ToCopyBackward0"
     y = x.float()
-    y.backward(torch.tensor([2.0, 3.0]))
+    y.backward(torch.tensor([2.0, 3.0], device=device))
     assert x.grad.dtype == torch.float64
-    np.testing.assert_array_equal(x.grad.numpy(), [2.0, 3.0])
+    np.testing.assert_array_equal(to_np(x.grad), [2.0, 3.0])
     # float32 -> float64 -> float32 round trip keeps the gradient's dtype at every step.
-    f = torch.tensor([1.0, 2.0], requires_grad=True)
+    f = torch.tensor([1.0, 2.0], device=device, requires_grad=True)
     (g,) = _grad(f.double().exp(), f)
     assert g.dtype == torch.float32
-    np.testing.assert_allclose(g.numpy(), np.exp([1.0, 2.0]), rtol=1e-6)
+    np.testing.assert_allclose(to_np(g), np.exp([1.0, 2.0]), rtol=1e-6)
 
 
-def test_conversions_gradcheck():
+def test_conversions_gradcheck(device):
     a = np.random.default_rng(9).normal(size=(3, 4))
     for layout in ("contiguous", "transposed", "sliced"):
-        x = _leaf(a, layout)
+        x = _leaf(device, a, layout)
         for fn in (lambda x: x.clone(), lambda x: x.contiguous(), lambda x: x.to(torch.float64, copy=True),
                    lambda x: x.clone().exp()):
             assert gradcheck(fn, (x,))
             assert gradgradcheck(fn, (x,))
 
 
-def test_clone_and_contiguous():
-    x = torch.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+def test_clone_and_contiguous(device):
+    x = torch.tensor([[1.0, 2.0], [3.0, 4.0]], device=device, requires_grad=True)
     assert x.clone().grad_fn.name() == "CloneBackward0"
     assert torch.clone(x).grad_fn.name() == "CloneBackward0"
     assert x.contiguous() is x
-    t = _leaf(np.arange(6.0).reshape(2, 3), "transposed")
+    t = _leaf(device, np.arange(6.0).reshape(2, 3), "transposed")
     c = t.contiguous()
     assert c.is_contiguous() and c.grad_fn.name() == "CloneBackward0"
-    c.backward(torch.tensor(np.arange(6.0).reshape(2, 3) + 1))
-    np.testing.assert_array_equal(t.grad.numpy(), np.arange(6.0).reshape(2, 3) + 1)
+    c.backward(torch.tensor(np.arange(6.0).reshape(2, 3) + 1, device=device))
+    np.testing.assert_array_equal(to_np(t.grad), np.arange(6.0).reshape(2, 3) + 1)
 
 
 # ---- hypothesis: shapes and strides ------------------------------------------------------------
@@ -449,33 +461,34 @@ def test_clone_and_contiguous():
     transposed=st.booleans(),
     seed=st.integers(0, 2**16),
 )
-def test_hypothesis_shapes(shape, name, transposed, seed):
+def test_hypothesis_shapes(shape, name, transposed, seed, device):
     a = np.random.default_rng(seed).uniform(-1.5, 1.5, shape)
-    x = _leaf(a, "transposed" if transposed and len(shape) >= 2 and min(shape) > 1 else "contiguous")
+    layout = "transposed" if transposed and len(shape) >= 2 and min(shape) > 1 else "contiguous"
+    x = _leaf(device, a, layout)
     fn = getattr(torch, name)
     assert gradcheck(fn, (x,))
     assert gradgradcheck(fn, (x,))
 
 
-def test_empty_and_zero_dim_inputs():
-    e = torch.zeros(0, 3, dtype=torch.float64, requires_grad=True)
+def test_empty_and_zero_dim_inputs(device):
+    e = torch.zeros(0, 3, dtype=torch.float64, device=device, requires_grad=True)
     _backward(torch.exp(e))
     assert e.grad.shape == (0, 3)
-    s = torch.tensor(0.25, dtype=torch.float64, requires_grad=True)
+    s = torch.tensor(0.25, dtype=torch.float64, device=device, requires_grad=True)
     torch.sigmoid(s).backward()
     np.testing.assert_allclose(s.grad.item(), 1 / (1 + np.exp(-0.25)) * (1 - 1 / (1 + np.exp(-0.25))))
     assert gradgradcheck(torch.tanh, (s,))
 
 
-def test_double_backward_values():
+def test_double_backward_values(device):
     # d2/dx2 tanh(x) = -2 tanh(x) (1 - tanh(x)^2)
-    x = torch.tensor([0.3, -0.7], dtype=torch.float64, requires_grad=True)
+    x = torch.tensor([0.3, -0.7], dtype=torch.float64, device=device, requires_grad=True)
     (g,) = _grad(torch.tanh(x), x, create_graph=True)
     (gg,) = _grad(g, x)
     t = np.tanh([0.3, -0.7])
-    np.testing.assert_allclose(gg.numpy(), -2 * t * (1 - t * t), rtol=1e-12)
+    np.testing.assert_allclose(to_np(gg), -2 * t * (1 - t * t), rtol=1e-12)
     # d2/dx2 sigmoid(x) = s (1 - s) (1 - 2 s)
     (g,) = _grad(torch.sigmoid(x), x, create_graph=True)
     (gg,) = _grad(g, x)
     s = 1 / (1 + np.exp(-np.array([0.3, -0.7])))
-    np.testing.assert_allclose(gg.numpy(), s * (1 - s) * (1 - 2 * s), rtol=1e-12)
+    np.testing.assert_allclose(to_np(gg), s * (1 - s) * (1 - 2 * s), rtol=1e-12)

@@ -28,6 +28,11 @@ FUNCTIONS = [
     "zeros", "ones", "full", "empty", "arange", "linspace", "logspace", "eye", "rand", "randn",
     "randint", "randperm", "multinomial", "bernoulli", "normal", "tensor", "as_tensor",
 ]
+# Functions that make a tensor from sizes or data: these get the device as a keyword.
+FACTORIES = {
+    "zeros", "ones", "full", "empty", "arange", "linspace", "logspace", "eye", "rand", "randn",
+    "randint", "randperm", "tensor", "as_tensor",
+}
 METHODS = [
     "view", "expand", "repeat", "unfold", "__getitem__", "__setitem__", "item", "tolist", "to",
     "type", "copy_", "fill_", "add_", "mul_", "uniform_", "normal_", "numpy", "__index__",
@@ -74,22 +79,34 @@ def _call(fn, args, kwargs):
         pass
 
 
+def _on(device, x):
+    """`x` moved to `device` if it is a tensor; a transposed tensor stays transposed."""
+    if not isinstance(x, torch.Tensor):
+        return x
+    if x.dim() >= 2 and not x.is_contiguous():
+        return x.transpose(0, 1).to(device).transpose(0, 1)
+    return x.to(device)
+
+
 @pytest.mark.filterwarnings("ignore::UserWarning")
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
 @given(name=st.sampled_from(FUNCTIONS), args=st.lists(values, max_size=4),
        dim=st.one_of(st.none(), ints))
-def test_functions_raise_only_python_exceptions(name, args, dim):
+def test_functions_raise_only_python_exceptions(name, args, dim, device):
     fn = getattr(torch, name, None)
     if fn is None:
         return
-    _call(fn, args, {} if dim is None else {"dim": dim})
+    kwargs = {} if dim is None else {"dim": dim}
+    if name in FACTORIES:
+        kwargs["device"] = device
+    _call(fn, [_on(device, a) for a in args], kwargs)
 
 
 @pytest.mark.filterwarnings("ignore::UserWarning")
 @settings(max_examples=EXAMPLES * 2 // 3, deadline=None, suppress_health_check=list(HealthCheck))
 @given(name=st.sampled_from(METHODS), self_=tensors(), args=st.lists(values, max_size=3))
-def test_methods_raise_only_python_exceptions(name, self_, args):
-    fn = getattr(self_, name, None)
+def test_methods_raise_only_python_exceptions(name, self_, args, device):
+    fn = getattr(_on(device, self_), name, None)
     if fn is None:
         return
-    _call(fn, args, {})
+    _call(fn, [_on(device, a) for a in args], {})

@@ -1,5 +1,7 @@
 """repr/str of tensors against the exact strings torch prints."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -15,8 +17,29 @@ def default_print_options():
     torch.set_printoptions(profile="default")
 
 
-def T(data, dtype=None):
-    return torch.tensor(data, dtype=dtype)
+def T(data, dtype=None, device="cpu"):
+    return torch.tensor(data, dtype=dtype, device=device)
+
+
+# A CUDA tensor's repr has `device='cuda:0'` as its first suffix, on the last line when it fits
+# there (80 columns) and else on a line of its own, as torch lays suffixes out.
+CUDA_WRAPPED = {
+    "tensor([ 0,  1,  2,  3,  4,  5,  6,  7,  8,  9, 10, 11, 12, 13, 14, 15, 16],\n"
+    "       dtype=torch.int32)": (
+        "tensor([ 0,  1,  2,  3,  4,  5,  6,  7,  8,  9, 10, 11, 12, 13, 14, 15, 16],\n"
+        "       device='cuda:0', dtype=torch.int32)"
+    ),
+}
+
+
+def with_device(expected, device):
+    """torch's repr of the tensor that prints as `expected` on CPU, moved to `device`."""
+    if device == "cpu":
+        return expected
+    if expected in CUDA_WRAPPED:
+        return CUDA_WRAPPED[expected]
+    suffixes = re.search(r"(, (size|dtype)=.*)?\)\Z", expected, re.S).start()
+    return expected[:suffixes] + ", device='cuda:0'" + expected[suffixes:]
 
 
 CASES = [
@@ -123,13 +146,22 @@ CASES = [
 
 
 @pytest.mark.parametrize("make,expected", CASES, ids=[c[1][:40] for c in CASES])
-def test_repr_matches_torch(make, expected):
-    t = make()
-    assert repr(t) == expected
-    assert str(t) == expected
+def test_repr_matches_torch(make, expected, device):
+    t = make().to(device)
+    assert repr(t) == with_device(expected, device)
+    assert str(t) == with_device(expected, device)
 
 
-def test_non_contiguous_prints_logical_order():
+def test_non_contiguous_prints_logical_order(device):
+    t = torch.tensor([[0, 3], [1, 4], [2, 5]], device=device).t()
+    assert not t.is_contiguous()
+    assert repr(t) == with_device("tensor([[0, 1, 2],\n        [3, 4, 5]])", device)
+    s = torch.arange(10, device=device)[::3]
+    assert repr(s) == with_device("tensor([0, 3, 6, 9])", device)
+
+
+# CPU only: NumPy arrays viewed in place (Fortran order, strided slices).
+def test_non_contiguous_numpy_views_print_logical_order():
     t = torch.from_numpy(np.asfortranarray(np.arange(6).reshape(2, 3)))
     assert not t.is_contiguous()
     assert repr(t) == "tensor([[0, 1, 2],\n        [3, 4, 5]])"
@@ -137,8 +169,8 @@ def test_non_contiguous_prints_logical_order():
     assert repr(s) == "tensor([0, 3, 6, 9])"
 
 
-def test_summarised_3d():
-    t = torch.from_numpy(np.arange(8 * 2 * 70).reshape(8, 2, 70))
+def test_summarised_3d(device):
+    t = torch.from_numpy(np.arange(8 * 2 * 70).reshape(8, 2, 70)).to(device)
     lines = repr(t).split("\n")
     assert lines[0] == "tensor([[[   0,    1,    2,  ...,   67,   68,   69],"
     assert lines[1] == "         [  70,   71,   72,  ...,  137,  138,  139]],"
@@ -147,44 +179,57 @@ def test_summarised_3d():
     assert lines[-1] == "         [1050, 1051, 1052,  ..., 1117, 1118, 1119]]])"
 
 
-def test_default_dtype_changes_suffix():
+def test_default_dtype_changes_suffix(device):
     try:
         torch.set_default_dtype(torch.float64)
-        assert repr(torch.tensor([1.5])) == "tensor([1.5000])"
-        assert repr(torch.tensor([1.5], dtype=torch.float32)) == "tensor([1.5000], dtype=torch.float32)"
-        assert repr(torch.zeros(0, dtype=torch.float32)) == "tensor([], dtype=torch.float32)"
+        assert repr(T([1.5], device=device)) == with_device("tensor([1.5000])", device)
+        t = T([1.5], torch.float32, device)
+        assert repr(t) == with_device("tensor([1.5000], dtype=torch.float32)", device)
+        e = torch.zeros(0, dtype=torch.float32, device=device)
+        assert repr(e) == with_device("tensor([], dtype=torch.float32)", device)
     finally:
         torch.set_default_dtype(torch.float32)
 
 
-def test_set_printoptions_precision_and_sci_mode():
+def test_set_printoptions_precision_and_sci_mode(device):
     torch.set_printoptions(precision=2)
-    assert repr(T([1.2345, 2.0])) == "tensor([1.23, 2.00])"
+    assert repr(T([1.2345, 2.0], device=device)) == with_device("tensor([1.23, 2.00])", device)
     torch.set_printoptions(precision=6)
-    assert repr(T(0.5, torch.float64)) == "tensor(0.500000, dtype=torch.float64)"
+    t = T(0.5, torch.float64, device)
+    assert repr(t) == with_device("tensor(0.500000, dtype=torch.float64)", device)
     torch.set_printoptions(precision=4, sci_mode=True)
-    assert repr(T([1.5, 2.5])) == "tensor([1.5000e+00, 2.5000e+00])"
+    t = T([1.5, 2.5], device=device)
+    assert repr(t) == with_device("tensor([1.5000e+00, 2.5000e+00])", device)
     torch.set_printoptions(sci_mode=False)
-    assert repr(T([1e-5, 1e5])) == "tensor([    0.0000, 100000.0000])"
+    t = T([1e-5, 1e5], device=device)
+    assert repr(t) == with_device("tensor([    0.0000, 100000.0000])", device)
 
 
-def test_set_printoptions_threshold_edgeitems_linewidth():
+def test_set_printoptions_threshold_edgeitems_linewidth(device):
+    def arange(n):
+        return torch.arange(n, device=device)
+
     torch.set_printoptions(threshold=5)
-    assert repr(torch.from_numpy(np.arange(10))) == "tensor([0, 1, 2,  ..., 7, 8, 9])"
+    assert repr(arange(10)) == with_device("tensor([0, 1, 2,  ..., 7, 8, 9])", device)
     torch.set_printoptions(threshold=5, edgeitems=1)
-    t = torch.from_numpy(np.arange(20).reshape(4, 5))
-    assert repr(t) == "tensor([[ 0,  ...,  4],\n        ...,\n        [15,  ..., 19]])"
+    t = arange(20).reshape(4, 5)
+    expected = "tensor([[ 0,  ...,  4],\n        ...,\n        [15,  ..., 19]])"
+    assert repr(t) == with_device(expected, device)
     torch.set_printoptions(profile="default", linewidth=20)
-    assert repr(torch.from_numpy(np.arange(6))) == "tensor([0, 1, 2, 3,\n        4, 5])"
+    if device == "cpu":
+        assert repr(arange(6)) == "tensor([0, 1, 2, 3,\n        4, 5])"
+    else:
+        # The device suffix does not fit in 20 columns after the last row: a line of its own.
+        assert repr(arange(6)) == "tensor([0, 1, 2, 3,\n        4, 5],\n       device='cuda:0')"
     torch.set_printoptions(profile="full")
-    assert "..." not in repr(torch.from_numpy(np.arange(1500)))
+    assert "..." not in repr(arange(1500))
     torch.set_printoptions(profile="short")
-    assert repr(T([1.2345])) == "tensor([1.23])"
+    assert repr(T([1.2345], device=device)) == with_device("tensor([1.23])", device)
 
 
-def test_format_of_tensors():
-    assert f"{T(2.5):.2f}" == "2.50"
-    assert f"{T(7)}" == "7"
-    assert f"{T([1, 2])}" == "tensor([1, 2])"
+def test_format_of_tensors(device):
+    assert f"{T(2.5, device=device):.2f}" == "2.50"
+    assert f"{T(7, device=device)}" == "7"
+    assert f"{T([1, 2], device=device)}" == with_device("tensor([1, 2])", device)
     with pytest.raises(TypeError):
-        f"{T([1, 2]):.2f}"
+        f"{T([1, 2], device=device):.2f}"
