@@ -218,7 +218,7 @@ def _compare_tensor_like(actual, expected, id, *, rtol, atol, equal_nan, check_d
         dtype = _C._promote_types(actual.dtype, expected.dtype)
         actual, expected = actual.to(dtype), expected.to(dtype)
     matches = actual.isclose(expected, rtol=rtol, atol=atol, equal_nan=equal_nan)
-    if bool(np.all(matches.numpy())):
+    if bool(matches.all()):
         return
     if actual.dim() == 0:
         msg = _scalar_mismatch_msg(actual.item(), expected.item(), rtol=rtol, atol=atol)

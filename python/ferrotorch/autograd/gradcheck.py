@@ -33,7 +33,7 @@ def _float_outputs(out):
 
 
 def _to_np(t):
-    return np.array(t.detach().double().numpy(), dtype=np.float64).ravel()
+    return np.array(t.detach().double().cpu().numpy(), dtype=np.float64).ravel()
 
 
 def _check_inputs(inputs):

@@ -268,8 +268,10 @@ pub fn write_into(dst: &mut PyTensor, value: &Tensor, op: &str) -> PyResult<()> 
     if dst.inner.shape() == value.shape() {
         dst.inner.copy_(value).py()
     } else {
-        // torch resizes `out`; a rebinding to fresh memory is the equivalent here.
-        let fresh = value.copy_to_new(od).py()?;
+        // torch resizes `out` in place (on its own device); a rebinding to fresh memory is the
+        // equivalent here.
+        let fresh = Tensor::empty(value.shape(), od, dst.inner.device()).py()?;
+        fresh.copy_(value).py()?;
         dst.inner = fresh;
         Ok(())
     }

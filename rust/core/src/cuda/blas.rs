@@ -130,6 +130,7 @@ fn cuda_kernel_name(kernel: &str) -> String {
         "addmm_impl_cpu_" => "addmm_cuda".into(),
         "addmv_impl_cpu" => "addmv_impl_cuda".into(),
         "bmm" => "bmm_cuda".into(),
+        "dot" | "vdot" => kernel.into(),
         k => format!("{k}_cuda"),
     }
 }

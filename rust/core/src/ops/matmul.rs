@@ -523,6 +523,16 @@ pub fn addr(input: &Tensor, a: &Tensor, b: &Tensor, beta: Scalar, alpha: Scalar)
     let (out, beta) = init_out("addr", input, &[m, n], beta)?;
     let av = view(a, &[m, 1], &[a.strides()[0], 0])?;
     let bv = view(b, &[1, n], &[0, b.strides()[0]])?;
+    if out.is_cuda() && !dt.is_floating_point() {
+        // cuBLAS multiplies floats only; torch's CUDA addr is elementwise for every dtype.
+        let scaled = binary::mul(&binary::mul(&av, &bv)?, &Tensor::scalar(alpha, dt)?)?;
+        let sum = match beta {
+            Some(beta) => binary::add(&binary::mul(&out, &Tensor::scalar(beta, dt)?)?, &scaled)?,
+            None => scaled,
+        };
+        out.copy_(&sum)?;
+        return Ok(out);
+    }
     gemm_into(&out, &av, &bv, alpha, beta, "addr")?;
     Ok(out)
 }
