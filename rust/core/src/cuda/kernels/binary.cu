@@ -22,13 +22,59 @@ __device__ __forceinline__ void run2(O* out, const T* a, A av, const T* b, A bv,
     }
 }
 
-// Contiguous operands (stride 1, or 0 for a broadcast single element): four independent,
-// warp-coalesced loads of each operand in flight per thread, as in unary.cu's run1.
+// One contiguous operand read as packs, or a broadcast single element (stride 0, or a value).
+struct PackReader {
+    typedef typename Pack16<T>::type P;
+    const P* p;
+    A one;
+    __device__ __forceinline__ A at(const P& u, int k) const { return p ? widen(u.v[k]) : one; }
+    __device__ __forceinline__ P get(i64 j) const { return p ? p[j] : P(); }
+};
+
+// Whether an operand (stride 0 or 1) can be read as aligned packs; sets up its reader.
+__device__ __forceinline__ bool pack_reader(const T* x, A xv, i64 stride, PackReader& r) {
+    r.p = nullptr;
+    r.one = x && stride == 0 ? load(x) : xv;
+    if (!x || stride == 0) return true;
+    r.p = reinterpret_cast<const PackReader::P*>(x);
+    return aligned_to(x, sizeof(PackReader::P));
+}
+
+// Contiguous operands (stride 1, or 0 for a broadcast single element): aligned 16-byte packs,
+// two per operand in flight per thread; otherwise four independent, warp-coalesced element
+// loads in flight per thread, as in unary.cu's run1.
 template <class O, class F>
 __device__ __forceinline__ void run2(O* out, const T* a, A av, const T* b, A bv, const Flat& ix,
                                      i64 n, F f) {
+    enum { N = Pack16<T>::N };
+    typedef Pack<O, N> Out;
     const i64 step = (i64)blockDim.x * gridDim.x;
     i64 i = (i64)blockIdx.x * blockDim.x + threadIdx.x;
+    PackReader ra, rb;
+    const bool packed = pack_reader(a, av, ix.s1, ra);
+    if (pack_reader(b, bv, ix.s2, rb) && packed && aligned_to(out, sizeof(Out))) {
+        Out* pout = reinterpret_cast<Out*>(out);
+        const i64 packs = n / N;
+        for (i64 j = i; j < packs; j += 2 * step) {
+            const bool two = j + step < packs;
+            const PackReader::P a0 = ra.get(j), b0 = rb.get(j);
+            const PackReader::P a1 = two ? ra.get(j + step) : a0, b1 = two ? rb.get(j + step) : b0;
+            Out w0, w1;
+#pragma unroll
+            for (int k = 0; k < N; ++k) {
+                w0.v[k] = narrow<O>(f(ra.at(a0, k), rb.at(b0, k)));
+                w1.v[k] = narrow<O>(f(ra.at(a1, k), rb.at(b1, k)));
+            }
+            pout[j] = w0;
+            if (two) pout[j + step] = w1;
+        }
+        for (i += packs * N; i < n; i += step) {
+            A u = a ? load(a + i * ix.s1) : av;
+            A v = b ? load(b + i * ix.s2) : bv;
+            store(out + i, f(u, v));
+        }
+        return;
+    }
     for (; i + 3 * step < n; i += 4 * step) {
         A u[4], v[4];
 #pragma unroll

@@ -59,6 +59,14 @@ template <class D> struct Convert<D, f16> {
 template <class D> struct Convert<D, bf16> {
     static __device__ __forceinline__ D run(bf16 v) { return Convert<D, float>::run(to_float(v)); }
 };
+// Floats reach uint8 through int64, as torch's casts do: a negative value wraps (-1.7 -> 255)
+// instead of the undefined float -> unsigned conversion, which the GPU saturates to 0.
+template <> struct Convert<u8, float> {
+    static __device__ __forceinline__ u8 run(float v) { return (u8)(i64)v; }
+};
+template <> struct Convert<u8, double> {
+    static __device__ __forceinline__ u8 run(double v) { return (u8)(i64)v; }
+};
 template <class S> struct Convert<f16, S> {
     static __device__ __forceinline__ f16 run(S v) { return f16_from(static_cast<float>(v)); }
 };
@@ -96,11 +104,32 @@ template <> struct Convert<bf16, b8> {
     static __device__ __forceinline__ bf16 run(b8 v) { return bf16_from(v ? 1.0f : 0.0f); }
 };
 
+// A value of T in its compute type, and back.
+template <class T> __device__ __forceinline__ typename Acc<T>::type widen(T v) {
+    return Convert<typename Acc<T>::type, T>::run(v);
+}
+template <class T> __device__ __forceinline__ T narrow(typename Acc<T>::type v) {
+    return Convert<T, typename Acc<T>::type>::run(v);
+}
 template <class T> __device__ __forceinline__ typename Acc<T>::type load(const T* p) {
-    return Convert<typename Acc<T>::type, T>::run(*p);
+    return widen(*p);
 }
 template <class T> __device__ __forceinline__ void store(T* p, typename Acc<T>::type v) {
-    *p = Convert<T, typename Acc<T>::type>::run(v);
+    *p = narrow<T>(v);
+}
+
+// N elements of X moved by one memory instruction. Packs of 16 bytes (the widest load a thread
+// can issue) are what contiguous kernels stream through: a quarter of the instructions of
+// 4-byte loads, and four times the bytes in flight per thread.
+template <class X, int N> struct alignas(sizeof(X) * N) Pack {
+    X v[N];
+};
+template <class X> struct Pack16 {
+    enum { N = 16 / sizeof(X) };
+    typedef Pack<X, N> type;
+};
+__device__ __forceinline__ bool aligned_to(const void* p, unsigned bytes) {
+    return (unsigned long long)p % bytes == 0;
 }
 
 // A view's geometry, in elements, after the host merged every dimension it could (most

@@ -427,6 +427,45 @@ template <class Op> __device__ typename Op::A block_reduce(const Op& op, typenam
     return a;
 }
 
+// Folds x[lo..hi) (contiguous) into the calling thread's share of the block's accumulator:
+// the unaligned head element by element, then 16-byte packs with four independent
+// accumulators, so four packs are in flight per thread (one chain would wait for each load in
+// turn), then the tail. Each accumulator sees its elements in index order, so arg-reductions
+// keep the first of equal values; the four are combined in index order.
+template <class Op>
+__device__ __forceinline__ typename Op::A fold_contiguous(const Op& op, const T* x, i64 lo, i64 hi) {
+    typedef typename Op::A A;
+    typedef typename Pack16<T>::type P;
+    enum { N = Pack16<T>::N };
+    const i64 bs = blockDim.x, t = threadIdx.x;
+    const i64 misaligned = (i64)(((unsigned long long)(x + lo) % sizeof(P)) / sizeof(T));
+    const i64 head = misaligned == 0 ? 0 : N - misaligned;
+    const i64 head_end = lo + head < hi ? lo + head : hi;
+    A a = op.init(), a1 = op.init(), a2 = op.init(), a3 = op.init();
+    for (i64 i = lo + t; i < head_end; i += bs) a = op.acc(a, load(x + i), i);
+    const P* packs = reinterpret_cast<const P*>(x + head_end);
+    const i64 n_packs = (hi - head_end) / N;
+    i64 j = t;
+    for (; j + 3 * bs < n_packs; j += 4 * bs) {
+        const P u0 = packs[j], u1 = packs[j + bs], u2 = packs[j + 2 * bs], u3 = packs[j + 3 * bs];
+        const i64 i0 = head_end + j * N;
+#pragma unroll
+        for (int k = 0; k < N; ++k) {
+            a = op.acc(a, widen(u0.v[k]), i0 + k);
+            a1 = op.acc(a1, widen(u1.v[k]), i0 + bs * N + k);
+            a2 = op.acc(a2, widen(u2.v[k]), i0 + 2 * bs * N + k);
+            a3 = op.acc(a3, widen(u3.v[k]), i0 + 3 * bs * N + k);
+        }
+    }
+    for (; j < n_packs; j += bs) {
+        const P u = packs[j];
+#pragma unroll
+        for (int k = 0; k < N; ++k) a1 = op.acc(a1, widen(u.v[k]), head_end + j * N + k);
+    }
+    for (i64 i = head_end + n_packs * N + t; i < hi; i += bs) a3 = op.acc(a3, load(x + i), i);
+    return op.combine(op.combine(a, a1), op.combine(a2, a3));
+}
+
 // Blocks take (output, part) pairs: each folds its part of the output's reduced elements,
 // then writes the output (splits == 1) or its partial accumulator.
 template <class Op>
@@ -443,21 +482,7 @@ __device__ void reduce_block(const Op& op, const T* x, const Strided& kept, cons
         const i64 hi = lo + chunk < n_red ? lo + chunk : n_red;
         A a = op.init();
         if (unit) {
-            // Four independent accumulators keep four loads in flight per thread (one chain
-            // would wait for each load in turn); combined in index order below.
-            A a1 = op.init(), a2 = op.init(), a3 = op.init();
-            const i64 bs = blockDim.x;
-            i64 i = lo + threadIdx.x;
-            for (; i + 3 * bs < hi; i += 4 * bs) {
-                const auto v0 = load(base + i), v1 = load(base + i + bs);
-                const auto v2 = load(base + i + 2 * bs), v3 = load(base + i + 3 * bs);
-                a = op.acc(a, v0, i);
-                a1 = op.acc(a1, v1, i + bs);
-                a2 = op.acc(a2, v2, i + 2 * bs);
-                a3 = op.acc(a3, v3, i + 3 * bs);
-            }
-            for (; i < hi; i += bs) a = op.acc(a, load(base + i), i);
-            a = op.combine(op.combine(a, a1), op.combine(a2, a3));
+            a = fold_contiguous(op, base, lo, hi);
         } else {
             for (i64 i = lo + threadIdx.x; i < hi; i += blockDim.x)
                 a = op.acc(a, load(base + offset_of(red, i)), i);
