@@ -176,7 +176,7 @@ def test_summarised_3d(device):
     assert lines[1] == "         [  70,   71,   72,  ...,  137,  138,  139]],"
     assert lines[2] == ""
     assert lines[9] == "        ...,"
-    assert lines[-1] == "         [1050, 1051, 1052,  ..., 1117, 1118, 1119]]])"
+    assert lines[-1] == with_device("         [1050, 1051, 1052,  ..., 1117, 1118, 1119]]])", device)
 
 
 def test_default_dtype_changes_suffix(device):

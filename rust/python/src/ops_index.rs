@@ -772,8 +772,11 @@ fn searchsorted(
                     sorted_sequence.inner.ndim()
                 )));
             }
+            // torch searches for a number on the sequence's own device.
             let s = scalar_arg(input, "searchsorted")?;
-            Tensor::wrapped_scalar(s).py()?
+            Tensor::wrapped_scalar(s)
+                .and_then(|v| v.to_device(sorted_sequence.inner.device()))
+                .py()?
         }
     };
     let seq = match sorter {
