@@ -35,7 +35,7 @@ from ._ops_matmul import *  # noqa: F401,F403
 from ._ops_factory import *  # noqa: F401,F403
 from ._ops_misc import *  # noqa: F401,F403
 from ._random import *  # noqa: F401,F403
-from . import autograd, backends, cuda, linalg, nn, testing  # noqa: F401
+from . import autograd, backends, cuda, linalg, testing  # noqa: F401
 from .autograd.grad_mode import (  # noqa: F401
     enable_grad,
     inference_mode,
@@ -58,3 +58,5 @@ cfloat = None
 
 __version__ = "0.1.0"
 
+# Last: nn and optim use the names above (no_grad, dtype aliases) at import time.
+from . import nn, optim, utils  # noqa: E402,F401

@@ -140,3 +140,22 @@ def __reversed__(self):
         return self
     flip = getattr(self, "flip", None)
     return flip(0) if flip is not None else self._flip0()
+
+
+@_attach
+def __deepcopy__(self, memo):
+    """``copy.deepcopy``: a leaf copy with its own memory, ``requires_grad`` and gradient."""
+    if id(self) in memo:
+        return memo[id(self)]
+    if not self.is_leaf:
+        raise RuntimeError(
+            "Only Tensors created explicitly by the user (graph leaves) support the deepcopy protocol at the moment."
+        )
+    import copy
+
+    new = self.detach().clone()
+    new.requires_grad_(self.requires_grad)
+    if self.grad is not None:
+        new.grad = copy.deepcopy(self.grad, memo)
+    memo[id(self)] = new
+    return new

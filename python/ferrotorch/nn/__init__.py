@@ -1,3 +1,5 @@
-"""``ferrotorch.nn``: for now only ``nn.functional.one_hot``; modules come later."""
+"""``ferrotorch.nn``: modules, parameters, ``functional`` and ``init``, with torch's names."""
 
-from . import functional  # noqa: F401
+from . import functional, init, utils  # noqa: F401
+from .modules import *  # noqa: F401,F403
+from .parameter import Buffer, Parameter, UninitializedBuffer, UninitializedParameter  # noqa: F401

@@ -118,6 +118,24 @@ pub fn scalar_to_py(py: Python<'_>, s: Scalar) -> PyResult<Py<PyAny>> {
 
 #[pymethods]
 impl PyTensor {
+    /// `Tensor(data=None, requires_grad=False)`: a tensor aliasing `data` outside the graph
+    /// (shared memory and version counter), or an empty one of the default dtype. It is what
+    /// subclasses build on: `nn.Parameter(t)` is `Tensor.__new__(Parameter, t, True)`.
+    #[new]
+    #[pyo3(signature = (data=None, requires_grad=false))]
+    fn py_new(data: Option<PyRef<'_, PyTensor>>, requires_grad: bool) -> PyResult<Self> {
+        let inner = match data {
+            Some(d) => d.inner.detach(),
+            None => Tensor::empty(
+                &[0],
+                ferrotorch_core::dtype::default_float(),
+                ferrotorch_core::Device::Cpu,
+            )
+            .py()?,
+        };
+        inner.set_requires_grad(requires_grad).py()?;
+        Ok(PyTensor { inner })
+    }
     #[getter]
     fn dtype(&self, py: Python<'_>) -> Py<PyDType> {
         dtype_object(py, self.inner.dtype())
