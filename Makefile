@@ -21,7 +21,7 @@ test:
 	cd tests && $(PYTHON) -m pytest -p no:cacheprovider .
 
 demo:
-	$(PYTHON) examples/tensor_demo.py
+	$(PYTHON) examples/seed_mlp.py
 
 bench:
 	$(PYTHON) benches/bench_ops.py

@@ -53,6 +53,7 @@ run all-tests python3 -m pytest -q -p no:cacheprovider --maxfail=300 .
 cd ..
 if [ "$what" = all ]; then
     [ -f tests/parity_cuda.py ] && run parity python3 tests/parity_cuda.py
+    [ -f tests/parity_nn.py ] && run parity-nn python3 tests/parity_nn.py
     [ -f benches/bench_cuda.py ] && run bench python3 benches/bench_cuda.py --json "$LOG/bench.json"
 fi
 
