@@ -170,6 +170,9 @@ def check(name, device):
 
 
 def main():
+    # torch lets cuDNN convolutions and RNNs round through TF32 by default; compare full float32.
+    torch.backends.cudnn.allow_tf32 = False
+    torch.backends.cuda.matmul.allow_tf32 = False
     parser = argparse.ArgumentParser()
     parser.add_argument("--device", default="all")
     args = parser.parse_args()
