@@ -55,10 +55,12 @@ if [ "$what" = all ]; then
     [ -f tests/parity_cuda.py ] && run parity python3 tests/parity_cuda.py
     [ -f tests/parity_nn.py ] && run parity-nn python3 tests/parity_nn.py
     [ -f benches/bench_cuda.py ] && run bench python3 benches/bench_cuda.py --json "$LOG/bench.json"
+    [ -f benches/bench_nn.py ] && run bench-nn python3 benches/bench_nn.py --device cuda --json "$LOG/bench_nn.json"
 fi
 
 echo
 echo "== summary"
 printf '%s\n' "${summary[@]}"
 [ -f "$LOG/bench.log" ] && grep -A40 "^workload" "$LOG/bench.log"
+[ -f "$LOG/bench-nn.log" ] && grep -A10 "^workload" "$LOG/bench-nn.log"
 exit $status
