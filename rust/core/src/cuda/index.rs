@@ -1,6 +1,7 @@
-//! Indexing and shape copies on CUDA: gather along a dim (`gather`, `index_select`), masked
-//! fills, triangles, reversed copies (`flip`), and the host round trip the data-dependent ops
-//! without a kernel yet take.
+//! Indexing and shape copies on CUDA: gather along a dim (`gather`, `index_select`), the read
+//! of advanced indexing, masked fills, triangles, reversed copies (`flip`), and the host round
+//! trip the data-dependent ops without a kernel yet take. The writes (scatters) are in
+//! `scatter.rs`.
 //!
 //! Index values are checked on the device: a kernel that meets an out-of-range index sets a
 //! flag instead of dereferencing it, and the host reads the flag after the launch (one small
@@ -86,6 +87,33 @@ pub fn gather_dim(
     Ok(())
 }
 
+/// `out[e] = src[src_strides(e) + offs[offs_strides(e)]]` over the elements of `out`: the read
+/// of advanced indexing, through storage offsets (int64) that
+/// [`IndexCheck`](super::scatter::IndexCheck) built and checked.
+pub fn gather_offsets(
+    out: &Tensor,
+    src: &Tensor,
+    src_strides: &[isize],
+    offs: &Tensor,
+    offs_strides: &[isize],
+) -> Result<()> {
+    let dev = device_of(out)?;
+    let n = out.numel();
+    if n == 0 {
+        return Ok(());
+    }
+    let [so, ss, si] = coalesce(out.shape(), [out.strides(), src_strides, offs_strides])?;
+    let f = dev.kernel(
+        &sources::INDEX,
+        &[("T", type_name(out.dtype()))],
+        "gather_offsets",
+    )?;
+    let (po, ps, pi, n64) = (ptr(out), ptr(src), ptr(offs), n as i64);
+    crate::cuda_launch!(dev, f, "gather_offsets", launch_config(dev, n); po, so, ps, ss, pi, si, n64)?;
+    out.storage().bump_version();
+    Ok(())
+}
+
 /// `t.masked_fill_(mask, value)` with `mask` (bool) already broadcast to `t`'s shape and
 /// `bits` the value's bytes in `t`'s dtype.
 pub fn masked_fill(t: &Tensor, mask: &Tensor, bits: u64) -> Result<()> {
@@ -102,6 +130,27 @@ pub fn masked_fill(t: &Tensor, mask: &Tensor, bits: u64) -> Result<()> {
     )?;
     let (po, pm, n64) = (ptr(t), ptr(mask), n as i64);
     crate::cuda_launch!(dev, f, "masked_fill", launch_config(dev, n); po, so, pm, sm, bits, n64)?;
+    t.storage().bump_version();
+    Ok(())
+}
+
+/// `t.masked_scatter_(mask, src)` with `mask` (bool) broadcast to `t`'s shape, `rank` the
+/// running count of the mask in row-major order (contiguous int64, inclusive) and `src`
+/// contiguous with at least as many elements as the mask selects.
+pub fn masked_scatter(t: &Tensor, mask: &Tensor, rank: &Tensor, src: &Tensor) -> Result<()> {
+    let dev = device_of(t)?;
+    let n = t.numel();
+    if n == 0 {
+        return Ok(());
+    }
+    let [so, sm] = coalesce(t.shape(), [t.strides(), mask.strides()])?;
+    let f = dev.kernel(
+        &sources::INDEX,
+        &[("T", type_name(t.dtype()))],
+        "masked_scatter",
+    )?;
+    let (po, pm, pr, ps, n64) = (ptr(t), ptr(mask), ptr(rank), ptr(src), n as i64);
+    crate::cuda_launch!(dev, f, "masked_scatter", launch_config(dev, n); po, so, pm, sm, pr, ps, n64)?;
     t.storage().bump_version();
     Ok(())
 }
@@ -165,17 +214,6 @@ pub fn host(t: &Tensor) -> Result<Tensor> {
     }
 }
 
-/// Index items with every tensor moved to host memory.
-pub fn host_items(items: &[IndexItem]) -> Result<Vec<IndexItem>> {
-    items
-        .iter()
-        .map(|it| match it {
-            IndexItem::Tensor(t) => host(t).map(IndexItem::Tensor),
-            other => Ok(other.clone()),
-        })
-        .collect()
-}
-
 /// True if any index item is a tensor on a GPU.
 pub fn items_on_cuda(items: &[IndexItem]) -> bool {
     items
@@ -192,11 +230,4 @@ pub fn check_index_devices(t: &Tensor, items: &[IndexItem]) -> Result<()> {
         )));
     }
     Ok(())
-}
-
-/// Runs an in-place op on a host copy of the GPU tensor `t`, then copies the result back.
-pub fn in_place_on_host(t: &Tensor, f: impl FnOnce(&Tensor) -> Result<()>) -> Result<()> {
-    let h = host(t)?;
-    f(&h)?;
-    t.copy_(&h)
 }

@@ -14,6 +14,7 @@ pub mod index;
 mod memory;
 pub mod reduce;
 pub mod scan;
+pub mod scatter;
 pub mod sort;
 pub mod transfer;
 
@@ -59,6 +60,7 @@ pub fn all_specialisations() -> Vec<(Source, Vec<(&'static str, &'static str)>)>
     v.extend(elementwise::specialisations());
     v.extend(index::specialisations());
     v.extend(reduce::specialisations());
+    v.extend(scatter::specialisations());
     v
 }
 

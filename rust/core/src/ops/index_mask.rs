@@ -2,11 +2,11 @@
 
 use crate::bail;
 use crate::cpu::iter::{for_each_run, SendPtr};
-use crate::cuda::index::{any_cuda, host, in_place_on_host};
+use crate::cuda::index::{any_cuda, host};
 use crate::dtype::DType;
 use crate::element::Element;
 use crate::error::Result;
-use crate::layout::broadcast_shapes;
+use crate::layout::{broadcast_shapes, Layout};
 use crate::ops::index_kernels::walk2;
 use crate::scalar::Scalar;
 use crate::tensor::Tensor;
@@ -138,10 +138,6 @@ pub fn masked_select(t: &Tensor, mask: &Tensor) -> Result<Tensor> {
 pub fn masked_scatter_(t: &Tensor, mask: &Tensor, source: &Tensor) -> Result<()> {
     check_bool_mask("masked_scatter_", mask)?;
     crate::ops::check_same_device("masked_scatter_", &[t, mask, source])?;
-    if t.is_cuda() {
-        let (m, s) = (host(mask)?, host(source)?);
-        return in_place_on_host(t, |h| masked_scatter_(h, &m, &s));
-    }
     if source.dtype() != t.dtype() {
         bail!(
             Runtime,
@@ -151,25 +147,16 @@ pub fn masked_scatter_(t: &Tensor, mask: &Tensor, source: &Tensor) -> Result<()>
         );
     }
     let m = mask.view_with(mask.layout().broadcast_to(t.shape(), "masked_scatter_")?)?;
+    if t.is_cuda() {
+        return masked_scatter_on_device(t, &m, source);
+    }
     let pm = m.data_ptr::<bool>();
     let mut count = 0usize;
     // SAFETY: offsets come from the validated broadcast layout.
     walk2(t.shape(), m.strides(), m.strides(), |o, _| {
         count += unsafe { *pm.offset(o) } as usize
     });
-    if count > source.numel() {
-        bail!(
-            Runtime,
-            "masked_scatter: expected source to have at least {count} elements, but got {}",
-            source.numel()
-        );
-    }
-    let src = source.contiguous()?;
-    let src = if src.shares_storage(t) {
-        src.copy_to_new(src.dtype())?
-    } else {
-        src
-    };
+    let src = masked_scatter_source(t, source, count)?;
     dispatch_by_size!(t.dtype().size(), T => {
         let (dst, sp) = (t.data_ptr_raw() as *mut T, src.data_ptr_raw() as *const T);
         let mut k = 0usize;
@@ -183,6 +170,42 @@ pub fn masked_scatter_(t: &Tensor, mask: &Tensor, source: &Tensor) -> Result<()>
     });
     t.storage().bump_version();
     Ok(())
+}
+
+/// `source` checked to hold at least `count` elements, contiguous and apart from `t`.
+fn masked_scatter_source(t: &Tensor, source: &Tensor, count: usize) -> Result<Tensor> {
+    if count > source.numel() {
+        bail!(
+            Runtime,
+            "masked_scatter: expected source to have at least {count} elements, but got {}",
+            source.numel()
+        );
+    }
+    let src = source.contiguous()?;
+    if src.shares_storage(t) {
+        src.copy_to_new(src.dtype())
+    } else {
+        Ok(src)
+    }
+}
+
+/// `masked_scatter_` on a GPU with `m` the broadcast mask: the running count of the mask
+/// gives each selected element its source position; its last value (read on the host, as
+/// torch waits for it too) is checked against the source's size.
+fn masked_scatter_on_device(t: &Tensor, m: &Tensor, source: &Tensor) -> Result<()> {
+    let n = t.numel();
+    if n == 0 {
+        return Ok(());
+    }
+    let flat = m
+        .to_dtype(DType::I64)?
+        .view_with(Layout::contiguous(&[n]))?;
+    let rank = crate::ops::reduce_scan::cumsum_cumprod::<true>(&flat, 0, None)?;
+    let count = crate::ops::shape::select(&rank, 0, n as i64 - 1)?
+        .item()?
+        .to_i64();
+    let src = masked_scatter_source(t, source, count.max(0) as usize)?;
+    crate::cuda::index::masked_scatter(t, m, &rank, &src)
 }
 
 /// `torch.masked_scatter(t, mask, source)`: the result has the broadcast shape.
