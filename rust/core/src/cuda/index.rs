@@ -155,6 +155,44 @@ pub fn masked_scatter(t: &Tensor, mask: &Tensor, rank: &Tensor, src: &Tensor) ->
     Ok(())
 }
 
+/// `out[k] = src[e]` for the k-th element `e` (row-major over `src`'s shape) where `mask`
+/// (bool, of `src`'s shape) holds, `rank` being as in [`masked_scatter`]; `out` holds exactly
+/// that many elements.
+pub fn masked_select(out: &Tensor, src: &Tensor, mask: &Tensor, rank: &Tensor) -> Result<()> {
+    let dev = device_of(out)?;
+    let n = src.numel();
+    if n == 0 || out.numel() == 0 {
+        return Ok(());
+    }
+    let [ss, sm] = coalesce(src.shape(), [src.strides(), mask.strides()])?;
+    let f = dev.kernel(
+        &sources::INDEX,
+        &[("T", type_name(out.dtype()))],
+        "masked_select",
+    )?;
+    let (po, ps, pm, pr, n64) = (ptr(out), ptr(src), ptr(mask), ptr(rank), n as i64);
+    crate::cuda_launch!(dev, f, "masked_select", launch_config(dev, n); po, ps, ss, pm, sm, pr, n64)?;
+    out.storage().bump_version();
+    Ok(())
+}
+
+/// Fills `out` (`[count, shape.len()]`, int64) with the coordinates over `shape` of the
+/// elements where the inclusive running count `rank` (contiguous, row-major over `shape`)
+/// steps up.
+pub fn nonzero_coords(out: &Tensor, rank: &Tensor, shape: &[usize]) -> Result<()> {
+    let dev = device_of(out)?;
+    let n = rank.numel();
+    if n == 0 || out.numel() == 0 {
+        return Ok(());
+    }
+    let s = unmerged(shape, &vec![0; shape.len()])?;
+    let f = dev.kernel(&sources::INDEX, &[("T", "i64")], "nonzero_coords")?;
+    let (po, pr, n64) = (ptr(out), ptr(rank), n as i64);
+    crate::cuda_launch!(dev, f, "nonzero_coords", launch_config(dev, n); po, pr, s, n64)?;
+    out.storage().bump_version();
+    Ok(())
+}
+
 /// Zeroes each matrix (last two dims) of `t` outside its lower (`lower`) or upper triangle
 /// relative to diagonal `k`.
 pub fn triangle(t: &Tensor, lower: bool, k: i64) -> Result<()> {

@@ -21,7 +21,7 @@ pub mod transfer;
 pub use compile::Source;
 pub use device::{current, device, device_count, is_available, set_current, CudaDevice};
 pub use event::Event;
-pub use geometry::Strided;
+pub use geometry::{Strided, MAX_DIMS};
 pub use memory::{
     alloc_pinned, empty_cache, free_pinned, max_memory_allocated, memory_allocated,
     memory_reserved, reset_peak_memory_stats, CudaBuffer,

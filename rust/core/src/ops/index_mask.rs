@@ -16,8 +16,13 @@ use crate::{dispatch_all, dispatch_by_size};
 /// non-zero elements in row-major order.
 pub fn nonzero(t: &Tensor) -> Result<Tensor> {
     if t.is_cuda() {
-        // The result's size depends on the values: counted on the host.
-        return nonzero(&host(t)?)?.to_device(t.device());
+        if t.ndim() > crate::cuda::MAX_DIMS {
+            return nonzero(&host(t)?)?.to_device(t.device());
+        }
+        let (rank, count) = running_count(&t.to_dtype(DType::Bool)?)?;
+        let out = Tensor::empty(&[count, t.ndim()], DType::I64, t.device())?;
+        crate::cuda::index::nonzero_coords(&out, &rank, t.shape())?;
+        return Ok(out);
     }
     let nd = t.ndim();
     let c = t.contiguous()?;
@@ -106,12 +111,15 @@ pub fn masked_fill(t: &Tensor, mask: &Tensor, value: Scalar) -> Result<Tensor> {
 pub fn masked_select(t: &Tensor, mask: &Tensor) -> Result<Tensor> {
     check_bool_mask("masked_select", mask)?;
     crate::ops::check_same_device("masked_select", &[t, mask])?;
-    if t.is_cuda() {
-        return masked_select(&host(t)?, &host(mask)?)?.to_device(t.device());
-    }
     let shape = broadcast_shapes(t.shape(), mask.shape(), "masked_select")?;
     let tv = t.view_with(t.layout().broadcast_to(&shape, "masked_select")?)?;
     let mv = mask.view_with(mask.layout().broadcast_to(&shape, "masked_select")?)?;
+    if t.is_cuda() {
+        let (rank, count) = running_count(&mv)?;
+        let out = Tensor::empty(&[count], t.dtype(), t.device())?;
+        crate::cuda::index::masked_select(&out, &tv, &mv, &rank)?;
+        return Ok(out);
+    }
     let pm = mv.data_ptr::<bool>();
     let mut count = 0usize;
     // SAFETY: offsets come from the validated broadcast layouts.
@@ -189,22 +197,30 @@ fn masked_scatter_source(t: &Tensor, source: &Tensor, count: usize) -> Result<Te
     }
 }
 
-/// `masked_scatter_` on a GPU with `m` the broadcast mask: the running count of the mask
-/// gives each selected element its source position; its last value (read on the host, as
-/// torch waits for it too) is checked against the source's size.
-fn masked_scatter_on_device(t: &Tensor, m: &Tensor, source: &Tensor) -> Result<()> {
-    let n = t.numel();
-    if n == 0 {
-        return Ok(());
-    }
+/// The selected elements of a bool tensor on a GPU ranked in row-major order (the inclusive
+/// running count, contiguous int64 of the tensor's size) and their count. The count is read
+/// on the host, the one wait of the mask ops on a GPU (torch waits there too: the count sizes
+/// a result or is checked).
+fn running_count(m: &Tensor) -> Result<(Tensor, usize)> {
+    let n = m.numel();
     let flat = m
         .to_dtype(DType::I64)?
         .view_with(Layout::contiguous(&[n]))?;
+    if n == 0 {
+        return Ok((flat, 0));
+    }
     let rank = crate::ops::reduce_scan::cumsum_cumprod::<true>(&flat, 0, None)?;
     let count = crate::ops::shape::select(&rank, 0, n as i64 - 1)?
         .item()?
         .to_i64();
-    let src = masked_scatter_source(t, source, count.max(0) as usize)?;
+    Ok((rank, count.max(0) as usize))
+}
+
+/// `masked_scatter_` on a GPU with `m` the broadcast mask: the running count of the mask
+/// gives each selected element its source position.
+fn masked_scatter_on_device(t: &Tensor, m: &Tensor, source: &Tensor) -> Result<()> {
+    let (rank, count) = running_count(m)?;
+    let src = masked_scatter_source(t, source, count)?;
     crate::cuda::index::masked_scatter(t, m, &rank, &src)
 }
 

@@ -84,3 +84,28 @@ extern "C" __global__ void masked_scatter(T* out, Strided so, const b8* mask, St
         if (mask[offset_of(sm, e)]) out[offset_of(so, e)] = src[rank[e] - 1];
     }
 }
+
+// masked_select: out[rank[e] - 1] = src[ss(e)] where the mask holds (rank as in masked_scatter).
+extern "C" __global__ void masked_select(T* out, const T* src, Strided ss, const b8* mask,
+                                         Strided sm, const i64* rank, i64 n) {
+    FOR_EACH(e, n) {
+        if (mask[offset_of(sm, e)]) out[rank[e] - 1] = src[offset_of(ss, e)];
+    }
+}
+
+// nonzero: row rank[e] - 1 of out (ndim columns) gets the coordinates of e over `shape`
+// (un-merged; only its sizes matter) for each selected e, which is where the inclusive
+// running count `rank` steps up.
+extern "C" __global__ void nonzero_coords(i64* out, const i64* rank, Strided shape, i64 n) {
+    FOR_EACH(e, n) {
+        const i64 r = rank[e];
+        if (r == (e > 0 ? rank[e - 1] : 0)) continue;
+        i64* row = out + (r - 1) * shape.ndim;
+        i64 i = e;
+        for (int d = shape.ndim - 1; d >= 0; --d) {
+            const i64 q = i / shape.sizes[d];
+            row[d] = i - q * shape.sizes[d];
+            i = q;
+        }
+    }
+}
