@@ -252,16 +252,13 @@ pub fn host(t: &Tensor) -> Result<Tensor> {
     }
 }
 
-/// True if any index item is a tensor on a GPU.
-pub fn items_on_cuda(items: &[IndexItem]) -> bool {
-    items
-        .iter()
-        .any(|it| matches!(it, IndexItem::Tensor(t) if t.is_cuda()))
-}
-
-/// torch's error for indices on a GPU indexing a host tensor.
+/// torch's error for index tensors on a GPU other than the indexed tensor's device (a host
+/// tensor indexes a tensor on any device).
 pub fn check_index_devices(t: &Tensor, items: &[IndexItem]) -> Result<()> {
-    if !t.is_cuda() && items_on_cuda(items) {
+    let elsewhere = items
+        .iter()
+        .any(|it| matches!(it, IndexItem::Tensor(x) if x.is_cuda() && x.device() != t.device()));
+    if elsewhere {
         return Err(Error::runtime(format!(
             "indices should be either on cpu or on the same device as the indexed tensor ({})",
             t.device()

@@ -1,8 +1,9 @@
 //! Dim-wise index ops: `gather`, `scatter` (and its reductions), `index_select`, `index_add`,
 //! `index_copy`, `index_fill`, `index_put`, `take`, `take_along_dim`.
 //!
-//! Ops whose index addresses whole slices (`index_select`, `index_add` ...) are phrased as
-//! `t[:, ..., idx]` reads/writes so they share the indexing engine's block copies.
+//! On the CPU, ops whose index addresses whole slices (`index_select`, `index_add` ...) are
+//! phrased as `t[:, ..., idx]` reads/writes so they share the indexing engine's block copies;
+//! on a GPU each is one gather or scatter kernel (`cuda::index`, `cuda::scatter`).
 
 use crate::bail;
 use crate::cpu::iter::{for_each_run, SendPtr};
@@ -275,8 +276,9 @@ fn apply<T: Combine>(r: Reduce, old: T, new: T) -> T {
 }
 
 /// `self.scatter_(dim, index, src, reduce=...)` / `scatter_reduce_(..., include_self)`, in
-/// place. `src` is a tensor of self's dtype, or a 0-d value broadcast everywhere. Writes go in
-/// row-major order of `index`, so for duplicates the last write wins.
+/// place. `src` is a tensor of self's dtype, or a 0-d value broadcast everywhere. On the CPU
+/// writes go in row-major order of `index`, so for duplicates the last write wins; on a GPU
+/// one of them wins, unspecified which (as in torch), and reductions combine atomically.
 pub fn scatter_(
     t: &Tensor,
     dim: i64,
