@@ -1,6 +1,7 @@
-//! Indexing and shape copies on CUDA: gather along a dim (`gather`, `index_select`), masked
-//! fills, triangles, reversed copies (`flip`), and the host round trip the data-dependent ops
-//! without a kernel yet take.
+//! Indexing and shape copies on CUDA: gather along a dim (`gather`, `index_select`), the read
+//! of advanced indexing, masked fills, triangles, reversed copies (`flip`), and the host round
+//! trip the data-dependent ops without a kernel yet take. The writes (scatters) are in
+//! `scatter.rs`.
 //!
 //! Index values are checked on the device: a kernel that meets an out-of-range index sets a
 //! flag instead of dereferencing it, and the host reads the flag after the launch (one small
@@ -86,6 +87,33 @@ pub fn gather_dim(
     Ok(())
 }
 
+/// `out[e] = src[src_strides(e) + offs[offs_strides(e)]]` over the elements of `out`: the read
+/// of advanced indexing, through storage offsets (int64) that
+/// [`IndexCheck`](super::scatter::IndexCheck) built and checked.
+pub fn gather_offsets(
+    out: &Tensor,
+    src: &Tensor,
+    src_strides: &[isize],
+    offs: &Tensor,
+    offs_strides: &[isize],
+) -> Result<()> {
+    let dev = device_of(out)?;
+    let n = out.numel();
+    if n == 0 {
+        return Ok(());
+    }
+    let [so, ss, si] = coalesce(out.shape(), [out.strides(), src_strides, offs_strides])?;
+    let f = dev.kernel(
+        &sources::INDEX,
+        &[("T", type_name(out.dtype()))],
+        "gather_offsets",
+    )?;
+    let (po, ps, pi, n64) = (ptr(out), ptr(src), ptr(offs), n as i64);
+    crate::cuda_launch!(dev, f, "gather_offsets", launch_config(dev, n); po, so, ps, ss, pi, si, n64)?;
+    out.storage().bump_version();
+    Ok(())
+}
+
 /// `t.masked_fill_(mask, value)` with `mask` (bool) already broadcast to `t`'s shape and
 /// `bits` the value's bytes in `t`'s dtype.
 pub fn masked_fill(t: &Tensor, mask: &Tensor, bits: u64) -> Result<()> {
@@ -103,6 +131,65 @@ pub fn masked_fill(t: &Tensor, mask: &Tensor, bits: u64) -> Result<()> {
     let (po, pm, n64) = (ptr(t), ptr(mask), n as i64);
     crate::cuda_launch!(dev, f, "masked_fill", launch_config(dev, n); po, so, pm, sm, bits, n64)?;
     t.storage().bump_version();
+    Ok(())
+}
+
+/// `t.masked_scatter_(mask, src)` with `mask` (bool) broadcast to `t`'s shape, `rank` the
+/// running count of the mask in row-major order (contiguous int64, inclusive) and `src`
+/// contiguous with at least as many elements as the mask selects.
+pub fn masked_scatter(t: &Tensor, mask: &Tensor, rank: &Tensor, src: &Tensor) -> Result<()> {
+    let dev = device_of(t)?;
+    let n = t.numel();
+    if n == 0 {
+        return Ok(());
+    }
+    let [so, sm] = coalesce(t.shape(), [t.strides(), mask.strides()])?;
+    let f = dev.kernel(
+        &sources::INDEX,
+        &[("T", type_name(t.dtype()))],
+        "masked_scatter",
+    )?;
+    let (po, pm, pr, ps, n64) = (ptr(t), ptr(mask), ptr(rank), ptr(src), n as i64);
+    crate::cuda_launch!(dev, f, "masked_scatter", launch_config(dev, n); po, so, pm, sm, pr, ps, n64)?;
+    t.storage().bump_version();
+    Ok(())
+}
+
+/// `out[k] = src[e]` for the k-th element `e` (row-major over `src`'s shape) where `mask`
+/// (bool, of `src`'s shape) holds, `rank` being as in [`masked_scatter`]; `out` holds exactly
+/// that many elements.
+pub fn masked_select(out: &Tensor, src: &Tensor, mask: &Tensor, rank: &Tensor) -> Result<()> {
+    let dev = device_of(out)?;
+    let n = src.numel();
+    if n == 0 || out.numel() == 0 {
+        return Ok(());
+    }
+    let [ss, sm] = coalesce(src.shape(), [src.strides(), mask.strides()])?;
+    let f = dev.kernel(
+        &sources::INDEX,
+        &[("T", type_name(out.dtype()))],
+        "masked_select",
+    )?;
+    let (po, ps, pm, pr, n64) = (ptr(out), ptr(src), ptr(mask), ptr(rank), n as i64);
+    crate::cuda_launch!(dev, f, "masked_select", launch_config(dev, n); po, ps, ss, pm, sm, pr, n64)?;
+    out.storage().bump_version();
+    Ok(())
+}
+
+/// Fills `out` (`[count, shape.len()]`, int64) with the coordinates over `shape` of the
+/// elements where the inclusive running count `rank` (contiguous, row-major over `shape`)
+/// steps up.
+pub fn nonzero_coords(out: &Tensor, rank: &Tensor, shape: &[usize]) -> Result<()> {
+    let dev = device_of(out)?;
+    let n = rank.numel();
+    if n == 0 || out.numel() == 0 {
+        return Ok(());
+    }
+    let s = unmerged(shape, &vec![0; shape.len()])?;
+    let f = dev.kernel(&sources::INDEX, &[("T", "i64")], "nonzero_coords")?;
+    let (po, pr, n64) = (ptr(out), ptr(rank), n as i64);
+    crate::cuda_launch!(dev, f, "nonzero_coords", launch_config(dev, n); po, pr, s, n64)?;
+    out.storage().bump_version();
     Ok(())
 }
 
@@ -165,38 +252,17 @@ pub fn host(t: &Tensor) -> Result<Tensor> {
     }
 }
 
-/// Index items with every tensor moved to host memory.
-pub fn host_items(items: &[IndexItem]) -> Result<Vec<IndexItem>> {
-    items
-        .iter()
-        .map(|it| match it {
-            IndexItem::Tensor(t) => host(t).map(IndexItem::Tensor),
-            other => Ok(other.clone()),
-        })
-        .collect()
-}
-
-/// True if any index item is a tensor on a GPU.
-pub fn items_on_cuda(items: &[IndexItem]) -> bool {
-    items
-        .iter()
-        .any(|it| matches!(it, IndexItem::Tensor(t) if t.is_cuda()))
-}
-
-/// torch's error for indices on a GPU indexing a host tensor.
+/// torch's error for index tensors on a GPU other than the indexed tensor's device (a host
+/// tensor indexes a tensor on any device).
 pub fn check_index_devices(t: &Tensor, items: &[IndexItem]) -> Result<()> {
-    if !t.is_cuda() && items_on_cuda(items) {
+    let elsewhere = items
+        .iter()
+        .any(|it| matches!(it, IndexItem::Tensor(x) if x.is_cuda() && x.device() != t.device()));
+    if elsewhere {
         return Err(Error::runtime(format!(
             "indices should be either on cpu or on the same device as the indexed tensor ({})",
             t.device()
         )));
     }
     Ok(())
-}
-
-/// Runs an in-place op on a host copy of the GPU tensor `t`, then copies the result back.
-pub fn in_place_on_host(t: &Tensor, f: impl FnOnce(&Tensor) -> Result<()>) -> Result<()> {
-    let h = host(t)?;
-    f(&h)?;
-    t.copy_(&h)
 }

@@ -14,13 +14,14 @@ pub mod index;
 mod memory;
 pub mod reduce;
 pub mod scan;
+pub mod scatter;
 pub mod sort;
 pub mod transfer;
 
 pub use compile::Source;
 pub use device::{current, device, device_count, is_available, set_current, CudaDevice};
 pub use event::Event;
-pub use geometry::Strided;
+pub use geometry::{Strided, MAX_DIMS};
 pub use memory::{
     alloc_pinned, empty_cache, free_pinned, max_memory_allocated, memory_allocated,
     memory_reserved, reset_peak_memory_stats, CudaBuffer,
@@ -59,6 +60,7 @@ pub fn all_specialisations() -> Vec<(Source, Vec<(&'static str, &'static str)>)>
     v.extend(elementwise::specialisations());
     v.extend(index::specialisations());
     v.extend(reduce::specialisations());
+    v.extend(scatter::specialisations());
     v
 }
 

@@ -10,6 +10,7 @@
 use crate::bail;
 use crate::cpu::iter::{Geometry, SendPtr, PARALLEL_THRESHOLD};
 use crate::cuda::index as cuda;
+use crate::cuda::scatter::{scatter, IndexCheck, ScatterOp, Target, Values};
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::layout::{broadcast_shapes, contiguous_strides};
@@ -188,13 +189,45 @@ struct Gather {
     pre: Vec<usize>,
     post: Vec<usize>,
     bshape: Vec<usize>,
-    /// Storage offset (relative to the view's offset) of each broadcast index position.
-    offs: Vec<isize>,
+    offs: Offsets,
+}
+
+/// Storage offset (relative to the view's offset) of each broadcast index position, in the
+/// view's memory: a list on the host, a contiguous int64 tensor of the index shape on a GPU.
+enum Offsets {
+    Host(Vec<isize>),
+    Device(Tensor),
+}
+
+/// The broadcast shape of the advanced indices, with torch's error.
+fn index_shape(adv: &[(usize, Tensor)]) -> Result<Vec<usize>> {
+    let mut bshape: Vec<usize> = Vec::new();
+    for (k, (_, ix)) in adv.iter().enumerate() {
+        bshape = if k == 0 {
+            ix.shape().to_vec()
+        } else {
+            broadcast_shapes(&bshape, ix.shape(), "index").map_err(|_| {
+                let shapes: Vec<String> = adv
+                    .iter()
+                    .map(|(_, t)| format!("{:?}", t.shape()))
+                    .collect();
+                Error::index(format!(
+                    "shape mismatch: indexing tensors could not be broadcast together with \
+                     shapes {}",
+                    shapes.join(", ")
+                ))
+            })?
+        };
+    }
+    Ok(bshape)
 }
 
 impl Gather {
     fn new(p: Plan) -> Result<Gather> {
         let v = p.view;
+        if v.is_cuda() {
+            return Gather::new_on_device(v, p.adv);
+        }
         if let [(d, m)] = p.adv.as_slice() {
             if is_mask(m) {
                 // A lone mask (`x[mask]`): one pass over the mask gives the offsets directly.
@@ -222,7 +255,12 @@ impl Gather {
                     }
                 }
                 let dims: Vec<usize> = (*d..*d + k).collect();
-                return Ok(Gather::place(v, &dims, vec![offs.len()], offs));
+                return Ok(Gather::place(
+                    v,
+                    &dims,
+                    vec![offs.len()],
+                    Offsets::Host(offs),
+                ));
             }
         }
         // Masks become one int64 index per dim (their non-zero coordinates).
@@ -237,24 +275,7 @@ impl Gather {
                 adv.push((*d, x.clone()));
             }
         }
-        let mut bshape: Vec<usize> = Vec::new();
-        for (k, (_, ix)) in adv.iter().enumerate() {
-            bshape = if k == 0 {
-                ix.shape().to_vec()
-            } else {
-                broadcast_shapes(&bshape, ix.shape(), "index").map_err(|_| {
-                    let shapes: Vec<String> = adv
-                        .iter()
-                        .map(|(_, t)| format!("{:?}", t.shape()))
-                        .collect();
-                    Error::index(format!(
-                        "shape mismatch: indexing tensors could not be broadcast together with \
-                         shapes {}",
-                        shapes.join(", ")
-                    ))
-                })?
-            };
-        }
+        let bshape = index_shape(&adv)?;
         let nb: usize = bshape.iter().product();
         let mut offs = vec![0isize; nb];
         for (d, ix) in &adv {
@@ -283,12 +304,50 @@ impl Gather {
             }
         }
         let dims: Vec<usize> = adv.iter().map(|(d, _)| *d).collect();
-        Ok(Gather::place(v, &dims, bshape, offs))
+        Ok(Gather::place(v, &dims, bshape, Offsets::Host(offs)))
+    }
+
+    /// [`Gather::new`] for a view on a GPU, with the offsets computed there: one pass per
+    /// advanced index adds its wrapped values times the dim's stride and checks them. Masks
+    /// become indices through `nonzero`, which waits for the GPU (as torch's does); reading the
+    /// check's verdict is the only other wait.
+    fn new_on_device(v: Tensor, items: Vec<(usize, Tensor)>) -> Result<Gather> {
+        let dev = v.device();
+        let on_device = |x: Tensor| if x.is_cuda() { Ok(x) } else { x.to_device(dev) };
+        let mut adv: Vec<(usize, Tensor)> = Vec::new();
+        for (d, x) in items {
+            if is_mask(&x) {
+                let nz = on_device(nonzero(&x)?)?;
+                for j in 0..x.ndim() {
+                    adv.push((d + j, select(&nz, 1, j as i64)?));
+                }
+            } else {
+                adv.push((d, on_device(x)?));
+            }
+        }
+        let bshape = index_shape(&adv)?;
+        let offs = Tensor::zeros(&bshape, DType::I64, dev)?;
+        let check = IndexCheck::new(dev)?;
+        for (d, ix) in &adv {
+            let strides = ix.layout().broadcast_to(&bshape, "index")?.strides;
+            let size = v.shape()[*d];
+            let offs = Some((&offs, v.strides()[*d]));
+            check.pass(&bshape, ix, &strides, size, true, offs, *d)?;
+        }
+        if let Some((i, d)) = check.bad()? {
+            bail!(
+                Index,
+                "index {i} is out of bounds for dimension {d} with size {}",
+                v.shape()[d]
+            );
+        }
+        let dims: Vec<usize> = adv.iter().map(|(d, _)| *d).collect();
+        Ok(Gather::place(v, &dims, bshape, Offsets::Device(offs)))
     }
 
     /// torch's placement rule: indexed dims that are adjacent put the index dims where they
     /// were; otherwise the index dims go first.
-    fn place(view: Tensor, dims: &[usize], bshape: Vec<usize>, offs: Vec<isize>) -> Gather {
+    fn place(view: Tensor, dims: &[usize], bshape: Vec<usize>, offs: Offsets) -> Gather {
         let adjacent = dims.windows(2).all(|w| w[1] == w[0] + 1);
         let rest: Vec<usize> = (0..view.ndim()).filter(|d| !dims.contains(d)).collect();
         let (pre, post) = if adjacent {
@@ -321,19 +380,40 @@ impl Gather {
         )
     }
 
+    /// Strides over the output shape (pre, index and post dims) of the view (0 along the index
+    /// dims) and of the device offsets (0 along the others).
+    fn device_strides(&self) -> (Vec<isize>, Vec<isize>) {
+        let vs = self.view.strides();
+        let (np, nb) = (self.pre.len(), self.bshape.len());
+        let mut view_st: Vec<isize> = self.pre.iter().map(|&d| vs[d]).collect();
+        view_st.extend(std::iter::repeat_n(0, nb));
+        view_st.extend(self.post.iter().map(|&d| vs[d]));
+        let mut offs_st = vec![0isize; np];
+        offs_st.extend(contiguous_strides(&self.bshape));
+        offs_st.extend(std::iter::repeat_n(0, self.post.len()));
+        (view_st, offs_st)
+    }
+
     /// Copies the indexed elements into a new contiguous tensor.
     fn gather(&self) -> Result<Tensor> {
         let out = Tensor::empty(&self.out_shape(), self.view.dtype(), self.view.device())?;
         if out.numel() == 0 {
             return Ok(out);
         }
+        let offs = match &self.offs {
+            Offsets::Host(offs) => offs,
+            Offsets::Device(offs) => {
+                let (view_st, offs_st) = self.device_strides();
+                cuda::gather_offsets(&out, &self.view, &view_st, offs, &offs_st)?;
+                return Ok(out);
+            }
+        };
         let (pre_shape, pre_strides) = self.dims_of(&self.pre);
         let (post_shape, post_src) = self.dims_of(&self.post);
         let geo = Geometry::new(&post_shape, [&post_src, &contiguous_strides(&post_shape)]);
         let post_n: usize = post_shape.iter().product();
-        let nb = self.offs.len();
+        let nb = offs.len();
         let outer = pre_shape.iter().product::<usize>() * nb;
-        let offs = &self.offs;
         dispatch_by_size!(self.view.dtype().size(), T => {
             let src = SendPtr(self.view.data_ptr_raw() as *mut T);
             let dst = SendPtr(out.data_ptr_raw() as *mut T);
@@ -375,22 +455,36 @@ impl Gather {
     }
 
     /// Writes `value` (broadcast to the indexed shape, same dtype, not aliasing the view)
-    /// into the indexed elements, in order, so the last write to a duplicate index wins.
+    /// into the indexed elements, in order, so the last write to a duplicate index wins (on a
+    /// GPU one of them wins, unspecified which, as in torch). A value on the host for a view on
+    /// a GPU is a number.
     fn put(&self, value: &Tensor, accumulate: bool) -> Result<()> {
         let shape = self.out_shape();
-        let value = value.view_with(value.layout().broadcast_to(&shape, "index_put_")?)?;
-        if value.numel() == 0 {
+        let broadcast = value.view_with(value.layout().broadcast_to(&shape, "index_put_")?)?;
+        if broadcast.numel() == 0 {
             return Ok(());
         }
+        let offs = match &self.offs {
+            Offsets::Host(offs) => offs,
+            Offsets::Device(offs) => {
+                let values = if value.is_cuda() {
+                    Values::Tensor(&broadcast, broadcast.strides().to_vec())
+                } else {
+                    Values::of_number(value)?
+                };
+                return self.put_on_device(offs, &values, accumulate);
+            }
+        };
+        let value = broadcast;
         let (pre_shape, pre_strides) = self.dims_of(&self.pre);
         let (post_shape, post_dst) = self.dims_of(&self.post);
         let (np, nbd) = (self.pre.len(), self.bshape.len());
         let vs = value.strides();
         let (v_pre, v_b, v_post) = (&vs[..np], &vs[np..np + nbd], &vs[np + nbd..]);
         let geo = Geometry::new(&post_shape, [&post_dst, v_post]);
-        let mut v_offs = Vec::with_capacity(self.offs.len());
+        let mut v_offs = Vec::with_capacity(offs.len());
         for_each_offset(&self.bshape, v_b, |o| v_offs.push(o));
-        let nb = self.offs.len();
+        let nb = offs.len();
         let outer = pre_shape.iter().product::<usize>() * nb;
         dispatch_all!(self.view.dtype(), T => {
             let dst = self.view.data_ptr::<T>();
@@ -399,7 +493,7 @@ impl Gather {
             for p in 0..outer / nb.max(1) {
                 let dp = offset_of(p, &pre_shape, &pre_strides);
                 let sp = offset_of(p, &pre_shape, v_pre);
-                for (&ob, &vb) in self.offs.iter().zip(&v_offs) {
+                for (&ob, &vb) in offs.iter().zip(&v_offs) {
                     let (d, s) = (dp + ob, sp + vb);
                     // SAFETY: destination offsets were bounds-checked; source is a validated view.
                     unsafe {
@@ -419,6 +513,29 @@ impl Gather {
         self.view.storage().bump_version();
         Ok(())
     }
+
+    /// [`Gather::put`] through device offsets: one thread per element of the indexed shape,
+    /// adding atomically when `accumulate`.
+    fn put_on_device(&self, offs: &Tensor, values: &Values, accumulate: bool) -> Result<()> {
+        let shape = self.out_shape();
+        let (view_st, offs_st) = self.device_strides();
+        let target = Target {
+            shape: &shape,
+            dst: &self.view,
+            dst_strides: &view_st,
+            dim_stride: 1,
+            idx: offs,
+            idx_strides: &offs_st,
+            size: 0,
+            wrap: false,
+        };
+        let op = if accumulate {
+            ScatterOp::Sum
+        } else {
+            ScatterOp::Assign
+        };
+        scatter(&target, values, op, None)
+    }
 }
 
 /// Offset of row-major linear position `pos` in a strided box.
@@ -434,29 +551,12 @@ fn offset_of(mut pos: usize, shape: &[usize], strides: &[isize]) -> isize {
 
 /// `t[items]`: a view for basic indexing, a new tensor when advanced items are present.
 pub fn index(t: &Tensor, items: &[IndexItem]) -> Result<Tensor> {
-    if needs_host(t, items)? {
-        let r = index(&cuda::host(t)?, &cuda::host_items(items)?)?;
-        return r.to_device(t.device());
-    }
+    cuda::check_index_devices(t, items)?;
     let p = plan(t, items)?;
     if p.adv.is_empty() {
         return Ok(p.view);
     }
     Gather::new(p)?.gather()
-}
-
-/// True when `t[items]` involves a GPU and advanced items: those run on a host copy (their
-/// offsets are computed from index values on the host). Basic items stay views on the device.
-fn needs_host(t: &Tensor, items: &[IndexItem]) -> Result<bool> {
-    if !t.is_cuda() && !cuda::items_on_cuda(items) {
-        return Ok(false);
-    }
-    cuda::check_index_devices(t, items)?;
-    Ok(items.iter().any(|it| match it {
-        IndexItem::Tensor(x) => x.ndim() > 0 || matches!(x.dtype(), DType::Bool | DType::U8),
-        IndexItem::Bool(_) => true,
-        _ => false,
-    }))
 }
 
 /// Drops leading size-1 dims of `value` beyond `ndim` (torch lets `x[0] = ones(1, 3)` work).
@@ -486,10 +586,7 @@ pub fn index_put_items(
         value
     };
     crate::ops::check_same_device("index_put_", &[t, value])?;
-    if needs_host(t, items)? {
-        let (items, value) = (cuda::host_items(items)?, cuda::host(value)?);
-        return cuda::in_place_on_host(t, |h| index_put_items(h, &items, &value, accumulate));
-    }
+    cuda::check_index_devices(t, items)?;
     let p = plan(t, items)?;
     let shape = if p.adv.is_empty() {
         p.view.shape().to_vec()
@@ -532,10 +629,7 @@ pub fn index_put_items(
 
 /// `t[items] = scalar`: a fill for basic indexing, a scatter of one value otherwise.
 pub fn index_fill_items(t: &Tensor, items: &[IndexItem], value: crate::Scalar) -> Result<()> {
-    if needs_host(t, items)? {
-        let items = cuda::host_items(items)?;
-        return cuda::in_place_on_host(t, |h| index_fill_items(h, &items, value));
-    }
+    cuda::check_index_devices(t, items)?;
     let p = plan(t, items)?;
     if p.adv.is_empty() {
         return p.view.fill_(value);

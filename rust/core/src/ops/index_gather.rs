@@ -1,12 +1,14 @@
 //! Dim-wise index ops: `gather`, `scatter` (and its reductions), `index_select`, `index_add`,
 //! `index_copy`, `index_fill`, `index_put`, `take`, `take_along_dim`.
 //!
-//! Ops whose index addresses whole slices (`index_select`, `index_add` ...) are phrased as
-//! `t[:, ..., idx]` reads/writes so they share the indexing engine's block copies.
+//! On the CPU, ops whose index addresses whole slices (`index_select`, `index_add` ...) are
+//! phrased as `t[:, ..., idx]` reads/writes so they share the indexing engine's block copies;
+//! on a GPU each is one gather or scatter kernel (`cuda::index`, `cuda::scatter`).
 
 use crate::bail;
 use crate::cpu::iter::{for_each_run, SendPtr};
-use crate::cuda::index::{any_cuda, host, in_place_on_host};
+use crate::cuda::index::any_cuda;
+use crate::cuda::scatter::{scatter_reduce, Target, Values};
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::layout::{broadcast_shapes, contiguous_strides, wrap_dim, Layout};
@@ -274,8 +276,9 @@ fn apply<T: Combine>(r: Reduce, old: T, new: T) -> T {
 }
 
 /// `self.scatter_(dim, index, src, reduce=...)` / `scatter_reduce_(..., include_self)`, in
-/// place. `src` is a tensor of self's dtype, or a 0-d value broadcast everywhere. Writes go in
-/// row-major order of `index`, so for duplicates the last write wins.
+/// place. `src` is a tensor of self's dtype, or a 0-d value broadcast everywhere. On the CPU
+/// writes go in row-major order of `index`, so for duplicates the last write wins; on a GPU
+/// one of them wins, unspecified which (as in torch), and reductions combine atomically.
 pub fn scatter_(
     t: &Tensor,
     dim: i64,
@@ -289,10 +292,6 @@ pub fn scatter_(
         crate::ops::check_same_device("scatter_", &[t, idx])?;
     } else {
         crate::ops::check_same_device("scatter_", &[t, idx, src])?;
-    }
-    if t.is_cuda() {
-        let (i, s) = (host(idx)?, host(src)?);
-        return in_place_on_host(t, |h| scatter_(h, dim, &i, &s, reduce, include_self));
     }
     let d = wrap_dim(dim, t.ndim(), "scatter")?;
     let is_value = src.ndim() == 0 && t.ndim() > 0;
@@ -309,6 +308,9 @@ pub fn scatter_(
         idx,
         if is_value { None } else { Some(src) },
     )?;
+    if t.is_cuda() {
+        return scatter_on_device(t, d, idx, src, is_value, reduce, include_self);
+    }
     let is = at_least_1d(idx)?;
     let src_st = if is_value {
         vec![0isize; is.ndim()]
@@ -390,6 +392,87 @@ unsafe fn scatter_runs<T: Copy>(
     });
 }
 
+/// `x`, or a copy of it if it shares `t`'s storage: a kernel writing `t` in parallel must
+/// not read what it writes.
+fn apart(x: &Tensor, t: &Tensor) -> Result<Tensor> {
+    if x.shares_storage(t) {
+        x.copy_to_new(x.dtype())
+    } else {
+        Ok(x.clone())
+    }
+}
+
+/// `scatter_` of a tensor on a GPU, arguments checked: one thread per index element.
+fn scatter_on_device(
+    t: &Tensor,
+    d: usize,
+    idx: &Tensor,
+    src: &Tensor,
+    is_value: bool,
+    reduce: Reduce,
+    include_self: bool,
+) -> Result<()> {
+    let work = at_least_1d(t)?;
+    let is = apart(&at_least_1d(idx)?, t)?;
+    let (dst_st, sd) = strides_without(&work, d);
+    let src = apart(&at_least_1d(src)?, t)?;
+    let values = if !src.is_cuda() {
+        Values::of_number(&src)?
+    } else if is_value {
+        Values::Tensor(&src, vec![0; is.ndim()])
+    } else {
+        Values::Tensor(&src, src.strides().to_vec())
+    };
+    let size = work.shape()[d];
+    let target = Target {
+        shape: is.shape(),
+        dst: &work,
+        dst_strides: &dst_st,
+        dim_stride: sd,
+        idx: &is,
+        idx_strides: is.strides(),
+        size,
+        wrap: false,
+    };
+    scatter_reduce(&target, d, &values, reduce, include_self, |i| {
+        Error::runtime(format!(
+            "index {i} is out of bounds for dimension {d} with size {size}"
+        ))
+    })
+}
+
+/// The slice-wise writes of `index_add_`/`index_copy_`/`index_fill_` on a GPU: element `e` of
+/// `shape` (`t`'s shape with `d` resized to the index length) goes to `t` at `e`'s coordinates
+/// with the one along `d` replaced by `idx[e_d]`.
+#[allow(clippy::too_many_arguments)]
+fn index_scatter_on_device(
+    t: &Tensor,
+    d: usize,
+    idx: &Tensor,
+    shape: &[usize],
+    values: &Values,
+    reduce: Reduce,
+    wrap: bool,
+    err: impl Fn(i64) -> Error,
+) -> Result<()> {
+    let t1 = at_least_1d(t)?;
+    let idx = apart(&idx.to_dtype(DType::I64)?, t)?;
+    let (dst_st, sd) = strides_without(&t1, d);
+    let mut idx_st = vec![0isize; t1.ndim()];
+    idx_st[d] = if idx.ndim() == 1 { idx.strides()[0] } else { 0 };
+    let target = Target {
+        shape,
+        dst: &t1,
+        dst_strides: &dst_st,
+        dim_stride: sd,
+        idx: &idx,
+        idx_strides: &idx_st,
+        size: t1.shape()[d],
+        wrap,
+    };
+    scatter_reduce(&target, d, values, reduce, true, err)
+}
+
 /// Out-of-place `scatter`/`scatter_reduce`: a copy of `t` scattered into.
 pub fn scatter(
     t: &Tensor,
@@ -434,11 +517,18 @@ fn check_index_source(op: &str, t: &Tensor, d: usize, idx: &Tensor, source: &Ten
         );
     }
     let size = at_least_1d(t)?.shape()[d];
-    check_values(idx, size, false, |i| {
-        Error::index(format!(
-            "{op}(): index {i} is out of bounds for dimension {d} with size {size}"
-        ))
-    })
+    if idx.is_cuda() {
+        // Checked on the device.
+        return Ok(());
+    }
+    check_values(idx, size, false, |i| out_of_bounds(op, i, d, size))
+}
+
+/// The error of `index_add_`/`index_copy_` for an index out of range.
+fn out_of_bounds(op: &str, i: i64, d: usize, size: usize) -> Error {
+    Error::index(format!(
+        "{op}(): index {i} is out of bounds for dimension {d} with size {size}"
+    ))
 }
 
 /// `self.index_add_(dim, index, source, alpha=alpha)`: duplicates accumulate.
@@ -449,11 +539,7 @@ pub fn index_add_(
     source: &Tensor,
     alpha: Scalar,
 ) -> Result<()> {
-    if any_cuda(&[t, idx, source]) {
-        crate::ops::check_same_device("index_add_", &[t, idx, source])?;
-        let (i, s) = (host(idx)?, host(source)?);
-        return in_place_on_host(t, |h| index_add_(h, dim, &i, &s, alpha));
-    }
+    crate::ops::check_same_device("index_add_", &[t, idx, source])?;
     let d = wrap_dim(dim, t.ndim(), "index_add_")?;
     check_index_source("index_add_", t, d, idx, source)?;
     if alpha.is_float() && !t.dtype().is_floating_point() {
@@ -468,6 +554,13 @@ pub fn index_add_(
         crate::ops::binary::mul(source, &Tensor::wrapped_scalar(alpha)?)?.to_dtype(t.dtype())?
     };
     let (t1, s1) = (at_least_1d(t)?, at_least_1d(&src)?);
+    if t.is_cuda() {
+        let s1 = apart(&s1, t)?;
+        let values = Values::Tensor(&s1, s1.strides().to_vec());
+        return index_scatter_on_device(t, d, idx, s1.shape(), &values, Reduce::Sum, false, |i| {
+            out_of_bounds("index_add_", i, d, t1.shape()[d])
+        });
+    }
     index_put_items(&t1, &items_on_dim(d, idx)?, &s1, true)
 }
 
@@ -480,14 +573,24 @@ pub fn index_copy_(t: &Tensor, dim: i64, idx: &Tensor, source: &Tensor) -> Resul
             idx.dtype().name()
         );
     }
-    if any_cuda(&[t, idx, source]) {
-        crate::ops::check_same_device("index_copy_", &[t, idx, source])?;
-        let (i, s) = (host(idx)?, host(source)?);
-        return in_place_on_host(t, |h| index_copy_(h, dim, &i, &s));
-    }
+    crate::ops::check_same_device("index_copy_", &[t, idx, source])?;
     let d = wrap_dim(dim, t.ndim(), "index_copy_")?;
     check_index_source("index_copy_", t, d, idx, source)?;
     let (t1, s1) = (at_least_1d(t)?, at_least_1d(source)?);
+    if t.is_cuda() {
+        let s1 = apart(&s1, t)?;
+        let values = Values::Tensor(&s1, s1.strides().to_vec());
+        return index_scatter_on_device(
+            t,
+            d,
+            idx,
+            s1.shape(),
+            &values,
+            Reduce::Assign,
+            false,
+            |i| out_of_bounds("index_copy_", i, d, t1.shape()[d]),
+        );
+    }
     index_put_items(&t1, &items_on_dim(d, idx)?, &s1, false)
 }
 
@@ -499,19 +602,23 @@ pub fn index_fill_(t: &Tensor, dim: i64, idx: &Tensor, value: Scalar) -> Result<
     if idx.ndim() > 1 {
         bail!(Index, "index_fill_(): Index is supposed to be a vector");
     }
-    if any_cuda(&[t, idx]) {
-        crate::ops::check_same_device("index_fill_", &[t, idx])?;
-        let i = host(idx)?;
-        return in_place_on_host(t, |h| index_fill_(h, dim, &i, value));
-    }
+    crate::ops::check_same_device("index_fill_", &[t, idx])?;
     let d = wrap_dim(dim, t.ndim(), "index_fill_")?;
     let t1 = at_least_1d(t)?;
     let size = t1.shape()[d];
-    check_values(idx, size, true, |i| {
+    let err = |i| {
         Error::index(format!(
             "index {i} is out of bounds for dimension {d} with size {size}"
         ))
-    })?;
+    };
+    if t.is_cuda() {
+        let mut shape = t1.shape().to_vec();
+        shape[d] = idx.numel();
+        let bits = dispatch_all!(t.dtype(), T => crate::element::to_bits::<T>(value.to_elem()));
+        let values = Values::Bits(bits);
+        return index_scatter_on_device(t, d, idx, &shape, &values, Reduce::Assign, true, err);
+    }
+    check_values(idx, size, true, err)?;
     index_fill_items(&t1, &items_on_dim(d, idx)?, value)
 }
 

@@ -2,11 +2,11 @@
 
 use crate::bail;
 use crate::cpu::iter::{for_each_run, SendPtr};
-use crate::cuda::index::{any_cuda, host, in_place_on_host};
+use crate::cuda::index::{any_cuda, host};
 use crate::dtype::DType;
 use crate::element::Element;
 use crate::error::Result;
-use crate::layout::broadcast_shapes;
+use crate::layout::{broadcast_shapes, Layout};
 use crate::ops::index_kernels::walk2;
 use crate::scalar::Scalar;
 use crate::tensor::Tensor;
@@ -16,8 +16,13 @@ use crate::{dispatch_all, dispatch_by_size};
 /// non-zero elements in row-major order.
 pub fn nonzero(t: &Tensor) -> Result<Tensor> {
     if t.is_cuda() {
-        // The result's size depends on the values: counted on the host.
-        return nonzero(&host(t)?)?.to_device(t.device());
+        if t.ndim() > crate::cuda::MAX_DIMS {
+            return nonzero(&host(t)?)?.to_device(t.device());
+        }
+        let (rank, count) = running_count(&t.to_dtype(DType::Bool)?)?;
+        let out = Tensor::empty(&[count, t.ndim()], DType::I64, t.device())?;
+        crate::cuda::index::nonzero_coords(&out, &rank, t.shape())?;
+        return Ok(out);
     }
     let nd = t.ndim();
     let c = t.contiguous()?;
@@ -106,12 +111,15 @@ pub fn masked_fill(t: &Tensor, mask: &Tensor, value: Scalar) -> Result<Tensor> {
 pub fn masked_select(t: &Tensor, mask: &Tensor) -> Result<Tensor> {
     check_bool_mask("masked_select", mask)?;
     crate::ops::check_same_device("masked_select", &[t, mask])?;
-    if t.is_cuda() {
-        return masked_select(&host(t)?, &host(mask)?)?.to_device(t.device());
-    }
     let shape = broadcast_shapes(t.shape(), mask.shape(), "masked_select")?;
     let tv = t.view_with(t.layout().broadcast_to(&shape, "masked_select")?)?;
     let mv = mask.view_with(mask.layout().broadcast_to(&shape, "masked_select")?)?;
+    if t.is_cuda() {
+        let (rank, count) = running_count(&mv)?;
+        let out = Tensor::empty(&[count], t.dtype(), t.device())?;
+        crate::cuda::index::masked_select(&out, &tv, &mv, &rank)?;
+        return Ok(out);
+    }
     let pm = mv.data_ptr::<bool>();
     let mut count = 0usize;
     // SAFETY: offsets come from the validated broadcast layouts.
@@ -138,10 +146,6 @@ pub fn masked_select(t: &Tensor, mask: &Tensor) -> Result<Tensor> {
 pub fn masked_scatter_(t: &Tensor, mask: &Tensor, source: &Tensor) -> Result<()> {
     check_bool_mask("masked_scatter_", mask)?;
     crate::ops::check_same_device("masked_scatter_", &[t, mask, source])?;
-    if t.is_cuda() {
-        let (m, s) = (host(mask)?, host(source)?);
-        return in_place_on_host(t, |h| masked_scatter_(h, &m, &s));
-    }
     if source.dtype() != t.dtype() {
         bail!(
             Runtime,
@@ -151,25 +155,16 @@ pub fn masked_scatter_(t: &Tensor, mask: &Tensor, source: &Tensor) -> Result<()>
         );
     }
     let m = mask.view_with(mask.layout().broadcast_to(t.shape(), "masked_scatter_")?)?;
+    if t.is_cuda() {
+        return masked_scatter_on_device(t, &m, source);
+    }
     let pm = m.data_ptr::<bool>();
     let mut count = 0usize;
     // SAFETY: offsets come from the validated broadcast layout.
     walk2(t.shape(), m.strides(), m.strides(), |o, _| {
         count += unsafe { *pm.offset(o) } as usize
     });
-    if count > source.numel() {
-        bail!(
-            Runtime,
-            "masked_scatter: expected source to have at least {count} elements, but got {}",
-            source.numel()
-        );
-    }
-    let src = source.contiguous()?;
-    let src = if src.shares_storage(t) {
-        src.copy_to_new(src.dtype())?
-    } else {
-        src
-    };
+    let src = masked_scatter_source(t, source, count)?;
     dispatch_by_size!(t.dtype().size(), T => {
         let (dst, sp) = (t.data_ptr_raw() as *mut T, src.data_ptr_raw() as *const T);
         let mut k = 0usize;
@@ -183,6 +178,50 @@ pub fn masked_scatter_(t: &Tensor, mask: &Tensor, source: &Tensor) -> Result<()>
     });
     t.storage().bump_version();
     Ok(())
+}
+
+/// `source` checked to hold at least `count` elements, contiguous and apart from `t`.
+fn masked_scatter_source(t: &Tensor, source: &Tensor, count: usize) -> Result<Tensor> {
+    if count > source.numel() {
+        bail!(
+            Runtime,
+            "masked_scatter: expected source to have at least {count} elements, but got {}",
+            source.numel()
+        );
+    }
+    let src = source.contiguous()?;
+    if src.shares_storage(t) {
+        src.copy_to_new(src.dtype())
+    } else {
+        Ok(src)
+    }
+}
+
+/// The selected elements of a bool tensor on a GPU ranked in row-major order (the inclusive
+/// running count, contiguous int64 of the tensor's size) and their count. The count is read
+/// on the host, the one wait of the mask ops on a GPU (torch waits there too: the count sizes
+/// a result or is checked).
+fn running_count(m: &Tensor) -> Result<(Tensor, usize)> {
+    let n = m.numel();
+    let flat = m
+        .to_dtype(DType::I64)?
+        .view_with(Layout::contiguous(&[n]))?;
+    if n == 0 {
+        return Ok((flat, 0));
+    }
+    let rank = crate::ops::reduce_scan::cumsum_cumprod::<true>(&flat, 0, None)?;
+    let count = crate::ops::shape::select(&rank, 0, n as i64 - 1)?
+        .item()?
+        .to_i64();
+    Ok((rank, count.max(0) as usize))
+}
+
+/// `masked_scatter_` on a GPU with `m` the broadcast mask: the running count of the mask
+/// gives each selected element its source position.
+fn masked_scatter_on_device(t: &Tensor, m: &Tensor, source: &Tensor) -> Result<()> {
+    let (rank, count) = running_count(m)?;
+    let src = masked_scatter_source(t, source, count)?;
+    crate::cuda::index::masked_scatter(t, m, &rank, &src)
 }
 
 /// `torch.masked_scatter(t, mask, source)`: the result has the broadcast shape.

@@ -45,3 +45,67 @@ extern "C" __global__ void triangle(T* p, Strided s, i64 k, int lower, i64 n) {
         }
     }
 }
+
+// Checks n index values idx[si(e)] against `size` (negative ones count from the end when
+// `wrap`) and, where `offs` is given (contiguous, n elements), adds the wrapped index times
+// `stride` to offs[e]: one pass per advanced index builds the storage offsets of `t[i, j]`.
+// A bad index records (1, its value, `dim`) in err instead of failing; a pass that finds err
+// already set (by an earlier index) does nothing, so err names the first bad index tensor.
+extern "C" __global__ void index_offsets(i64* offs, const i64* idx, Strided si, i64 size,
+                                         int wrap, i64 stride, i64 dim, i64 n, i64* err) {
+    if (err[0] != 0) return;
+    FOR_EACH(e, n) {
+        const i64 v = idx[offset_of(si, e)];
+        const i64 w = (wrap && v < 0) ? v + size : v;
+        if (w < 0 || w >= size) {
+            err[1] = v;
+            err[2] = dim;
+            err[0] = 1;
+            continue;
+        }
+        if (offs != nullptr) offs[e] += w * stride;
+    }
+}
+
+// out[so(e)] = src[ss(e) + offs[si(e)]]: the read of advanced indexing, over offsets that
+// `index_offsets` built and checked.
+extern "C" __global__ void gather_offsets(T* out, Strided so, const T* src, Strided ss,
+                                          const i64* offs, Strided si, i64 n) {
+    FOR_EACH(e, n) {
+        out[offset_of(so, e)] = src[offset_of(ss, e) + offs[offset_of(si, e)]];
+    }
+}
+
+// masked_scatter_: the k-th selected element (row-major over out's shape) takes src[k], where
+// rank[e] is the inclusive count of selected elements up to e (so k = rank[e] - 1).
+extern "C" __global__ void masked_scatter(T* out, Strided so, const b8* mask, Strided sm,
+                                          const i64* rank, const T* src, i64 n) {
+    FOR_EACH(e, n) {
+        if (mask[offset_of(sm, e)]) out[offset_of(so, e)] = src[rank[e] - 1];
+    }
+}
+
+// masked_select: out[rank[e] - 1] = src[ss(e)] where the mask holds (rank as in masked_scatter).
+extern "C" __global__ void masked_select(T* out, const T* src, Strided ss, const b8* mask,
+                                         Strided sm, const i64* rank, i64 n) {
+    FOR_EACH(e, n) {
+        if (mask[offset_of(sm, e)]) out[rank[e] - 1] = src[offset_of(ss, e)];
+    }
+}
+
+// nonzero: row rank[e] - 1 of out (ndim columns) gets the coordinates of e over `shape`
+// (un-merged; only its sizes matter) for each selected e, which is where the inclusive
+// running count `rank` steps up.
+extern "C" __global__ void nonzero_coords(i64* out, const i64* rank, Strided shape, i64 n) {
+    FOR_EACH(e, n) {
+        const i64 r = rank[e];
+        if (r == (e > 0 ? rank[e - 1] : 0)) continue;
+        i64* row = out + (r - 1) * shape.ndim;
+        i64 i = e;
+        for (int d = shape.ndim - 1; d >= 0; --d) {
+            const i64 q = i / shape.sizes[d];
+            row[d] = i - q * shape.sizes[d];
+            i = q;
+        }
+    }
+}
