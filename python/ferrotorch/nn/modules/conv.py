@@ -1,7 +1,5 @@
 """Convolution layers: Conv1d/2d/3d, ConvTranspose1d/2d/3d, and the im2col layers Unfold and Fold."""
 
-import collections.abc
-import itertools
 import math
 
 import ferrotorch as torch
@@ -10,27 +8,7 @@ from .. import functional as F
 from .. import init
 from ..parameter import Parameter
 from .module import Module
-
-
-def _ntuple(n, name="parse"):
-    def parse(x):
-        if isinstance(x, collections.abc.Iterable) and not isinstance(x, str):
-            return tuple(x)
-        return tuple(itertools.repeat(x, n))
-
-    parse.__name__ = name
-    return parse
-
-
-_single = _ntuple(1, "_single")
-_pair = _ntuple(2, "_pair")
-_triple = _ntuple(3, "_triple")
-_quadruple = _ntuple(4, "_quadruple")
-
-
-def _reverse_repeat_tuple(t, n):
-    """``(a, b)`` -> ``(b, b, a, a)`` for ``n = 2``: per-dim amounts in ``F.pad``'s last-dim-first order."""
-    return tuple(x for x in reversed(t) for _ in range(n))
+from .utils import _pair, _reverse_repeat_tuple, _single, _triple
 
 
 _PADDING_MODES = ("zeros", "reflect", "replicate", "circular")

@@ -1,7 +1,7 @@
 """Padding layers: constant (zero), reflection, replication and circular, in 1, 2 and 3 dims."""
 
 from .. import functional as F
-from .conv import _ntuple, _pair, _quadruple
+from .utils import _ntuple, _pair, _quadruple
 from .module import Module
 
 _sextuple = _ntuple(6, "_sextuple")

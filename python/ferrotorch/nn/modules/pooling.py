@@ -1,7 +1,7 @@
 """Pooling layers: max, average, power-average, adaptive pools and max unpooling."""
 
 from .. import functional as F
-from .conv import _pair, _single, _triple
+from .utils import _pair, _single, _triple
 from .module import Module
 
 
