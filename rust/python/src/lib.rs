@@ -9,6 +9,7 @@ mod dtype;
 mod errors;
 mod numpy_interop;
 mod ops_binary;
+mod ops_conv;
 mod ops_factory;
 mod ops_index;
 mod ops_matmul;
@@ -33,6 +34,7 @@ fn ferrotorch_c(m: &Bound<'_, PyModule>) -> PyResult<()> {
     errors::register(m)?;
     numpy_interop::register(m)?;
     ops_binary::register(m)?;
+    ops_conv::register(m)?;
     ops_factory::register(m)?;
     ops_index::register(m)?;
     ops_matmul::register(m)?;

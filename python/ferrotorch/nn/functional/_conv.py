@@ -1,17 +1,18 @@
 """Convolutions and sliding-window (un)folding, as in ``torch.nn.functional``.
 
-A convolution is im2col + one matrix product: the sliding windows of the padded input are
-gathered into columns (one ``index_select`` of precomputed positions) and multiplied by the weight
-viewed as ``(groups, out/groups, in/groups * prod(kernel))``. A transposed convolution is the
-adjoint: one matrix product into columns, then col2im (``index_add`` of the columns into the
-output), which is also ``fold``. Autograd runs through these ops, so backward is exact and
-overlapping windows accumulate.
+A convolution is im2col + one matrix product: the core's ``_C._im2col`` gathers the sliding
+windows of the input into columns ``(N, C * prod(kernel), L)`` (zero padding is done by the
+kernel, not by a padded copy), which are multiplied by the weight viewed as
+``(groups, out/groups, in/groups * prod(kernel))``. A transposed convolution is the adjoint: one
+matrix product into columns, then ``_C._col2im``, which sums overlapping windows and is also
+``fold``. im2col and col2im are each other's gradient, so backward (and double backward) runs
+through the same two kernels and the matrix products.
 """
 
-import functools
 import math
 
 import ferrotorch as torch
+from ferrotorch import _C
 
 from ._padding import pad as _pad
 
@@ -48,59 +49,6 @@ def _batchify(input, nd, name):
 def _n_blocks(size, kernel, stride, dilation):
     """How many windows fit along each dim of an (already padded) ``size``."""
     return [(size[i] - dilation[i] * (kernel[i] - 1) - 1) // stride[i] + 1 for i in range(len(size))]
-
-
-@functools.lru_cache(maxsize=256)
-def _block_index(size, blocks, kernel, stride, dilation, device):
-    """Flat position, in a plane of shape ``size``, of every (kernel offset, window) pair: an int64
-    tensor ``(prod(kernel), prod(blocks))``, kernel offsets and windows each in row-major order.
-    Built separably from one ``arange`` per dim; cached, as layers call it with the same shapes."""
-    nd = len(kernel)
-    index = torch.zeros([1] * (2 * nd), dtype=torch.int64, device=device)
-    plane = 1
-    for i in reversed(range(nd)):
-        shape_k = [1] * (2 * nd)
-        shape_k[i] = kernel[i]
-        shape_b = [1] * (2 * nd)
-        shape_b[nd + i] = blocks[i]
-        k = torch.arange(kernel[i], device=device).reshape(shape_k) * dilation[i]
-        b = torch.arange(blocks[i], device=device).reshape(shape_b) * stride[i]
-        index = index + (k + b) * plane
-        plane *= size[i]
-    return index.reshape([math.prod(kernel), math.prod(blocks)])
-
-
-def _im2col(x, kernel, stride, dilation):
-    """Columns ``(N, C, prod(kernel), L)`` of the sliding windows of a padded ``(N, C, *spatial)``
-    input, and the window grid's shape.
-
-    One ``index_select`` of precomputed positions: its backward is one ``index_add``, which sums
-    the gradients of overlapping windows far faster than the backward of a strided window view.
-    """
-    size = tuple(x.shape[2:])
-    n, c = x.shape[0], x.shape[1]
-    if all(k == 1 for k in kernel) and all(s == 1 for s in stride):
-        # A pointwise window: the columns are the input itself.
-        return x.reshape([n, c, 1, math.prod(size)]), list(size)
-    blocks = tuple(_n_blocks(size, kernel, stride, dilation))
-    index = _block_index(size, blocks, tuple(kernel), tuple(stride), tuple(dilation), str(x.device))
-    cols = x.reshape([n, c, math.prod(size)]).index_select(2, index.reshape(-1))
-    return cols.reshape([n, c, index.shape[0], index.shape[1]]), list(blocks)
-
-
-def _col2im(cols, blocks, size, kernel, stride, padding, dilation):
-    """The adjoint of :func:`_im2col`: sums columns ``(N, C, prod(kernel), prod(blocks))`` into an
-    ``(N, C, *size)`` output whose borders of ``padding`` are dropped."""
-    nd = len(kernel)
-    n, c = cols.shape[0], cols.shape[1]
-    padded = tuple(size[i] + 2 * padding[i] for i in range(nd))
-    index = _block_index(padded, tuple(blocks), tuple(kernel), tuple(stride), tuple(dilation), str(cols.device))
-    out = torch.zeros([n, c, math.prod(padded)], dtype=cols.dtype, device=cols.device)
-    out = out.index_add(2, index.reshape(-1), cols.reshape([n, c, index.numel()])).reshape([n, c, *padded])
-    for i in range(nd):
-        if padding[i]:
-            out = out.narrow(2 + i, padding[i], size[i])
-    return out
 
 
 def _same_padding(kernel, dilation):
@@ -190,16 +138,30 @@ def _conv(input, weight, bias, stride, padding, dilation, groups, nd, name):
             f"size: ({' x '.join(map(str, effective))}). Kernel size can't be greater than actual "
             "input size"
         )
-    if any(left) or any(right):
-        x = _pad(x, [p for i in reversed(range(nd)) for p in (left[i], right[i])])
-    n = x.shape[0]
-    cols, out = _im2col(x, kernel, stride, dilation)  # (N, C, K, L)
-    k = math.prod(kernel)
-    cols = cols.reshape([n, groups, (cin // groups) * k, math.prod(out)])
-    y = torch.matmul(weight.reshape([groups, cout // groups, -1]), cols)  # (N, G, O/G, L)
+    # The kernel pads symmetrically by `left`; 'same' with an even span needs one more on the
+    # right, which only F.pad can add.
+    extra = [right[i] - left[i] for i in range(nd)]
+    if any(extra):
+        x = _pad(x, [p for i in reversed(range(nd)) for p in (0, extra[i])])
+    n, k = x.shape[0], math.prod(kernel)
+    out = _n_blocks([x.shape[2 + i] + 2 * left[i] for i in range(nd)], kernel, stride, dilation)
+    if all(v == 1 for v in kernel) and all(v == 1 for v in stride) and not any(left):
+        cols = x.reshape([n, cin, -1])  # a pointwise window: the columns are the input itself
+    else:
+        cols = _C._im2col(x, kernel, dilation, left, stride)  # (N, C * K, L)
+    if groups == 1:
+        w = weight.reshape([cout, cin * k])
+        if bias is None:
+            y = torch.matmul(w, cols)
+        else:
+            # The bias is the product's initial value: one pass over the output.
+            y = torch.baddbmm(bias.reshape([1, cout, 1]), w.expand(n, cout, cin * k), cols)
+    else:
+        cols = cols.reshape([n, groups, (cin // groups) * k, -1])
+        y = torch.matmul(weight.reshape([groups, cout // groups, -1]), cols)  # (N, G, O/G, L)
+        if bias is not None:
+            y = y + bias.reshape([groups, cout // groups, 1])
     y = y.reshape([n, cout] + out)
-    if bias is not None:
-        y = y + bias.reshape([cout] + [1] * nd)
     return y if batched else y.squeeze(0)
 
 
@@ -278,7 +240,18 @@ def _conv_transpose(input, weight, bias, stride, padding, output_padding, groups
     # Each input pixel scatters weight[c_in, :, *kernel] * value into its window of the output.
     w = weight.reshape([groups, cin // groups, (cout // groups) * k]).transpose(1, 2)
     cols = torch.matmul(w, x.reshape([n, groups, cin // groups, math.prod(size_in)]))  # (N, G, O/G * K, L)
-    y = _col2im(cols.reshape([n, cout, k, math.prod(size_in)]), size_in, size, kernel, stride, padding, dilation)
+    cols = cols.reshape([n, cout * k, math.prod(size_in)])
+    if all(op < s for op, s in zip(output_padding, stride)):
+        y = _C._col2im(cols, size, kernel, dilation, padding, stride)
+    else:
+        # An output_padding of at least the stride (allowed below the dilation) makes the output
+        # larger than the window grid accounts for: fold into the whole padded extent the windows
+        # cover, then crop the padding and append the zeros no window reaches.
+        full = [(size_in[i] - 1) * stride[i] + dilation[i] * (kernel[i] - 1) + 1 for i in range(nd)]
+        y = _C._col2im(cols, full, kernel, dilation, [0] * nd, stride)
+        for i in range(nd):
+            y = y.narrow(2 + i, padding[i], min(size[i], full[i] - padding[i]))
+        y = _pad(y, [p for i in reversed(range(nd)) for p in (0, size[i] - y.shape[2 + i])])
     if bias is not None:
         y = y + bias.reshape([cout] + [1] * nd)
     return y if batched else y.squeeze(0)
@@ -374,10 +347,7 @@ def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
             f"calculated shape of the array of sliding blocks as ({blocks[0]}, {blocks[1]}), but its "
             "components must be at least one."
         )
-    if any(padding):
-        x = _pad(x, [padding[1], padding[1], padding[0], padding[0]])
-    cols, _ = _im2col(x, kernel, stride, dilation)
-    cols = cols.reshape([x.shape[0], x.shape[1] * cols.shape[2], cols.shape[3]])
+    cols = _C._im2col(x, kernel, dilation, padding, stride)
     return cols if batched else cols.squeeze(0)
 
 
@@ -415,8 +385,7 @@ def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
             f"{given}calculated shape of the array of sliding blocks as ({blocks[0]}, {blocks[1]}), "
             "which is too small (non-positive)"
         )
-    cols = x.reshape([x.shape[0], x.shape[1] // k, k, x.shape[2]])
-    y = _col2im(cols, blocks, size, kernel, stride, padding, dilation)
+    y = _C._col2im(x, size, kernel, dilation, padding, stride)
     return y if batched else y.squeeze(0)
 
 

@@ -1,17 +1,16 @@
 """Pooling layers' functional forms, as in ``torch.nn.functional``.
 
-Pools reduce the im2col columns of the padded input (see ``_conv._im2col``): max pooling pads with
--inf and picks each window's first maximum with argmax + gather (so the gradient goes to that one
-element, as torch's), average pooling sums and divides by a per-position count. Indices are
-torch's: flat positions within each (unpadded) input plane.
+Max and average pooling are single core kernels (``_C._max_pool_with_indices``, ``_C._avg_pool``)
+over 1, 2 or 3 spatial dims, forward and backward; padded positions never win a max and are
+counted in an average only with ``count_include_pad``. Indices are torch's: flat positions within
+each (unpadded) input plane. Adaptive pools whose windows tile the input evenly run through the
+same kernels (a 1x1 output is one mean); uneven windows are composed from other ops.
 """
 
 import math
 
 import ferrotorch as torch
-
-from ._conv import _im2col
-from ._padding import pad as _pad
+from ferrotorch import _C
 
 
 def _ints(value, n, fn, name):
@@ -50,7 +49,7 @@ def _output_size(size, kernel, pad, stride, dilation, ceil_mode):
 
 
 def _pool_setup(input, nd, kernel_size, stride, padding, dilation, ceil_mode, fn):
-    """Checked parameters and output sizes; the input with a batch dim and whether it had one."""
+    """torch's checks of a pooling call; the parameters as ``nd``-tuples."""
     kernel = _ints(kernel_size, nd, fn, "kernel_size")
     stride = kernel if stride is None or (not isinstance(stride, int) and len(stride) == 0) else \
         _ints(stride, nd, fn, "stride")
@@ -78,48 +77,13 @@ def _pool_setup(input, nd, kernel_size, stride, padding, dilation, ceil_mode, fn
             f"Given input size: ({'x'.join(map(str, [planes] + size))}). Calculated output size: "
             f"({'x'.join(map(str, [planes] + out))}). Output size is too small"
         )
-    batched = input.dim() == nd + 2
-    x = input if batched else input.unsqueeze(0)
-    return x, batched, kernel, stride, padding, dilation, size, out
-
-
-def _pad_for_windows(x, size, out, kernel, stride, padding, dilation, value):
-    """Pads (or crops on the right) so that exactly ``out`` windows fit along each dim."""
-    nd = len(size)
-    amounts = []
-    for i in reversed(range(nd)):
-        right = (out[i] - 1) * stride[i] + (kernel[i] - 1) * dilation[i] + 1 - size[i] - padding[i]
-        amounts += [padding[i], right]
-    if not any(amounts):
-        return x
-    return _pad(x, amounts, value=value)
-
-
-def _lowest(dtype):
-    return float("-inf") if dtype.is_floating_point else torch.iinfo(dtype).min
-
-
-def _select_max(windows, plane_index):
-    """Max over dim 2 of ``windows`` ``(N, C, K, L)`` and the matching entries of ``plane_index``
-    ``(K, L)``, the flat per-plane position of each window element."""
-    arg = windows.argmax(2, keepdim=True)
-    values = windows.gather(2, arg).squeeze(2)
-    indices = plane_index.expand(windows.shape).gather(2, arg).squeeze(2)
-    return values, indices
+    return kernel, stride, padding, dilation
 
 
 def _max_pool(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices, nd, fn):
-    x, batched, kernel, stride, padding, dilation, size, out = _pool_setup(
-        input, nd, kernel_size, stride, padding, dilation, ceil_mode, fn)
-    padded = _pad_for_windows(x, size, out, kernel, stride, padding, dilation, _lowest(x.dtype))
-    windows, _ = _im2col(padded, kernel, stride, dilation)
-    positions = torch.arange(math.prod(size), device=x.device).reshape([1, 1] + size)
-    positions = _pad_for_windows(positions, size, out, kernel, stride, padding, dilation, -1)
-    values, indices = _select_max(windows, _im2col(positions, kernel, stride, dilation)[0][0, 0])
-    shape = [x.shape[0], x.shape[1]] + out
-    values, indices = values.reshape(shape), indices.reshape(shape)
-    if not batched:
-        values, indices = values.squeeze(0), indices.squeeze(0)
+    kernel, stride, padding, dilation = _pool_setup(input, nd, kernel_size, stride, padding, dilation,
+                                                    ceil_mode, fn)
+    values, indices = _C._max_pool_with_indices(input, kernel, stride, padding, dilation, bool(ceil_mode))
     return (values, indices) if return_indices else values
 
 
@@ -159,34 +123,12 @@ def max_pool3d_with_indices(input, kernel_size, stride=None, padding=0, dilation
     return _max_pool(input, kernel_size, stride, padding, dilation, ceil_mode, True, 3, "max_pool3d")
 
 
-def _window_counts(size, out, kernel, stride, padding, count_include_pad, device):
-    """How many elements each window averages over, per dim (torch's divisor is their product)."""
-    start = torch.arange(out, device=device) * stride - padding
-    end = (start + kernel).clamp(max=size + padding)
-    if count_include_pad:
-        return end - start
-    return end.clamp(max=size) - start.clamp(min=0)
-
-
 def _avg_pool(input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override, nd, fn):
-    x, batched, kernel, stride, padding, _, size, out = _pool_setup(
-        input, nd, kernel_size, stride, padding, 1, ceil_mode, fn)
+    kernel, stride, padding, _ = _pool_setup(input, nd, kernel_size, stride, padding, 1, ceil_mode, fn)
     if divisor_override is not None and divisor_override == 0:
         raise RuntimeError("divisor must be not zero")
-    ones = (1,) * nd
-    padded = _pad_for_windows(x, size, out, kernel, stride, padding, ones, 0)
-    sums = _im2col(padded, kernel, stride, ones)[0].sum(2).reshape([x.shape[0], x.shape[1]] + out)
-    if divisor_override is not None:
-        y = sums / divisor_override
-    else:
-        divisor = None
-        for i in range(nd):
-            count = _window_counts(size[i], out[i], kernel[i], stride[i], padding[i], count_include_pad,
-                                   x.device)
-            count = count.reshape([out[i]] + [1] * (nd - 1 - i))
-            divisor = count if divisor is None else divisor * count
-        y = sums / divisor.to(sums.dtype)
-    return y if batched else y.squeeze(0)
+    divisor = None if divisor_override is None else int(divisor_override)
+    return _C._avg_pool(input, kernel, stride, padding, bool(ceil_mode), bool(count_include_pad), divisor)
 
 
 def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
@@ -245,6 +187,12 @@ def _adaptive_bounds(size, out, device):
 
 def _adaptive_avg_pool(input, output_size, nd, fn):
     x, batched, size, out = _adaptive_setup(input, output_size, nd, fn)
+    if all(o == 1 for o in out):
+        return input.mean(dim=tuple(range(input.dim() - nd, input.dim())), keepdim=True)
+    if all(o and n % o == 0 for n, o in zip(size, out)):
+        # Equal windows that tile the input: average pooling with kernel = stride.
+        kernel = [n // o for n, o in zip(size, out)]
+        return _C._avg_pool(input, kernel, kernel, [0] * nd, False, True, None)
     for i in range(nd):
         dim = x.dim() - nd + i
         n, o = size[i], out[i]
@@ -297,10 +245,24 @@ def _adaptive_windows(x, size, out, nd):
     return x.permute(*perm).reshape(list(x.shape[:lead]) + [math.prod(window), math.prod(out)])
 
 
+def _select_max(windows, plane_index):
+    """Max over dim 2 of ``windows`` ``(N, C, K, L)`` and the matching entries of ``plane_index``
+    ``(K, L)``, the flat per-plane position of each window element."""
+    arg = windows.argmax(2, keepdim=True)
+    values = windows.gather(2, arg).squeeze(2)
+    indices = plane_index.expand(windows.shape).gather(2, arg).squeeze(2)
+    return values, indices
+
+
 def _adaptive_max_pool(input, output_size, return_indices, nd, fn):
     x, batched, size, out = _adaptive_setup(input, output_size, nd, fn)
     if any(o == 0 for o in out):
         raise RuntimeError(f"{fn}(): output_size must be positive, but got {out}")
+    if all(n % o == 0 for n, o in zip(size, out)):
+        # Equal windows that tile the input: max pooling with kernel = stride.
+        kernel = [n // o for n, o in zip(size, out)]
+        values, indices = _C._max_pool_with_indices(input, kernel, kernel, [0] * nd, [1] * nd, False)
+        return (values, indices) if return_indices else values
     positions = torch.arange(math.prod(size), device=x.device).reshape(size)
     values, indices = _select_max(_adaptive_windows(x, size, out, nd), _adaptive_windows(positions, size, out, nd))
     shape = [x.shape[0], x.shape[1]] + out

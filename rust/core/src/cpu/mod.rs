@@ -3,5 +3,7 @@
 pub mod copy;
 pub mod elementwise;
 pub mod gemm;
+pub mod im2col;
 pub mod iter;
+pub mod pool;
 pub mod reduce;

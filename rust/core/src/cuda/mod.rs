@@ -6,12 +6,14 @@
 
 pub mod blas;
 pub mod compile;
+pub mod conv;
 mod device;
 pub mod elementwise;
 mod event;
 mod geometry;
 pub mod index;
 mod memory;
+pub mod pool;
 pub mod reduce;
 pub mod scan;
 pub mod scatter;
@@ -58,7 +60,9 @@ pub fn all_specialisations() -> Vec<(Source, Vec<(&'static str, &'static str)>)>
         }
     }
     v.extend(elementwise::specialisations());
+    v.extend(conv::specialisations());
     v.extend(index::specialisations());
+    v.extend(pool::specialisations());
     v.extend(reduce::specialisations());
     v.extend(scatter::specialisations());
     v

@@ -4,6 +4,7 @@
 pub mod binary;
 pub mod binary_kernels;
 pub mod compare;
+pub mod conv;
 pub mod convert;
 pub mod einsum;
 pub mod factory;
@@ -13,6 +14,7 @@ pub mod index_kernels;
 pub mod index_mask;
 pub mod index_search;
 pub mod matmul;
+pub mod pool;
 pub mod reduce;
 pub mod reduce_scan;
 pub mod shape;

@@ -3,6 +3,7 @@
 //! be differentiated (`create_graph=True`).
 
 pub mod binary;
+pub mod conv;
 pub mod convert;
 pub mod einsum;
 pub mod index;
@@ -11,6 +12,7 @@ pub mod index_mask;
 pub mod index_scatter;
 pub mod inplace;
 pub mod matmul;
+pub mod pool;
 pub mod reduce;
 pub mod reduce_scan;
 pub mod reduce_select;
