@@ -131,3 +131,18 @@ def test_numpy_scalars_keep_their_kind(device):
     assert T([np.float32(1.5)]).dtype == torch.float32
     assert T(np.bool_(True)).dtype == torch.bool
     assert (torch.ones(2, dtype=torch.int32, device=device) + np.int64(2)).dtype == torch.int32
+
+
+def test_device_objects_follow_torch():
+    # No GPU needed: device objects are names until a tensor is placed on them.
+    bare, first = torch.device("cuda"), torch.device("cuda:0")
+    assert bare.type == "cuda" and bare.index is None and first.index == 0
+    assert repr(bare) == "device(type='cuda')" and str(bare) == "cuda"
+    assert repr(first) == "device(type='cuda', index=0)" and str(first) == "cuda:0"
+    assert bare != first and bare == torch.device("cuda") and hash(bare) == hash(torch.device("cuda"))
+    assert torch.device("cuda", 1) == torch.device("cuda:1") == torch.device(1)
+    cpu = torch.device("cpu")
+    assert cpu.index is None and repr(cpu) == "device(type='cpu')" and str(cpu) == "cpu"
+    assert torch.device(first) == first
+    with pytest.raises(RuntimeError, match="Invalid device string"):
+        torch.device("cuda:x")

@@ -673,3 +673,15 @@ def test_broadcasting_ternaries(device, shapes, seed):  # @given fills the right
     w = np.abs(c) / 2
     got = to_np(torch.lerp(ta, tb, t(w)))
     np.testing.assert_allclose(got, a + w * (b - a), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("stmt,kernel,dtype_name", [
+    ("torch.frac(torch.tensor([1], device=device))", "frac", "Long"),
+    ("torch.floor(torch.tensor([True], device=device))", "floor", "Bool"),
+    ("torch.bitwise_not(torch.tensor([1.0], device=device))", "bitwise_not", "Float"),
+    ("torch.round(torch.tensor([1], device=device), decimals=1)", "round", "Long"),
+])
+def test_dtype_errors_name_the_devices_kernel(stmt, kernel, dtype_name, device):
+    suffix = "cuda" if device != "cpu" else ("vml_cpu" if kernel == "floor" else "cpu")
+    with pytest.raises((RuntimeError, NotImplementedError), match=f'"{kernel}_{suffix}" not implemented for \'{dtype_name}\''):
+        eval(stmt, dict(torch=torch, device=device))

@@ -170,7 +170,8 @@ fn float_only(op: &str, t: &Tensor) -> Result<()> {
     if !t.dtype().is_floating_point() {
         bail!(
             Runtime,
-            "\"{op}\" not implemented for '{}'",
+            "\"{}\" not implemented for '{}'",
+            crate::ops::unary::kernel_name_on(op, t.device()),
             torch_type_name(t.dtype())
         );
     }

@@ -106,7 +106,7 @@ impl PyGenerator {
     }
     #[getter]
     fn device(&self) -> PyDevice {
-        PyDevice { d: self.device }
+        PyDevice::of(self.device)
     }
     fn __repr__(&self) -> String {
         format!("<torch._C.Generator object at {:p}>", self as *const Self)

@@ -142,9 +142,7 @@ impl PyTensor {
     }
     #[getter]
     fn device(&self) -> PyDevice {
-        PyDevice {
-            d: self.inner.device(),
-        }
+        PyDevice::of(self.inner.device())
     }
     #[getter]
     fn is_cuda(&self) -> bool {

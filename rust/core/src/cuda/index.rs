@@ -8,18 +8,23 @@
 //! synchronous copy) and raises. An illegal address would poison the whole CUDA context.
 
 use super::geometry::{coalesce, Strided, MAX_DIMS};
-use super::{device_of, launch_config, ptr, sources, type_name, Source};
+use super::{device_of, launch_config, ptr, type_name, Source};
 use crate::device::Device;
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::ops::index::IndexItem;
 use crate::tensor::Tensor;
 
+pub const SOURCE: Source = Source {
+    name: "index",
+    text: include_str!("kernels/index.cu"),
+};
+
 /// Every (source, defines) the functions here request.
 pub fn specialisations() -> Vec<(Source, Vec<(&'static str, &'static str)>)> {
     crate::dtype::ALL_DTYPES
         .iter()
-        .map(|&d| (sources::INDEX, vec![("T", type_name(d))]))
+        .map(|&d| (SOURCE, vec![("T", type_name(d))]))
         .collect()
 }
 
@@ -71,11 +76,7 @@ pub fn gather_dim(
     };
     let [so, ss, si] = coalesce(out.shape(), [out.strides(), src_strides, idx_strides])?;
     let flag = Tensor::zeros(&[1], DType::I32, out.device())?;
-    let f = dev.kernel(
-        &sources::INDEX,
-        &[("T", type_name(out.dtype()))],
-        "gather_dim",
-    )?;
+    let f = dev.kernel(&SOURCE, &[("T", type_name(out.dtype()))], "gather_dim")?;
     let (po, ps, pi, pf) = (ptr(out), ptr(src), ptr(&idx), ptr(&flag));
     let (sd, size, wrap, n64) = (src_sd as i64, size as i64, wrap as i32, n as i64);
     crate::cuda_launch!(dev, f, "gather_dim", launch_config(dev, n);
@@ -103,11 +104,7 @@ pub fn gather_offsets(
         return Ok(());
     }
     let [so, ss, si] = coalesce(out.shape(), [out.strides(), src_strides, offs_strides])?;
-    let f = dev.kernel(
-        &sources::INDEX,
-        &[("T", type_name(out.dtype()))],
-        "gather_offsets",
-    )?;
+    let f = dev.kernel(&SOURCE, &[("T", type_name(out.dtype()))], "gather_offsets")?;
     let (po, ps, pi, n64) = (ptr(out), ptr(src), ptr(offs), n as i64);
     crate::cuda_launch!(dev, f, "gather_offsets", launch_config(dev, n); po, so, ps, ss, pi, si, n64)?;
     out.storage().bump_version();
@@ -123,11 +120,7 @@ pub fn masked_fill(t: &Tensor, mask: &Tensor, bits: u64) -> Result<()> {
         return Ok(());
     }
     let [so, sm] = coalesce(t.shape(), [t.strides(), mask.strides()])?;
-    let f = dev.kernel(
-        &sources::INDEX,
-        &[("T", type_name(t.dtype()))],
-        "masked_fill",
-    )?;
+    let f = dev.kernel(&SOURCE, &[("T", type_name(t.dtype()))], "masked_fill")?;
     let (po, pm, n64) = (ptr(t), ptr(mask), n as i64);
     crate::cuda_launch!(dev, f, "masked_fill", launch_config(dev, n); po, so, pm, sm, bits, n64)?;
     t.storage().bump_version();
@@ -144,11 +137,7 @@ pub fn masked_scatter(t: &Tensor, mask: &Tensor, rank: &Tensor, src: &Tensor) ->
         return Ok(());
     }
     let [so, sm] = coalesce(t.shape(), [t.strides(), mask.strides()])?;
-    let f = dev.kernel(
-        &sources::INDEX,
-        &[("T", type_name(t.dtype()))],
-        "masked_scatter",
-    )?;
+    let f = dev.kernel(&SOURCE, &[("T", type_name(t.dtype()))], "masked_scatter")?;
     let (po, pm, pr, ps, n64) = (ptr(t), ptr(mask), ptr(rank), ptr(src), n as i64);
     crate::cuda_launch!(dev, f, "masked_scatter", launch_config(dev, n); po, so, pm, sm, pr, ps, n64)?;
     t.storage().bump_version();
@@ -165,11 +154,7 @@ pub fn masked_select(out: &Tensor, src: &Tensor, mask: &Tensor, rank: &Tensor) -
         return Ok(());
     }
     let [ss, sm] = coalesce(src.shape(), [src.strides(), mask.strides()])?;
-    let f = dev.kernel(
-        &sources::INDEX,
-        &[("T", type_name(out.dtype()))],
-        "masked_select",
-    )?;
+    let f = dev.kernel(&SOURCE, &[("T", type_name(out.dtype()))], "masked_select")?;
     let (po, ps, pm, pr, n64) = (ptr(out), ptr(src), ptr(mask), ptr(rank), n as i64);
     crate::cuda_launch!(dev, f, "masked_select", launch_config(dev, n); po, ps, ss, pm, sm, pr, n64)?;
     out.storage().bump_version();
@@ -186,11 +171,39 @@ pub fn nonzero_coords(out: &Tensor, rank: &Tensor, shape: &[usize]) -> Result<()
         return Ok(());
     }
     let s = unmerged(shape, &vec![0; shape.len()])?;
-    let f = dev.kernel(&sources::INDEX, &[("T", "i64")], "nonzero_coords")?;
+    let f = dev.kernel(&SOURCE, &[("T", "i64")], "nonzero_coords")?;
     let (po, pr, n64) = (ptr(out), ptr(rank), n as i64);
     crate::cuda_launch!(dev, f, "nonzero_coords", launch_config(dev, n); po, pr, s, n64)?;
     out.storage().bump_version();
     Ok(())
+}
+
+/// `out[e]` = the insertion index of `values[e]` in its row of `seq` (contiguous rows of
+/// `row` elements; `per_row` values per row, or one row for all when `one_row`). `out` is
+/// int64 or int32; `seq` and `values` are contiguous and share a dtype.
+pub fn searchsorted(
+    out: &Tensor,
+    seq: &Tensor,
+    values: &Tensor,
+    row: usize,
+    per_row: usize,
+    one_row: bool,
+    right: bool,
+) -> Result<()> {
+    let dev = device_of(out)?;
+    let n = out.numel();
+    if n == 0 {
+        return Ok(());
+    }
+    let name = match out.dtype() {
+        DType::I32 => "searchsorted_i32",
+        _ => "searchsorted_i64",
+    };
+    let f = dev.kernel(&SOURCE, &[("T", type_name(seq.dtype()))], name)?;
+    let (po, ps, pv) = (ptr(out), ptr(seq), ptr(values));
+    let (row, per_row, n64) = (row as i64, per_row as i64, n as i64);
+    let (one_row, right) = (one_row as i32, right as i32);
+    crate::cuda_launch!(dev, f, name, launch_config(dev, n); po, ps, pv, row, per_row, one_row, right, n64)
 }
 
 /// Zeroes each matrix (last two dims) of `t` outside its lower (`lower`) or upper triangle
@@ -202,7 +215,7 @@ pub fn triangle(t: &Tensor, lower: bool, k: i64) -> Result<()> {
         return Ok(());
     }
     let s = unmerged(t.shape(), t.strides())?;
-    let f = dev.kernel(&sources::INDEX, &[("T", type_name(t.dtype()))], "triangle")?;
+    let f = dev.kernel(&SOURCE, &[("T", type_name(t.dtype()))], "triangle")?;
     let (p, lower, n64) = (ptr(t), lower as i32, n as i64);
     crate::cuda_launch!(dev, f, "triangle", launch_config(dev, n); p, s, k, lower, n64)?;
     t.storage().bump_version();
@@ -225,7 +238,7 @@ pub fn copy_with_strides(
     let name = type_name(out.dtype());
     let [so, ss] = coalesce(out.shape(), [out.strides(), src_strides])?;
     let f = dev.kernel(
-        &sources::COPY,
+        &super::copy::SOURCE,
         &[("SRC", name), ("DST", name)],
         "copy_strided",
     )?;

@@ -7,6 +7,7 @@
 pub mod blas;
 pub mod compile;
 pub mod conv;
+mod copy;
 mod device;
 pub mod elementwise;
 mod event;
@@ -21,6 +22,7 @@ pub mod sort;
 pub mod transfer;
 
 pub use compile::Source;
+pub use copy::{copy, fill};
 pub use device::{current, device, device_count, is_available, set_current, CudaDevice};
 pub use event::Event;
 pub use geometry::{Strided, MAX_DIMS};
@@ -34,31 +36,10 @@ use crate::error::Result;
 use crate::tensor::Tensor;
 use cudarc::driver::LaunchConfig;
 
-/// Every kernel source; the compile test builds each of them for every specialisation.
-pub mod sources {
-    use super::Source;
-    pub const COPY: Source = Source {
-        name: "copy",
-        text: include_str!("kernels/copy.cu"),
-    };
-    pub const INDEX: Source = Source {
-        name: "index",
-        text: include_str!("kernels/index.cu"),
-    };
-}
-
 /// The kernel sources with the specialisations to compile in the CPU-only compile test:
 /// every combination a program can ask for.
 pub fn all_specialisations() -> Vec<(Source, Vec<(&'static str, &'static str)>)> {
-    let mut v = Vec::new();
-    for s in crate::dtype::ALL_DTYPES {
-        for d in crate::dtype::ALL_DTYPES {
-            v.push((
-                sources::COPY,
-                vec![("SRC", type_name(s)), ("DST", type_name(d))],
-            ));
-        }
-    }
+    let mut v = copy::specialisations();
     v.extend(elementwise::specialisations());
     v.extend(conv::specialisations());
     v.extend(index::specialisations());
@@ -121,44 +102,6 @@ pub fn launch_config(dev: &CudaDevice, n: usize) -> LaunchConfig {
         block_dim: (THREADS, 1, 1),
         shared_mem_bytes: 0,
     }
-}
-
-/// `dst.copy_(src)` on one device: same shape, any dtypes and strides.
-pub fn copy(dst: &Tensor, src: &Tensor) -> Result<()> {
-    let dev = device_of(dst)?;
-    let n = dst.numel();
-    if n == 0 {
-        return Ok(());
-    }
-    let defines = [
-        ("SRC", type_name(src.dtype())),
-        ("DST", type_name(dst.dtype())),
-    ];
-    let (out, inp) = (ptr(dst), ptr(src));
-    let cfg = launch_config(dev, n);
-    let n = n as i64;
-    if dst.is_contiguous() && src.is_contiguous() {
-        let f = dev.kernel(&sources::COPY, &defines, "copy_contiguous")?;
-        return crate::cuda_launch!(dev, f, "copy_contiguous", cfg; out, inp, n);
-    }
-    let [so, si] = geometry::coalesce(dst.shape(), [dst.strides(), src.strides()])?;
-    let f = dev.kernel(&sources::COPY, &defines, "copy_strided")?;
-    crate::cuda_launch!(dev, f, "copy_strided", cfg; out, so, inp, si, n)
-}
-
-/// `t.fill_(value)` where `bits` are the value's bytes in `t`'s dtype (little-endian).
-pub fn fill(t: &Tensor, bits: u64) -> Result<()> {
-    let dev = device_of(t)?;
-    let n = t.numel();
-    if n == 0 {
-        return Ok(());
-    }
-    let defines = [("SRC", type_name(t.dtype())), ("DST", type_name(t.dtype()))];
-    let [so] = geometry::coalesce(t.shape(), [t.strides()])?;
-    let out = ptr(t);
-    let n64 = n as i64;
-    let f = dev.kernel(&sources::COPY, &defines, "fill")?;
-    crate::cuda_launch!(dev, f, "fill", launch_config(dev, n); out, so, bits, n64)
 }
 
 /// Launches kernel `$f` on `$dev`'s stream with `cfg` and the listed arguments (each passed

@@ -8,7 +8,7 @@
 //! queued. So a bad index raises, leaves the tensor as it was and never poisons the context.
 
 use super::geometry::coalesce;
-use super::{device_of, launch_config, ptr, sources, type_name, Source};
+use super::{device_of, launch_config, ptr, type_name, Source};
 use crate::device::Device;
 use crate::dispatch_all;
 use crate::dtype::DType;
@@ -116,7 +116,7 @@ impl IndexCheck {
         }
         let dev = device_of(idx)?;
         let [si] = coalesce(shape, [idx_strides])?;
-        let f = dev.kernel(&sources::INDEX, &[("T", "i64")], "index_offsets")?;
+        let f = dev.kernel(&super::index::SOURCE, &[("T", "i64")], "index_offsets")?;
         let (po, stride) = offs.map_or((0, 0), |(o, s)| (ptr(o), s as i64));
         let (pi, size, wrap, dim, n64, pf) = (
             ptr(idx),

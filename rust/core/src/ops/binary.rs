@@ -15,6 +15,7 @@ use crate::element::Element;
 use crate::error::Result;
 use crate::layout::broadcast_shapes;
 use crate::ops::check_same_device;
+use crate::ops::unary::kernel_name_on;
 use crate::scalar::Scalar;
 use crate::tensor::Tensor;
 use rayon::prelude::*;
@@ -136,10 +137,10 @@ impl BinaryOp {
         }
     }
 
-    fn unsupported(self, d: DType) -> crate::error::Error {
+    fn unsupported(self, d: DType, device: Device) -> crate::error::Error {
         crate::error::Error::runtime(format!(
             "\"{}\" not implemented for '{}'",
-            self.kernel_name(),
+            kernel_name_on(self.kernel_name(), device),
             scalar_type_name(d)
         ))
     }
@@ -187,13 +188,13 @@ impl BinaryOp {
             Div | Atan2 | Copysign | Xlogy => (to_float(common), to_float(common)),
             DivTrunc | DivFloor | Remainder | Fmod | Pow => {
                 if common == DType::Bool {
-                    return Err(self.unsupported(common));
+                    return Err(self.unsupported(common, a.device()));
                 }
                 (common, common)
             }
             Hypot => {
                 if !common.is_floating_point() {
-                    return Err(self.unsupported(common));
+                    return Err(self.unsupported(common, a.device()));
                 }
                 (common, common)
             }
@@ -203,13 +204,13 @@ impl BinaryOp {
             }
             BitAnd | BitOr | BitXor => {
                 if common.is_floating_point() {
-                    return Err(self.unsupported(common));
+                    return Err(self.unsupported(common, a.device()));
                 }
                 (common, common)
             }
             Shl | Shr => {
                 if !common.is_integral(false) {
-                    return Err(self.unsupported(common));
+                    return Err(self.unsupported(common, a.device()));
                 }
                 (common, common)
             }

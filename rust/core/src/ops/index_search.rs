@@ -2,10 +2,12 @@
 //! `one_hot`.
 
 use crate::bail;
-use crate::cuda::index::{any_cuda, host};
 use crate::dispatch_all;
 use crate::dtype::DType;
 use crate::error::Result;
+use crate::ops::index_gather::{index_add_, scatter_, Reduce};
+use crate::ops::reduce::aminmax;
+use crate::scalar::Scalar;
 use crate::tensor::Tensor;
 
 /// `torch.bincount(input, weights, minlength)`: counts (int64) or summed weights (float32 for
@@ -14,18 +16,23 @@ pub fn bincount(input: &Tensor, weights: Option<&Tensor>, minlength: i64) -> Res
     if minlength < 0 {
         bail!(Runtime, "minlength should be >= 0");
     }
-    let mut all = vec![input];
-    all.extend(weights);
-    if any_cuda(&all) {
-        crate::ops::check_same_device("bincount", &all)?;
-        let w = weights.map(host).transpose()?;
-        return bincount(&host(input)?, w.as_ref(), minlength)?.to_device(input.device());
-    }
+    crate::ops::check_same_device("bincount", &[&[input][..], weights.as_slice()].concat())?;
     if input.ndim() != 1 || !input.dtype().is_integral(false) {
         bail!(
             Runtime,
             "bincount only supports 1-d non-negative integral inputs."
         );
+    }
+    if let Some(w) = weights {
+        if w.ndim() != 1 || w.numel() != input.numel() {
+            bail!(
+                Runtime,
+                "weights should be 1-d and have the same length as input"
+            );
+        }
+    }
+    if input.is_cuda() {
+        return bincount_on_device(input, weights, minlength as usize);
     }
     let vals = input.to_vec::<i64>();
     if vals.iter().any(|&v| v < 0) {
@@ -48,12 +55,6 @@ pub fn bincount(input: &Tensor, weights: Option<&Tensor>, minlength: i64) -> Res
             Tensor::from_vec(counts, &[len])
         }
         Some(w) => {
-            if w.ndim() != 1 || w.numel() != vals.len() {
-                bail!(
-                    Runtime,
-                    "weights should be 1-d and have the same length as input"
-                );
-            }
             let ws = w.to_vec::<f64>();
             let mut sums = vec![0f64; len];
             for (&v, &x) in vals.iter().zip(&ws) {
@@ -73,10 +74,6 @@ pub fn bincount(input: &Tensor, weights: Option<&Tensor>, minlength: i64) -> Res
 /// insertion index in the matching row of the sorted sequence (1-D: one row for all values).
 pub fn searchsorted(seq: &Tensor, values: &Tensor, right: bool, out_int32: bool) -> Result<Tensor> {
     crate::ops::check_same_device("searchsorted", &[seq, values])?;
-    if seq.is_cuda() {
-        return searchsorted(&host(seq)?, &host(values)?, right, out_int32)?
-            .to_device(seq.device());
-    }
     if seq.ndim() == 0 {
         bail!(Runtime, "torch.searchsorted(): boundaries tensor should have positive dimension, but got 0 dimension");
     }
@@ -102,6 +99,13 @@ pub fn searchsorted(seq: &Tensor, values: &Tensor, right: bool, out_int32: bool)
     } else {
         v.shape()[v.ndim() - 1].max(1)
     };
+    if s.is_cuda() {
+        let dt = if out_int32 { DType::I32 } else { DType::I64 };
+        let out = Tensor::empty(values.shape(), dt, values.device())?;
+        let rows_share_one = seq.ndim() == 1;
+        crate::cuda::index::searchsorted(&out, &s, &v, row, per_row, rows_share_one, right)?;
+        return Ok(out);
+    }
     let mut pos = vec![0i64; v.numel()];
     dispatch_all!(dt, T => {
         // SAFETY: both contiguous with numel elements of T.
@@ -152,7 +156,7 @@ pub fn one_hot(t: &Tensor, num_classes: i64) -> Result<Tensor> {
         );
     }
     if t.is_cuda() {
-        return one_hot(&host(t)?, num_classes)?.to_device(t.device());
+        return one_hot_on_device(t, num_classes);
     }
     let vals = t.to_vec::<i64>();
     let classes = if num_classes == -1 {
@@ -184,5 +188,87 @@ pub fn one_hot(t: &Tensor, num_classes: i64) -> Result<Tensor> {
         // SAFETY: 0 <= v < c, so i * c + v < numel.
         unsafe { *p.add(i * c + v as usize) = 1 };
     }
+    Ok(out)
+}
+
+/// `(min, max)` of a non-empty integer tensor on a GPU: one reduction, one small read. The
+/// output sizes of `bincount`/`one_hot` depend on them, so torch waits here too.
+fn value_range(t: &Tensor) -> Result<(i64, i64)> {
+    let (lo, hi) = aminmax(t, None, false)?;
+    Ok((lo.item()?.to_i64(), hi.item()?.to_i64()))
+}
+
+/// `bincount` of a CUDA input: the counts (or summed weights) accumulate atomically on the
+/// device, as torch's CUDA kernel does; only the value range is read back.
+fn bincount_on_device(
+    input: &Tensor,
+    weights: Option<&Tensor>,
+    minlength: usize,
+) -> Result<Tensor> {
+    let dev = input.device();
+    let mut len = minlength;
+    if input.numel() > 0 {
+        let (lo, hi) = value_range(input)?;
+        if lo < 0 {
+            bail!(
+                Runtime,
+                "bincount only supports 1-d non-negative integral inputs."
+            );
+        }
+        len = len.max(hi as usize + 1);
+    }
+    let index = input.to_dtype(DType::I64)?;
+    let (dt, source) = match weights {
+        None => (
+            DType::I64,
+            Tensor::full(input.shape(), Scalar::Int(1), DType::I64, dev)?,
+        ),
+        Some(w) => {
+            let dt = if w.dtype() == DType::F32 {
+                DType::F32
+            } else {
+                DType::F64
+            };
+            (dt, w.to_dtype(dt)?)
+        }
+    };
+    let out = Tensor::zeros(&[len], dt, dev)?;
+    index_add_(&out, 0, &index, &source, Scalar::Int(1))?;
+    Ok(out)
+}
+
+/// `one_hot` of a CUDA tensor: the range checks read the extremes back, then one scatter of
+/// ones writes the result on the device.
+fn one_hot_on_device(t: &Tensor, num_classes: i64) -> Result<Tensor> {
+    let range = if t.numel() > 0 {
+        Some(value_range(t)?)
+    } else {
+        None
+    };
+    let classes = match (num_classes, range) {
+        (-1, Some((_, hi))) => hi + 1,
+        (-1, None) => bail!(
+            Runtime,
+            "Can not infer total number of classes from empty tensor."
+        ),
+        (n, _) => n,
+    };
+    if classes < 0 {
+        bail!(Runtime, "num_classes should be positive");
+    }
+    if let Some((lo, hi)) = range {
+        if lo < 0 {
+            bail!(Runtime, "Class values must be non-negative.");
+        }
+        if hi >= classes {
+            bail!(Runtime, "Class values must be smaller than num_classes.");
+        }
+    }
+    let mut shape = t.shape().to_vec();
+    shape.push(classes as usize);
+    let out = Tensor::zeros(&shape, DType::I64, t.device())?;
+    let one = Tensor::scalar(Scalar::Int(1), DType::I64)?;
+    let index = crate::ops::shape::unsqueeze(t, -1)?;
+    scatter_(&out, -1, &index, &one, Reduce::Assign, true)?;
     Ok(out)
 }

@@ -383,17 +383,6 @@ pub fn repeat_interleave(
     dim: Option<i64>,
     output_size: Option<i64>,
 ) -> Result<Tensor> {
-    if t.is_cuda() {
-        // The output size depends on the repeat counts: computed on the host.
-        let r = match repeats {
-            Repeats::Same(r) => repeat_interleave(&host(t)?, Repeats::Same(r), dim, output_size)?,
-            Repeats::Each(r) => {
-                let r = host(r)?;
-                repeat_interleave(&host(t)?, Repeats::Each(&r), dim, output_size)?
-            }
-        };
-        return r.to_device(t.device());
-    }
     let (src, d) = match dim {
         Some(dim) if t.ndim() > 0 => (t.clone(), wrap_dim(dim, t.ndim(), "repeat_interleave")?),
         Some(dim) => {
@@ -417,7 +406,9 @@ pub fn repeat_interleave(
             if r.ndim() > 1 {
                 bail!(Runtime, "repeats must be 0-dim or 1-dim tensor");
             }
-            let vals = r.to_vec::<i64>();
+            // The output size depends on the counts: they are read on the host (as torch
+            // does without `output_size`); the data itself stays on its device.
+            let vals = host(r)?.to_vec::<i64>();
             if vals.iter().any(|&v| v < 0) {
                 bail!(Runtime, "repeats can not be negative");
             }
@@ -452,6 +443,15 @@ pub fn repeat_interleave(
     let out = Tensor::empty(&shape, src.dtype(), src.device())?;
     if out.numel() == 0 {
         return Ok(out);
+    }
+    if src.is_cuda() {
+        // One gather along `dim` by the slice each output slice copies.
+        let index: Vec<i64> = (0..n as i64)
+            .zip(&counts)
+            .flat_map(|(i, &c)| std::iter::repeat_n(i, c))
+            .collect();
+        let index = Tensor::from_vec(index, &[total])?.to_device(src.device())?;
+        return crate::ops::index_gather::index_select(&src, d as i64, &index);
     }
     let src = src.contiguous()?;
     let outer: usize = shape[..d].iter().product();

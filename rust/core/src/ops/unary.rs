@@ -11,6 +11,7 @@ use super::unary_math::UnaryMath;
 use crate::cpu::elementwise::map1;
 use crate::cpu::iter::{for_each_run, SendPtr};
 use crate::cuda::elementwise as cuda;
+use crate::device::Device;
 use crate::dtype::scalar_type_name;
 use crate::dtype::{default_float, DType};
 use crate::element::num_like::FloatMath;
@@ -20,11 +21,25 @@ use crate::tensor::Tensor;
 use crate::{bail, dispatch_float};
 
 /// torch's error (`NotImplementedError`) for a kernel that has no implementation for a dtype.
-pub fn not_implemented(kernel: &str, d: DType) -> crate::error::Error {
+/// `kernel` is torch's CPU kernel name; on CUDA it becomes the CUDA kernel's name.
+pub fn not_implemented(kernel: &str, d: DType, device: Device) -> crate::error::Error {
     crate::error::Error::not_implemented(format!(
-        "\"{kernel}\" not implemented for '{}'",
+        "\"{}\" not implemented for '{}'",
+        kernel_name_on(kernel, device),
         scalar_type_name(d)
     ))
+}
+
+/// torch's name of a kernel on `device`, from its CPU name: `floor_vml_cpu` and `floor_cpu`
+/// are `floor_cuda` on a GPU; names without a device suffix stay as they are.
+pub fn kernel_name_on(cpu_kernel: &str, device: Device) -> std::borrow::Cow<'_, str> {
+    let stem = cpu_kernel
+        .strip_suffix("_vml_cpu")
+        .or_else(|| cpu_kernel.strip_suffix("_cpu"));
+    match (device, stem) {
+        (Device::Cuda(_), Some(stem)) => format!("{stem}_cuda").into(),
+        _ => cpu_kernel.into(),
+    }
 }
 
 /// The tensor a unary-style op writes into: `dst` when it has the result's `shape` and
@@ -223,7 +238,7 @@ macro_rules! float_keep {
             let dt = x.dtype();
             if !dt.is_floating_point() {
                 if !$ints_copy || dt == DType::Bool {
-                    return Err(not_implemented($kernel, dt));
+                    return Err(not_implemented($kernel, dt, x.device()));
                 }
                 let out = output_for(x.shape(), dt, dst, &[x])?;
                 out.copy_(x)?;
@@ -259,7 +274,7 @@ pub fn round_decimals(x: &Tensor, decimals: i64, dst: Option<&Tensor>) -> Result
     }
     let dt = x.dtype();
     if !dt.is_floating_point() {
-        return Err(not_implemented("round_cpu", dt));
+        return Err(not_implemented("round_cpu", dt, x.device()));
     }
     let neg = decimals < 0;
     let p = 10f64.powi(decimals.unsigned_abs().min(400) as i32);

@@ -4,6 +4,7 @@
 use super::unary::{not_implemented, output_for};
 use crate::cpu::elementwise::map1;
 use crate::cuda::elementwise as cuda;
+use crate::device::Device;
 use crate::dtype::DType;
 use crate::element::{Element, Float};
 use crate::error::{Error, Result};
@@ -98,11 +99,12 @@ macro_rules! signed_float {
 signed_float!(f32, f64, half::f16, half::bf16);
 
 macro_rules! keep_dtype {
-    ($($name:ident, $op:literal, $method:ident, $code:ident, $bool_err:expr;)*) => {$(
+    ($($name:ident, $op:literal, $method:ident, $code:ident, |$dev:ident| $bool_err:expr;)*) => {$(
         #[doc = concat!("`torch.", $op, "(x)`, keeping integer dtypes.")]
         pub fn $name(x: &Tensor, dst: Option<&Tensor>) -> Result<Tensor> {
             if x.dtype() == DType::Bool {
-                let bool_err: Option<Error> = $bool_err;
+                let bool_err = |$dev: Device| -> Option<Error> { $bool_err };
+                let bool_err = bool_err(x.device());
                 if let Some(e) = bool_err {
                     return Err(e);
                 }
@@ -119,12 +121,12 @@ macro_rules! keep_dtype {
 }
 
 keep_dtype! {
-    neg, "neg", neg_, Neg, Some(Error::runtime("Negation, the `-` operator, on a bool tensor is not supported. If you are \
+    neg, "neg", neg_, Neg, |_d| Some(Error::runtime("Negation, the `-` operator, on a bool tensor is not supported. If you are \
         trying to invert a mask, use the `~` or `logical_not()` operator instead."));
-    abs, "abs", abs_, Abs, Some(not_implemented("abs_cpu", DType::Bool));
-    sign, "sign", sign_, Sign, None;
-    relu, "relu", relu_, Relu, Some(Error::runtime("Boolean inputs not supported for relu"));
-    square_same, "square", square_, Square, None;
+    abs, "abs", abs_, Abs, |d| Some(not_implemented("abs_cpu", DType::Bool, d));
+    sign, "sign", sign_, Sign, |_d| None;
+    relu, "relu", relu_, Relu, |_d| Some(Error::runtime("Boolean inputs not supported for relu"));
+    square_same, "square", square_, Square, |_d| None;
 }
 
 /// `torch.square(x)`: `x * x`; bool squares as int64 (torch computes `pow(x, 2)`).
@@ -184,7 +186,7 @@ pub fn logical_not(x: &Tensor, dst: Option<&Tensor>) -> Result<Tensor> {
 pub fn bitwise_not(x: &Tensor, dst: Option<&Tensor>) -> Result<Tensor> {
     let dt = x.dtype();
     if dt.is_floating_point() {
-        return Err(not_implemented("bitwise_not_cpu", dt));
+        return Err(not_implemented("bitwise_not_cpu", dt, x.device()));
     }
     let out = output_for(x.shape(), dt, dst, &[x])?;
     if out.is_cuda() {

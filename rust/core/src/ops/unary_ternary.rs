@@ -193,7 +193,7 @@ pub fn lerp(x: &Tensor, end: &Tensor, weight: &Tensor, dst: Option<&Tensor>) -> 
         } else {
             "lerp_kernel_tensor"
         };
-        return Err(not_implemented(kernel, dt));
+        return Err(not_implemented(kernel, dt, x.device()));
     }
     for (t, name) in [(end, "end"), (weight, "weight")] {
         // A number or 0-d tensor weight may have any dtype; torch reads it as a scalar.

@@ -155,3 +155,20 @@ __device__ __forceinline__ i64 offset_of(const Strided& s, i64 i) {
 // Grid-stride loop over n elements.
 #define FOR_EACH(i, n) \
     for (i64 i = (i64)blockIdx.x * blockDim.x + threadIdx.x; i < (n); i += (i64)blockDim.x * gridDim.x)
+
+// Warp shuffles of any trivially copyable value (an accumulator struct, a double, an index
+// pair), word by word: the union rounds it up to whole words. `DOWN` picks the direction.
+template <bool DOWN, class A> __device__ __forceinline__ A shfl_words(A v, int off) {
+    union U {
+        A a;
+        unsigned w[(sizeof(A) + 3) / 4];
+    };
+    U u;
+    u.a = v;
+#pragma unroll
+    for (int k = 0; k < (int)((sizeof(A) + 3) / 4); ++k)
+        u.w[k] = DOWN ? __shfl_down_sync(0xffffffffu, u.w[k], off) : __shfl_up_sync(0xffffffffu, u.w[k], off);
+    return u.a;
+}
+template <class A> __device__ __forceinline__ A shfl_down(A v, int off) { return shfl_words<true>(v, off); }
+template <class A> __device__ __forceinline__ A shfl_up(A v, int off) { return shfl_words<false>(v, off); }

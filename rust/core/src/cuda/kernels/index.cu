@@ -109,3 +109,32 @@ extern "C" __global__ void nonzero_coords(i64* out, const i64* rank, Strided sha
         }
     }
 }
+
+// out[e] = where values[e] goes in its row of the sorted sequence: the first position whose
+// element is >= the value (> with `right`), torch's lower (upper) bound. A NaN element is
+// never >= anything, so NaNs at a row's end stay after every value.
+template <class O>
+__device__ void searchsorted_rows(O* out, const T* seq, const T* vals, i64 row, i64 per_row,
+                                  int one_row, int right, i64 n) {
+    typedef typename Acc<T>::type A;
+    FOR_EACH(e, n) {
+        const A x = Convert<A, T>::run(vals[e]);
+        const T* b = seq + (one_row ? 0 : (e / per_row) * row);
+        i64 lo = 0, hi = row;
+        while (lo < hi) {
+            const i64 mid = lo + (hi - lo) / 2;
+            const A m = Convert<A, T>::run(b[mid]);
+            if (right ? !(m > x) : !(m >= x)) lo = mid + 1;
+            else hi = mid;
+        }
+        out[e] = (O)lo;
+    }
+}
+extern "C" __global__ void searchsorted_i64(i64* out, const T* seq, const T* vals, i64 row,
+                                            i64 per_row, int one_row, int right, i64 n) {
+    searchsorted_rows(out, seq, vals, row, per_row, one_row, right, n);
+}
+extern "C" __global__ void searchsorted_i32(i32* out, const T* seq, const T* vals, i64 row,
+                                            i64 per_row, int one_row, int right, i64 n) {
+    searchsorted_rows(out, seq, vals, row, per_row, one_row, right, n);
+}

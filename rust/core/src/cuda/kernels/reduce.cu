@@ -395,19 +395,6 @@ struct OpLogsumexp {
 };
 #endif
 
-// Shuffles any accumulator word by word (the union rounds it up to whole words).
-template <class A> __device__ __forceinline__ A shfl_down(A v, int off) {
-    union U {
-        A a;
-        unsigned w[(sizeof(A) + 3) / 4];
-    };
-    U u;
-    u.a = v;
-#pragma unroll
-    for (int k = 0; k < (int)((sizeof(A) + 3) / 4); ++k) u.w[k] = __shfl_down_sync(0xffffffffu, u.w[k], off);
-    return u.a;
-}
-
 // Combines the accumulators of a block (a multiple of 32 threads); the result is thread 0's.
 template <class Op> __device__ typename Op::A block_reduce(const Op& op, typename Op::A a) {
     typedef typename Op::A A;

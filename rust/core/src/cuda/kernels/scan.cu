@@ -101,18 +101,6 @@ struct OpLogcumsumexp {
 };
 #endif
 
-template <class A> __device__ __forceinline__ A shfl_up(A v, int off) {
-    union U {
-        A a;
-        unsigned w[(sizeof(A) + 3) / 4];
-    };
-    U u;
-    u.a = v;
-#pragma unroll
-    for (int k = 0; k < (int)((sizeof(A) + 3) / 4); ++k) u.w[k] = __shfl_up_sync(0xffffffffu, u.w[k], off);
-    return u.a;
-}
-
 // Element i of row r: rows are (outer index, inner index) pairs.
 __device__ __forceinline__ i64 row_base(i64 r, i64 n, i64 inner) {
     const i64 o = r / inner;

@@ -1,0 +1,62 @@
+//! Copies and fills on one CUDA device (kernels in `kernels/copy.cu`): any pair of dtypes and
+//! strides, converting with torch's casts.
+
+use super::geometry::coalesce;
+use super::{device_of, launch_config, ptr, type_name, Source};
+use crate::dtype::ALL_DTYPES;
+use crate::error::Result;
+use crate::tensor::Tensor;
+
+pub const SOURCE: Source = Source {
+    name: "copy",
+    text: include_str!("kernels/copy.cu"),
+};
+
+/// Every (source, defines) the copies request: each source dtype to each destination dtype.
+pub fn specialisations() -> Vec<(Source, Vec<(&'static str, &'static str)>)> {
+    let mut v = Vec::new();
+    for s in ALL_DTYPES {
+        for d in ALL_DTYPES {
+            v.push((SOURCE, vec![("SRC", type_name(s)), ("DST", type_name(d))]));
+        }
+    }
+    v
+}
+
+/// `dst.copy_(src)` on one device: same shape, any dtypes and strides.
+pub fn copy(dst: &Tensor, src: &Tensor) -> Result<()> {
+    let dev = device_of(dst)?;
+    let n = dst.numel();
+    if n == 0 {
+        return Ok(());
+    }
+    let defines = [
+        ("SRC", type_name(src.dtype())),
+        ("DST", type_name(dst.dtype())),
+    ];
+    let (out, inp) = (ptr(dst), ptr(src));
+    let cfg = launch_config(dev, n);
+    let n = n as i64;
+    if dst.is_contiguous() && src.is_contiguous() {
+        let f = dev.kernel(&SOURCE, &defines, "copy_contiguous")?;
+        return crate::cuda_launch!(dev, f, "copy_contiguous", cfg; out, inp, n);
+    }
+    let [so, si] = coalesce(dst.shape(), [dst.strides(), src.strides()])?;
+    let f = dev.kernel(&SOURCE, &defines, "copy_strided")?;
+    crate::cuda_launch!(dev, f, "copy_strided", cfg; out, so, inp, si, n)
+}
+
+/// `t.fill_(value)` where `bits` are the value's bytes in `t`'s dtype (little-endian).
+pub fn fill(t: &Tensor, bits: u64) -> Result<()> {
+    let dev = device_of(t)?;
+    let n = t.numel();
+    if n == 0 {
+        return Ok(());
+    }
+    let defines = [("SRC", type_name(t.dtype())), ("DST", type_name(t.dtype()))];
+    let [so] = coalesce(t.shape(), [t.strides()])?;
+    let out = ptr(t);
+    let n64 = n as i64;
+    let f = dev.kernel(&SOURCE, &defines, "fill")?;
+    crate::cuda_launch!(dev, f, "fill", launch_config(dev, n); out, so, bits, n64)
+}
