@@ -254,7 +254,10 @@ impl PyTensor {
         if old.requires_grad() && old.is_leaf() && new.dtype().is_floating_point() {
             new.set_requires_grad(true).py()?;
             if let Some(g) = old.grad() {
-                if g.shape() == new.shape() && g.dtype() == new.dtype() && g.device() == new.device() {
+                if g.shape() == new.shape()
+                    && g.dtype() == new.dtype()
+                    && g.device() == new.device()
+                {
                     new.set_grad(Some(g)).py()?;
                 }
             }

@@ -4,4 +4,7 @@ pub mod copy;
 pub mod elementwise;
 pub mod gemm;
 pub mod iter;
+pub mod loss;
+pub mod norm;
 pub mod reduce;
+pub mod rowwise;

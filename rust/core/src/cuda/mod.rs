@@ -11,8 +11,10 @@ pub mod elementwise;
 mod event;
 mod geometry;
 pub mod index;
+pub mod loss;
 mod memory;
 pub mod reduce;
+pub mod rowwise;
 pub mod scan;
 pub mod scatter;
 pub mod sort;
@@ -60,6 +62,7 @@ pub fn all_specialisations() -> Vec<(Source, Vec<(&'static str, &'static str)>)>
     v.extend(elementwise::specialisations());
     v.extend(index::specialisations());
     v.extend(reduce::specialisations());
+    v.extend(rowwise::specialisations());
     v.extend(scatter::specialisations());
     v
 }

@@ -155,3 +155,26 @@ __device__ __forceinline__ i64 offset_of(const Strided& s, i64 i) {
 // Grid-stride loop over n elements.
 #define FOR_EACH(i, n) \
     for (i64 i = (i64)blockIdx.x * blockDim.x + threadIdx.x; i < (n); i += (i64)blockDim.x * gridDim.x)
+
+// Exchanges any plain value with lane `lane ^ mask` of the warp, word by word (the union rounds
+// it up to whole words), so accumulators of several fields travel in one helper.
+template <class X> __device__ __forceinline__ X shfl_xor(X v, int mask) {
+    union U {
+        X x;
+        unsigned w[(sizeof(X) + 3) / 4];
+    };
+    U u;
+    u.x = v;
+#pragma unroll
+    for (int k = 0; k < (int)((sizeof(X) + 3) / 4); ++k) u.w[k] = __shfl_xor_sync(0xffffffffu, u.w[k], mask);
+    return u.x;
+}
+
+// Butterfly reduction over the 32 lanes of a warp: every lane ends with the combination of all
+// of them (row kernels need the row's statistic in every lane, not just lane 0). `combine` must
+// be commutative, so that all lanes compute bit-identical results.
+template <class X, class C> __device__ __forceinline__ X warp_allreduce(X v, const C& combine) {
+#pragma unroll
+    for (int m = 16; m > 0; m >>= 1) v = combine(v, shfl_xor(v, m));
+    return v;
+}
