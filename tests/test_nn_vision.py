@@ -10,7 +10,7 @@ import pytest
 
 import ferrotorch as torch
 import ferrotorch.nn.functional as F
-from ferrotorch.autograd import gradcheck
+from ferrotorch.autograd import gradcheck, gradgradcheck
 from ferrotorch.nn.modules.channelshuffle import ChannelShuffle
 from ferrotorch.nn.modules.distance import CosineSimilarity, PairwiseDistance
 from ferrotorch.nn.modules.pixelshuffle import PixelShuffle, PixelUnshuffle
@@ -327,6 +327,23 @@ def test_upsample_aliases(device, rng):
 def test_interpolate_gradcheck(device, rng, mode, shape, kwargs):
     x, _ = rand(rng, shape, device, requires_grad=True)
     assert gradcheck(lambda t: F.interpolate(t, mode=mode, **kwargs), (x,))
+
+
+@pytest.mark.parametrize("mode,shape,kwargs,node", [
+    ("nearest", (1, 2, 3), dict(scale_factor=2), "UpsampleNearest1DBackward0"),
+    ("bilinear", (1, 2, 3, 4), dict(scale_factor=(1.6, 0.7)), "UpsampleBilinear2DBackward0"),
+    ("bicubic", (1, 1, 4, 3), dict(size=(3, 5), align_corners=True), "UpsampleBicubic2DBackward0"),
+    ("trilinear", (1, 1, 2, 3, 2), dict(size=(3, 2, 4)), "UpsampleTrilinear3DBackward0"),
+    ("area", (1, 2, 5, 4), dict(size=(2, 3)), "AdaptiveAvgPool2DBackward0"),
+])
+def test_interpolate_is_one_fused_op_twice_differentiable(device, rng, mode, shape, kwargs, node):
+    # One node for every dim, named as torch's; its gradient is the same linear op transposed,
+    # so the second derivative exists too (gradgradcheck).
+    x, _ = rand(rng, shape, device, requires_grad=True)
+    y = F.interpolate(x, mode=mode, **kwargs)
+    assert y.grad_fn.name() == node
+    assert y.grad_fn.next_functions[0][0].name() == "torch::autograd::AccumulateGrad"
+    assert gradgradcheck(lambda t: F.interpolate(t, mode=mode, **kwargs), (x,))
 
 
 def test_interpolate_backward_values(device):

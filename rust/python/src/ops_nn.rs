@@ -1,14 +1,19 @@
 //! Bindings of the fused nn ops: softmax / log_softmax as Tensor methods (the module functions
 //! are these methods), and the `_C` functions `nn.functional` calls: the softmax backward
-//! kernels, layer norm, RMS norm and nll_loss. No math here.
+//! kernels, layer norm, RMS norm, batch norm, nll_loss, the fused LSTM/GRU steps and
+//! separable resampling. No math here.
 
 use crate::dtype::extract_dtype;
 use crate::errors::IntoPyResult;
 use crate::tensor::{wrap, PyTensor};
-use ferrotorch_core::autograd::functions::{convert as fc, loss as fl, norm as fn_, softmax as fs};
+use ferrotorch_core::autograd::functions::{
+    convert as fc, loss as fl, norm as fn_, resample as fres, rnn as fr, softmax as fs,
+};
 use ferrotorch_core::ops::loss::Reduction;
+use ferrotorch_core::ops::resample::Taps;
 use ferrotorch_core::ops::softmax as raw;
 use ferrotorch_core::Tensor;
+use numpy::{PyReadonlyArray2, PyUntypedArrayMethods};
 use pyo3::prelude::*;
 
 /// `x` converted to `dtype=` first, as torch's softmax family does (a recorded cast).
@@ -109,6 +114,40 @@ fn _native_layer_norm(
     Ok((wrap(py, y)?, wrap(py, m)?, wrap(py, r)?))
 }
 
+/// `_C._native_batch_norm(x, weight, bias, running_mean, running_var, training, momentum, eps)`
+/// -> `(y, mean, invstd)` (the statistics used); `y` is recorded as `NativeBatchNormBackward0`
+/// and the running statistics are updated in place when training.
+#[pyfunction]
+#[pyo3(signature = (x, weight, bias, running_mean, running_var, training, momentum, eps))]
+#[allow(clippy::too_many_arguments)]
+fn _native_batch_norm(
+    py: Python<'_>,
+    x: PyRef<'_, PyTensor>,
+    weight: Option<PyRef<'_, PyTensor>>,
+    bias: Option<PyRef<'_, PyTensor>>,
+    running_mean: Option<PyRef<'_, PyTensor>>,
+    running_var: Option<PyRef<'_, PyTensor>>,
+    training: bool,
+    momentum: f64,
+    eps: f64,
+) -> PyResult<(Py<PyTensor>, Py<PyTensor>, Py<PyTensor>)> {
+    let inner = |t: Option<PyRef<'_, PyTensor>>| t.map(|t| t.inner.clone());
+    let (w, b) = (inner(weight), inner(bias));
+    let (rm, rv) = (inner(running_mean), inner(running_var));
+    let (y, m, r) = fn_::batch_norm(
+        &x.inner,
+        w.as_ref(),
+        b.as_ref(),
+        rm.as_ref(),
+        rv.as_ref(),
+        training,
+        momentum,
+        eps,
+    )
+    .py()?;
+    Ok((wrap(py, y)?, wrap(py, m)?, wrap(py, r)?))
+}
+
 /// `_C._rms_norm(x, normalized_shape, weight, eps)` -> `(y, rstd)`; `y` is recorded as
 /// `FusedRmsNormBackward0`.
 #[pyfunction]
@@ -171,6 +210,58 @@ fn _nll_loss_forward(
     Ok((wrap(py, out)?, wrap(py, tw)?))
 }
 
+/// `_C._thnn_fused_lstm_cell(gates, cx)` -> `(hy, cy)`: the pointwise part of an LSTM step
+/// from the summed gate pre-activations, recorded as `ThnnFusedLstmCellBackward0`.
+#[pyfunction]
+fn _thnn_fused_lstm_cell(
+    py: Python<'_>,
+    gates: PyRef<'_, PyTensor>,
+    cx: PyRef<'_, PyTensor>,
+) -> PyResult<(Py<PyTensor>, Py<PyTensor>)> {
+    let (hy, cy) = fr::lstm_cell(&gates.inner, &cx.inner).py()?;
+    Ok((wrap(py, hy)?, wrap(py, cy)?))
+}
+
+/// `_C._thnn_fused_gru_cell(gi, gh, hx)` -> `hy`: the pointwise part of a GRU step from the
+/// input and hidden products, recorded as `ThnnFusedGruCellBackward0`.
+#[pyfunction]
+fn _thnn_fused_gru_cell(
+    py: Python<'_>,
+    gi: PyRef<'_, PyTensor>,
+    gh: PyRef<'_, PyTensor>,
+    hx: PyRef<'_, PyTensor>,
+) -> PyResult<Py<PyTensor>> {
+    wrap(py, fr::gru_cell(&gi.inner, &gh.inner, &hx.inner).py()?)
+}
+
+/// `_C._resample(x, taps, name)`: separable resampling of the last `len(taps)` dims of `x`,
+/// each dim's taps an `(index, weight)` pair of `(out, k)` int64 / float64 NumPy arrays;
+/// recorded as `name` (torch's upsample node names).
+#[pyfunction]
+fn _resample(
+    py: Python<'_>,
+    x: PyRef<'_, PyTensor>,
+    taps: Vec<(PyReadonlyArray2<'_, i64>, PyReadonlyArray2<'_, f64>)>,
+    name: &str,
+) -> PyResult<Py<PyTensor>> {
+    let taps: Vec<Taps> = taps
+        .iter()
+        .map(|(index, weight)| {
+            let (out, k) = (index.shape()[0], index.shape()[1]);
+            Taps {
+                index: index.as_array().iter().copied().collect(),
+                weight: weight.as_array().iter().copied().collect(),
+                out,
+                k,
+            }
+        })
+        .collect();
+    wrap(
+        py,
+        fres::resample(&x.inner, &taps, fres::node_name(name)).py()?,
+    )
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(_softmax, m)?)?;
     m.add_function(wrap_pyfunction!(_log_softmax, m)?)?;
@@ -178,6 +269,10 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(_log_softmax_backward_data, m)?)?;
     m.add_function(wrap_pyfunction!(_native_layer_norm, m)?)?;
     m.add_function(wrap_pyfunction!(_rms_norm, m)?)?;
+    m.add_function(wrap_pyfunction!(_native_batch_norm, m)?)?;
+    m.add_function(wrap_pyfunction!(_thnn_fused_lstm_cell, m)?)?;
+    m.add_function(wrap_pyfunction!(_thnn_fused_gru_cell, m)?)?;
+    m.add_function(wrap_pyfunction!(_resample, m)?)?;
     m.add_function(wrap_pyfunction!(_nll_loss, m)?)?;
     m.add_function(wrap_pyfunction!(_nll_loss_forward, m)?)
 }

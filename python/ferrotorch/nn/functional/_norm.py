@@ -12,12 +12,6 @@ def _affine(x, weight, bias, shape):
     return x
 
 
-def _normalize_over(x, dims, eps):
-    """``(x - mean) / sqrt(var + eps)`` over ``dims`` (biased variance, as torch's norms)."""
-    var, mean = torch.var_mean(x, dims, correction=0, keepdim=True)
-    return (x - mean) * torch.rsqrt(var + eps)
-
-
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     """Normalises over the last ``len(normalized_shape)`` dims, then scales and shifts:
     ``(x - mean) / sqrt(var + eps) * weight + bias`` (biased variance), by one fused kernel
@@ -53,45 +47,43 @@ def rms_norm(input, normalized_shape, weight=None, eps=None):
 
 
 def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1, eps=1e-5):
-    """Normalises each channel (dim 1) over the batch and spatial dims. In training, the batch's
-    statistics are used and the running ones updated in place (unbiased variance, as torch)."""
+    """Normalises each channel (dim 1) over the batch and spatial dims, by one fused kernel
+    forward and one backward. In training, the batch's statistics are used and the running ones
+    updated in place (unbiased variance, as torch); otherwise the running ones are used."""
     if input.dim() < 2:
         raise ValueError(f"Expected 2D or more input (got {input.dim()}D input)")
-    c = input.shape[1]
-    dims = [0] + list(range(2, input.dim()))
-    shape = [1, c] + [1] * (input.dim() - 2)
     if training:
-        n = input.numel() // c
+        n = input.numel() // input.shape[1] if input.shape[1] else 0
         if n <= 1:
             raise ValueError(f"Expected more than 1 value per channel when training, got input size {list(input.shape)}")
-        var, mean = torch.var_mean(input, dims, correction=0, keepdim=True)
-        if running_mean is not None:
-            with torch.no_grad():
-                m = momentum if momentum is not None else 0.1
-                running_mean.mul_(1 - m).add_(mean.reshape(c).detach() * m)
-                running_var.mul_(1 - m).add_(var.reshape(c).detach() * (m * n / (n - 1)))
-    else:
-        mean = running_mean.reshape(shape)
-        var = running_var.reshape(shape)
-    y = (input - mean) * torch.rsqrt(var + eps)
-    return _affine(y, weight, bias, shape)
+    m = momentum if momentum is not None else 0.1
+    return _C._native_batch_norm(input, weight, bias, running_mean, running_var, training, m, eps)[0]
 
 
 def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None,
                   use_input_stats=True, momentum=0.1, eps=1e-5):
-    """Normalises each (sample, channel) over its spatial dims."""
-    shape = [1, input.shape[1]] + [1] * (input.dim() - 2)
+    """Normalises each (sample, channel) over its spatial dims: batch norm of the input seen as
+    one sample of ``N * C`` channels (as torch computes it); running statistics, when given, get
+    the mean of the samples' updates."""
+    if input.dim() < 3:
+        raise ValueError(f"Expected 3D or more input (got {input.dim()}D input)")
+    n, c = input.shape[0], input.shape[1]
+    if use_input_stats and input.numel() // max(n * c, 1) <= 1:
+        raise ValueError(f"Expected more than 1 spatial element when training, got input size {list(input.shape)}")
+    x = input.reshape([1, n * c] + list(input.shape[2:]))
+
+    def per_sample(t):
+        return None if t is None else t.repeat(n)
+
+    rm, rv = per_sample(running_mean), per_sample(running_var)
+    y = _C._native_batch_norm(x, per_sample(weight), per_sample(bias), rm, rv, use_input_stats, momentum, eps)[0]
     if use_input_stats:
-        dims = list(range(2, input.dim()))
-        if running_mean is not None:
-            with torch.no_grad():
-                var, mean = torch.var_mean(input, dims, correction=1)
-                running_mean.mul_(1 - momentum).add_(mean.mean(0) * momentum)
-                running_var.mul_(1 - momentum).add_(var.mean(0) * momentum)
-        y = _normalize_over(input, dims, eps)
-    else:
-        y = (input - running_mean.reshape(shape)) * torch.rsqrt(running_var.reshape(shape) + eps)
-    return _affine(y, weight, bias, shape)
+        with torch.no_grad():
+            if running_mean is not None:
+                running_mean.copy_(rm.reshape([n, c]).mean(0))
+            if running_var is not None:
+                running_var.copy_(rv.reshape([n, c]).mean(0))
+    return y.reshape(input.shape)
 
 
 def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):

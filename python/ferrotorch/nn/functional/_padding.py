@@ -26,29 +26,22 @@ def _constant_pad(input, pad, value):
                 f"The input size {sizes[i]}, plus negative padding {pad[k]} and {pad[k + 1]} resulted "
                 f"in a negative output size, which is invalid. Check dimension {i} of your input."
             )
-    out = input
-    added = False
+    # Two kernels whatever the number of padded dims: a fill of the output, and one strided copy
+    # of the (cropped) input into its place, whose gradient is a view of the output's.
+    src, dst = [slice(None)] * ndim, [slice(None)] * ndim
+    out_sizes = list(sizes)
     for i in range(ndim - n_pad, ndim):
         left, right = pad[2 * (ndim - i - 1)], pad[2 * (ndim - i - 1) + 1]
-        # Crop first: a negative pad removes elements, a positive one adds a block of `value`.
-        if left < 0:
-            out = out.narrow(i, -left, out.shape[i] + left)
-        if right < 0:
-            out = out.narrow(i, 0, out.shape[i] + right)
-        parts = []
-        for amount in (left, right):
-            if amount > 0:
-                shape = list(out.shape)
-                shape[i] = amount
-                parts.append(torch.full(shape, _fill_value(input.dtype, value), dtype=input.dtype,
-                                        device=input.device))
-            else:
-                parts.append(None)
-        if parts[0] is not None or parts[1] is not None:
-            out = torch.cat([p for p in (parts[0], out, parts[1]) if p is not None], i)
-            added = True
-    # Like torch, the result never aliases the input, even when only cropping.
-    return out if added else out.clone()
+        out_sizes[i] = sizes[i] + left + right
+        # A negative pad crops the input; a positive one leaves a margin of `value`.
+        src[i] = slice(max(-left, 0), sizes[i] - max(-right, 0))
+        dst[i] = slice(max(left, 0), out_sizes[i] - max(right, 0))
+    out = torch.full(out_sizes, _fill_value(input.dtype, value), dtype=input.dtype, device=input.device)
+    if out.numel():
+        out[tuple(dst)] = input[tuple(src)]
+    elif input.requires_grad and torch.is_grad_enabled():
+        out = out + input.sum() * 0  # an empty result still belongs to the graph
+    return out
 
 
 def _source_index(mode, n, left, right, device):
@@ -125,12 +118,15 @@ def pad(input, pad, mode="constant", value=None):
     if value is not None:
         raise RuntimeError(f'Padding mode "{mode}" doesn\'t take in value argument')
     _check_non_constant(input, pad, mode)
-    out = input
-    for j in range(len(pad) // 2):
+    # One gather whatever the number of padded dims: an index tensor per padded dim, shaped to
+    # broadcast against the others (advanced indexing), so the backward is one scatter-add.
+    n_pad = len(pad) // 2
+    index = []
+    for j in reversed(range(n_pad)):
         dim = input.dim() - 1 - j
-        index = _source_index(mode, input.shape[dim], pad[2 * j], pad[2 * j + 1], input.device)
-        out = out.index_select(dim, index)
-    return out
+        idx = _source_index(mode, input.shape[dim], pad[2 * j], pad[2 * j + 1], input.device)
+        index.append(idx.reshape([-1] + [1] * j))
+    return input[(Ellipsis, *index)]
 
 
 __all__ = ["pad"]

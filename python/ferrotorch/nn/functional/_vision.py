@@ -1,11 +1,12 @@
 """Resampling of images and volumes (interpolate, grid_sample, affine_grid), as in
 ``torch.nn.functional``.
 
-``interpolate`` is separable: each spatial dimension is resampled in turn by gathering a few
-source rows (``index_select``) and summing them with per-row weights. The integer indices and the
-weights depend only on the sizes, so they are computed once on the host with torch's own formulas
-and in torch's own precision (float32 for every dtype but float64); gradients flow to the input
-through ``index_select``. ``grid_sample`` computes its coordinates with tensor ops, so gradients
+``interpolate`` is separable: each output position of a spatial dim reads a few source positions
+("taps") with per-position weights. The indices and weights depend only on the sizes, so they
+are computed on the host with torch's own formulas and in torch's own precision (float32 for
+every dtype but float64); the core's ``_resample`` then applies the taps of every dim in one
+kernel, and its gradient is the same kernel with the taps transposed (integer images, nearest
+modes only, are gathered with ``index_select`` per dim). ``grid_sample`` computes its coordinates with tensor ops, so gradients
 flow to both the input and the grid.
 """
 
@@ -16,6 +17,7 @@ import warnings
 import numpy as np
 
 import ferrotorch as torch
+from ferrotorch import _C
 
 _INTERP_MODES = "nearest | linear | bilinear | bicubic | trilinear | area | nearest-exact"
 _LINEAR_MODES = {"linear": 3, "bilinear": 4, "trilinear": 5}
@@ -128,17 +130,10 @@ def _area_taps(in_size, out_size, ft):
     return idx, w
 
 
-def _resample_dim(x, axis, idx, w):
-    """Along ``axis``, output row ``o`` is ``sum_j w[o, j] * x[idx[o, j]]`` (``w`` None: one tap)."""
-    out, k = idx.shape
-    index = torch.tensor(np.ascontiguousarray(idx.reshape(-1)), dtype=torch.int64, device=x.device)
-    y = x.index_select(axis, index)
-    if w is None:
-        return y
-    shape = list(x.shape)
-    shape[axis:axis + 1] = [out, k]
-    weights = torch.tensor(w, dtype=x.dtype, device=x.device).reshape([out, k] + [1] * (x.dim() - axis - 1))
-    return (y.reshape(shape) * weights).sum(axis + 1)
+def _gather_dim(x, axis, idx):
+    """Along ``axis``, output row ``o`` is ``x[idx[o, 0]]`` (one tap, no weight)."""
+    index = torch.tensor(np.ascontiguousarray(idx[:, 0]), dtype=torch.int64, device=x.device)
+    return x.index_select(axis, index)
 
 
 def _check_upsample_sizes(in_sizes, out_sizes):
@@ -163,9 +158,8 @@ def _upsample(input, out_sizes, scales, mode, align_corners, op_name):
     if mode not in ("nearest", "nearest-exact") and not input.is_floating_point():
         raise RuntimeError(f'"{op_name}" not implemented for \'{_type_name(input)}\'')
     ft = np.float64 if input.dtype == torch.float64 else np.float32
-    out = input
-    # Last dimension first, as torch's separable kernels nest their loops.
-    for d in reversed(range(len(in_sizes))):
+    taps = []
+    for d in range(len(in_sizes)):
         n_in, n_out, s = in_sizes[d], out_sizes[d], scales[d]
         if mode in ("nearest", "nearest-exact"):
             idx, w = _nearest_taps(n_in, n_out, s, mode == "nearest-exact"), None
@@ -175,8 +169,33 @@ def _upsample(input, out_sizes, scales, mode, align_corners, op_name):
             idx, w = _cubic_taps(n_in, n_out, align_corners, s, ft)
         else:
             idx, w = _linear_taps(n_in, n_out, align_corners, s, ft)
-        out = _resample_dim(out, d + 2, idx, w)
-    return out
+        taps.append((idx, w))
+    if not input.is_floating_point():
+        # Integer images (nearest modes only): a gather per dim, no weights to apply.
+        out = input
+        for d, (idx, _) in enumerate(taps):
+            out = _gather_dim(out, d + 2, idx)
+        return out
+    # Floating inputs: one fused kernel over every dim, whose gradient is the same kernel with
+    # the taps transposed.
+    arrays = [
+        (np.ascontiguousarray(idx, dtype=np.int64),
+         np.ones(idx.shape, np.float64) if w is None else np.ascontiguousarray(w, dtype=np.float64))
+        for idx, w in taps
+    ]
+    return _C._resample(input, arrays, _node_name(mode, len(in_sizes)))
+
+
+def _node_name(mode, nd):
+    """torch's name for the backward node of ``mode`` over ``nd`` dims."""
+    if mode == "area":
+        return f"AdaptiveAvgPool{max(nd, 2)}DBackward0"
+    linear = {1: "UpsampleLinear1DBackward0", 2: "UpsampleBilinear2DBackward0", 3: "UpsampleTrilinear3DBackward0"}
+    return {
+        "nearest": f"UpsampleNearest{nd}DBackward0",
+        "nearest-exact": f"_UpsampleNearestExact{nd}DBackward0",
+        "bicubic": "UpsampleBicubic2DBackward0",
+    }.get(mode, linear[nd])
 
 
 def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None,

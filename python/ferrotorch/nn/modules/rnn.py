@@ -2,9 +2,11 @@
 
 Every layer and direction projects its whole input with one matrix product up front
 (``x @ W_ih^T`` for all time steps at once), then runs a Python loop over the time steps with
-one matrix product per step for the hidden projection. Sequences are processed in the packed
-layout of :class:`~ferrotorch.nn.utils.rnn.PackedSequence` (rows of step ``t`` follow those of
-step ``t - 1``); a padded batch is the special case where every step has the full batch.
+one matrix product per step for the hidden projection; an LSTM or GRU step's gates and state
+update are one fused op (``_thnn_fused_lstm_cell`` / ``_thnn_fused_gru_cell``). Sequences are
+processed in the packed layout of :class:`~ferrotorch.nn.utils.rnn.PackedSequence` (rows of
+step ``t`` follow those of step ``t - 1``); a padded batch is the special case where every step
+has the full batch.
 """
 
 import math
@@ -12,6 +14,7 @@ import numbers
 import warnings
 
 import ferrotorch as torch
+from ferrotorch import _C
 
 from .. import functional as F
 from .. import init
@@ -39,20 +42,13 @@ def _step(mode, gi, state, w_hh_t, b_hh, w_hr_t):
     h = state[0]
     if mode == "GRU":
         gh = h.mm(w_hh_t) if b_hh is None else torch.addmm(b_hh, h, w_hh_t)
-        sizes = [2 * h.shape[1], h.shape[1]]
-        gi_rz, gi_n = gi.split(sizes, 1)
-        gh_rz, gh_n = gh.split(sizes, 1)
-        r, z = torch.sigmoid(gi_rz + gh_rz).chunk(2, 1)
-        n = torch.tanh(gi_n + r * gh_n)
-        return (n + z * (h - n),)
+        return (_C._thnn_fused_gru_cell(gi, gh, h),)
     gates = torch.addmm(gi, h, w_hh_t)
     if mode == "RNN_TANH":
         return (torch.tanh(gates),)
     if mode == "RNN_RELU":
         return (torch.relu(gates),)
-    i, f, g, o = gates.chunk(4, 1)
-    c = torch.sigmoid(f) * state[1] + torch.sigmoid(i) * torch.tanh(g)
-    h = torch.sigmoid(o) * torch.tanh(c)
+    h, c = _C._thnn_fused_lstm_cell(gates, state[1])
     if w_hr_t is not None:
         h = h.mm(w_hr_t)
     return (h, c)

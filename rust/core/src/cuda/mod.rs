@@ -4,6 +4,7 @@
 //! builds without a CUDA toolkit and imports on machines without a GPU; there
 //! [`is_available`] is false and every CUDA entry point returns an error.
 
+pub mod batch_norm;
 pub mod blas;
 pub mod compile;
 pub mod conv;
@@ -17,6 +18,8 @@ pub mod loss;
 mod memory;
 pub mod pool;
 pub mod reduce;
+pub mod resample;
+pub mod rnn;
 pub mod rowwise;
 pub mod scan;
 pub mod scatter;
@@ -42,11 +45,14 @@ use cudarc::driver::LaunchConfig;
 /// every combination a program can ask for.
 pub fn all_specialisations() -> Vec<(Source, Vec<(&'static str, &'static str)>)> {
     let mut v = copy::specialisations();
+    v.extend(batch_norm::specialisations());
     v.extend(elementwise::specialisations());
     v.extend(conv::specialisations());
     v.extend(index::specialisations());
     v.extend(pool::specialisations());
     v.extend(reduce::specialisations());
+    v.extend(resample::specialisations());
+    v.extend(rnn::specialisations());
     v.extend(rowwise::specialisations());
     v.extend(scatter::specialisations());
     v

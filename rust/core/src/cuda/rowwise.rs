@@ -14,7 +14,10 @@ use cudarc::driver::LaunchConfig;
 
 pub const SOURCE: Source = Source {
     name: "rowwise",
-    text: include_str!("kernels/rowwise.cu"),
+    text: concat!(
+        include_str!("kernels/moments.cuh"),
+        include_str!("kernels/rowwise.cu")
+    ),
 };
 
 /// The floating dtypes the row-wise and loss kernels are specialised for.

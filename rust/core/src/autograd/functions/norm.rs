@@ -1,6 +1,6 @@
-//! layer_norm and rms_norm and their rules (`NativeLayerNormBackward0`,
-//! `FusedRmsNormBackward0`). The rule runs the fused backward kernel; when the backward is
-//! itself being recorded (`create_graph=True`) it recomputes the statistics from the saved input
+//! layer_norm, rms_norm and batch_norm and their rules (`NativeLayerNormBackward0`,
+//! `FusedRmsNormBackward0`, `NativeBatchNormBackward0`). The rule runs the fused backward
+//! kernel; when the backward is itself being recorded (`create_graph=True`) it recomputes the statistics from the saved input
 //! with differentiable ops and writes the same gradients with them, so they can be
 //! differentiated again.
 
@@ -8,10 +8,12 @@ use super::binary::{add, mul, sub};
 use super::convert::to_dtype;
 use super::number;
 use super::reduce::{mean, sum};
+use super::shape::reshape;
 use super::unary::rsqrt;
 use crate::autograd::node::{BackwardArgs, Save};
 use crate::autograd::record::{needs_grad, record1};
 use crate::error::Result;
+use crate::ops::batch_norm as raw_bn;
 use crate::ops::norm as raw;
 use crate::tensor::Tensor;
 
@@ -211,4 +213,138 @@ pub fn rms_norm(
     };
     let y = record_norm("FusedRmsNormBackward0", &inputs, y, saves, spec);
     Ok((y, r))
+}
+
+/// The `[1, c, 1, ...]` shape a per-channel tensor broadcasts with over an input of `ndim` dims.
+fn channel_shape(c: usize, ndim: usize) -> Vec<i64> {
+    let mut s = vec![1i64; ndim];
+    s[1] = c as i64;
+    s
+}
+
+/// Batch norm's `(dx, dw, db)` written with differentiable ops, for double backward: with the
+/// batch's statistics recomputed from `x` when `training`, else with the fixed `mean`/`invstd`.
+fn batch_norm_composed(
+    g: &Tensor,
+    x: &Tensor,
+    w: Option<&Tensor>,
+    (mean_used, invstd_used): (&Tensor, &Tensor),
+    training: bool,
+    eps: f64,
+    need: [bool; 3],
+) -> Result<[Option<Tensor>; 3]> {
+    let nd = x.ndim();
+    let c = x.shape()[1];
+    let dims: Vec<i64> = (0..nd as i64).filter(|&d| d != 1).collect();
+    let over = Some(dims.as_slice());
+    let cs = channel_shape(c, nd);
+    let (centred, invstd) = if training {
+        let centred = sub(x, &mean(x, over, true, None)?)?;
+        let var = mean(&mul(&centred, &centred)?, over, true, None)?;
+        (centred, rsqrt(&add(&var, &number(eps)?)?)?)
+    } else {
+        let m = reshape(&to_dtype(mean_used, x.dtype())?, &cs)?;
+        (
+            sub(x, &m)?,
+            reshape(&to_dtype(invstd_used, x.dtype())?, &cs)?,
+        )
+    };
+    let xhat = mul(&centred, &invstd)?;
+    let per_channel = |t: Tensor| sum(&t, over, false, None);
+    let dx = if need[0] {
+        let gw = match w {
+            Some(w) => mul(g, &reshape(w, &cs)?)?,
+            None => g.clone(),
+        };
+        let inner = if training {
+            let proj = mul(&xhat, &mean(&mul(&gw, &xhat)?, over, true, None)?)?;
+            sub(&sub(&gw, &mean(&gw, over, true, None)?)?, &proj)?
+        } else {
+            gw
+        };
+        Some(mul(&invstd, &inner)?)
+    } else {
+        None
+    };
+    let dw = need[1].then(|| per_channel(mul(g, &xhat)?)).transpose()?;
+    let db = need[2].then(|| per_channel(g.clone())).transpose()?;
+    Ok([dx, dw, db])
+}
+
+/// `native_batch_norm(x, weight, bias, running_mean, running_var, training, momentum, eps)`:
+/// `(y, mean, invstd)` (the statistics used); only `y` carries a gradient, through
+/// `NativeBatchNormBackward0`. The running statistics are buffers, updated in place when
+/// training.
+#[allow(clippy::too_many_arguments)]
+pub fn batch_norm(
+    x: &Tensor,
+    weight: Option<&Tensor>,
+    bias: Option<&Tensor>,
+    running_mean: Option<&Tensor>,
+    running_var: Option<&Tensor>,
+    training: bool,
+    momentum: f64,
+    eps: f64,
+) -> Result<(Tensor, Tensor, Tensor)> {
+    let (w, b) = (param_like(weight, x)?, param_like(bias, x)?);
+    let (y, m, r) = raw_bn::native_batch_norm(
+        x,
+        w.as_ref(),
+        b.as_ref(),
+        running_mean,
+        running_var,
+        training,
+        momentum,
+        eps,
+    )?;
+    let inputs: Vec<&Tensor> = [Some(x), w.as_ref(), b.as_ref()]
+        .into_iter()
+        .flatten()
+        .collect();
+    if !needs_grad(&inputs) {
+        return Ok((y, m, r));
+    }
+    let mut saves = vec![
+        Save::Tensor(x.clone()),
+        Save::Tensor(m.clone()),
+        Save::Tensor(r.clone()),
+    ];
+    if let Some(w) = &w {
+        saves.push(Save::Tensor(w.clone()));
+    }
+    let (has_weight, has_bias) = (w.is_some(), b.is_some());
+    let y = record1(
+        "NativeBatchNormBackward0",
+        &inputs,
+        y,
+        saves,
+        move |a: &BackwardArgs| {
+            let g = a.grad(0)?;
+            let (x, m, r) = (a.saved(0)?, a.saved(1)?, a.saved(2)?);
+            let w = if has_weight { Some(a.saved(3)?) } else { None };
+            let ib = 1 + has_weight as usize;
+            let need = [
+                a.needs(0),
+                has_weight && a.needs(1),
+                has_bias && a.needs(ib),
+            ];
+            let recorded = needs_grad(&[&g, &x]) || w.as_ref().is_some_and(|w| needs_grad(&[w]));
+            let [dx, dw, db] = if recorded {
+                batch_norm_composed(&g, &x, w.as_ref(), (&m, &r), training, eps, need)?
+            } else {
+                let (dx, dw, db) =
+                    raw_bn::native_batch_norm_backward(&g, &x, w.as_ref(), &m, &r, training, need)?;
+                [dx, dw, db]
+            };
+            let mut grads = vec![dx];
+            if has_weight {
+                grads.push(dw);
+            }
+            if has_bias {
+                grads.push(db);
+            }
+            Ok(grads)
+        },
+    );
+    Ok((y, m, r))
 }

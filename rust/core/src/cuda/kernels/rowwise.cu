@@ -9,14 +9,10 @@
 // neighbouring threads read neighbouring elements. Row kernels take at most 512 threads a block
 // (`__launch_bounds__` keeps their registers within what that many threads may use).
 
-typedef typename Acc<T>::type A;
-
 __device__ __forceinline__ float m_exp(float x) { return expf(x); }
 __device__ __forceinline__ double m_exp(double x) { return exp(x); }
 __device__ __forceinline__ float m_log(float x) { return logf(x); }
 __device__ __forceinline__ double m_log(double x) { return log(x); }
-__device__ __forceinline__ float m_sqrt(float x) { return sqrtf(x); }
-__device__ __forceinline__ double m_sqrt(double x) { return sqrt(x); }
 __device__ __forceinline__ float m_ninf(float) { return -__int_as_float(0x7f800000); }
 __device__ __forceinline__ double m_ninf(double) { return -__longlong_as_double(0x7ff0000000000000LL); }
 
@@ -65,32 +61,13 @@ __device__ __forceinline__ void map_row(const T* x, T* out, i64 n, int t, int nt
     for (i64 i = done + t; i < n; i += nt) store(out + i, f(i, load(x + i)));
 }
 
-// ---- combining partial statistics across threads ----------------------------------------------
-
-// Every thread of the block gets the combination of all threads' values (a warp butterfly, then
-// the warps' results through shared memory, combined in the same order by every thread).
-template <class X, class C> __device__ X block_allreduce(X v, const C& combine) {
-    __shared__ __align__(16) unsigned char smem[32 * sizeof(X)];
-    X* sh = reinterpret_cast<X*>(smem);
-    v = warp_allreduce(v, combine);
-    const int lane = threadIdx.x & 31, w = threadIdx.x >> 5, nw = (blockDim.x + 31) >> 5;
-    __syncthreads();  // an earlier call may still read sh
-    if (lane == 0) sh[w] = v;
-    __syncthreads();
-    v = sh[0];
-    for (int k = 1; k < nw; ++k) v = combine(v, sh[k]);
-    return v;
-}
+// ---- combining partial statistics across threads (block_allreduce, Sum: moments.cuh) ----------
 
 // The row's statistic in every thread that works on it: a warp's own (warp per row) or the
 // block's (block per row).
 template <class X, class C> __device__ __forceinline__ X row_allreduce(X v, const C& combine, bool warp_rows) {
     return warp_rows ? warp_allreduce(v, combine) : block_allreduce(v, combine);
 }
-
-struct Sum {
-    __device__ __forceinline__ A operator()(A a, A b) const { return a + b; }
-};
 
 // ---- rows and columns --------------------------------------------------------------------------
 
@@ -279,25 +256,6 @@ extern "C" __global__ void log_softmax_backward_columns_k(const T* g, const T* y
 }
 
 // ---- layer norm and RMS norm -------------------------------------------------------------------
-
-// Welford's running (count, mean, sum of squared deviations): one read of the row, no
-// cancellation when the mean is large against the spread.
-struct Moments {
-    A n, mean, m2;
-};
-struct CombineMoments {
-    // Symmetric in a and b (weighted mean rather than a delta update), so both lanes of a
-    // butterfly compute the same bits.
-    __device__ __forceinline__ Moments operator()(Moments a, Moments b) const {
-        Moments r;
-        r.n = a.n + b.n;
-        if (r.n == A(0)) return a;
-        const A d = b.mean - a.mean;
-        r.mean = (a.n * a.mean + b.n * b.mean) / r.n;
-        r.m2 = a.m2 + b.m2 + d * d * (a.n * b.n / r.n);
-        return r;
-    }
-};
 
 // y = (x - mean) * rstd * w + b per row, with mean and rstd = 1 / sqrt(var + eps) written per
 // row (A). RMS norm (RMS != 0): mean is 0 and var is mean(x^2). w and b may be null.
