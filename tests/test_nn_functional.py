@@ -9,7 +9,7 @@ from helpers import assert_close_np, to_np
 
 import ferrotorch as torch
 import ferrotorch.nn.functional as F
-from ferrotorch.autograd import gradcheck
+from ferrotorch.autograd import gradcheck, gradgradcheck
 
 rng = np.random.default_rng(0)
 X = rng.uniform(-3, 3, (3, 5))
@@ -140,6 +140,28 @@ def test_embedding_lookup_padding_and_max_norm(device):
     assert_close_np(w2, [[0.6, 0.8], [0.3, 0.4]], torch.float16)  # renormalised in place (eps 1e-7)
     with pytest.raises(RuntimeError, match="Expected tensor for argument #1 'indices'"):
         F.embedding(torch.tensor([0.0], device=device), w2)
+
+
+def test_embedding_backward_scale_grad_by_freq_and_double_backward(device):
+    w = rng.normal(size=(5, 2))
+    idx = np.array([[4, 1, 1], [1, 0, 4]])
+    g = rng.normal(size=(2, 3, 2))
+    wt = torch.tensor(w, dtype=torch.float64, device=device, requires_grad=True)
+    it = torch.tensor(idx, device=device)
+    out = F.embedding(it, wt, padding_idx=0, scale_grad_by_freq=True)
+    assert out.grad_fn.name() == "EmbeddingBackward0"
+    out.backward(torch.tensor(g, device=device))
+    # Each occurrence's gradient row, divided by how often its index occurs; none for index 0.
+    counts = np.bincount(idx.reshape(-1), minlength=5)
+    expected = np.zeros_like(w)
+    for i, row in zip(idx.reshape(-1), g.reshape(-1, 2)):
+        if i != 0:
+            expected[i] += row / counts[i]
+    assert_close_np(wt.grad, expected)
+    # The backward is a recorded scatter-add: its gradient exists too.
+    assert gradgradcheck(lambda t: F.embedding(it, t, padding_idx=0, scale_grad_by_freq=True), (wt,))
+    with pytest.raises(IndexError, match="index out of range in self"):
+        F.embedding(torch.tensor([5], device=device), wt)
 
 
 @pytest.mark.parametrize("mode", ["sum", "mean", "max"])

@@ -1,13 +1,14 @@
 //! Bindings of the fused nn ops: softmax / log_softmax as Tensor methods (the module functions
 //! are these methods), and the `_C` functions `nn.functional` calls: the softmax backward
-//! kernels, layer norm, RMS norm, batch norm, nll_loss, the fused LSTM/GRU steps and
+//! kernels, layer norm, RMS norm, batch norm, nll_loss, embedding, the fused LSTM/GRU steps and
 //! separable resampling. No math here.
 
 use crate::dtype::extract_dtype;
 use crate::errors::IntoPyResult;
 use crate::tensor::{wrap, PyTensor};
 use ferrotorch_core::autograd::functions::{
-    convert as fc, loss as fl, norm as fn_, resample as fres, rnn as fr, softmax as fs,
+    convert as fc, embedding as femb, loss as fl, norm as fn_, resample as fres, rnn as fr,
+    softmax as fs,
 };
 use ferrotorch_core::ops::loss::Reduction;
 use ferrotorch_core::ops::resample::Taps;
@@ -262,6 +263,26 @@ fn _resample(
     )
 }
 
+/// `_C._embedding(weight, indices, padding_idx, scale_grad_by_freq)`: rows of `weight`,
+/// recorded as `EmbeddingBackward0` (a scatter-add of the gradient's rows).
+#[pyfunction]
+#[pyo3(signature = (weight, indices, padding_idx=None, scale_grad_by_freq=false))]
+fn _embedding(
+    py: Python<'_>,
+    weight: PyRef<'_, PyTensor>,
+    indices: PyRef<'_, PyTensor>,
+    padding_idx: Option<i64>,
+    scale_grad_by_freq: bool,
+) -> PyResult<Py<PyTensor>> {
+    let out = femb::embedding(
+        &weight.inner,
+        &indices.inner,
+        padding_idx,
+        scale_grad_by_freq,
+    );
+    wrap(py, out.py()?)
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(_softmax, m)?)?;
     m.add_function(wrap_pyfunction!(_log_softmax, m)?)?;
@@ -273,6 +294,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(_thnn_fused_lstm_cell, m)?)?;
     m.add_function(wrap_pyfunction!(_thnn_fused_gru_cell, m)?)?;
     m.add_function(wrap_pyfunction!(_resample, m)?)?;
+    m.add_function(wrap_pyfunction!(_embedding, m)?)?;
     m.add_function(wrap_pyfunction!(_nll_loss, m)?)?;
     m.add_function(wrap_pyfunction!(_nll_loss_forward, m)?)
 }

@@ -42,14 +42,9 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, sca
         padding_idx %= n
     if max_norm is not None:
         _embedding_renorm_(weight, input, max_norm, norm_type)
-    if scale_grad_by_freq or sparse:
-        raise NotImplementedError("embedding: scale_grad_by_freq and sparse gradients are not supported")
-    out = weight.index_select(0, input.reshape(-1)).reshape(list(input.shape) + [weight.shape[1]])
-    if padding_idx is not None and weight.requires_grad and torch.is_grad_enabled():
-        # torch's embedding backward skips padding_idx; masking the output does the same.
-        keep = (input != padding_idx).unsqueeze(-1).to(out.dtype)
-        out = out * keep + (out * (1 - keep)).detach()
-    return out
+    if sparse:
+        raise NotImplementedError("embedding: sparse gradients are not supported")
+    return _C._embedding(weight, input, padding_idx, scale_grad_by_freq)
 
 
 def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale_grad_by_freq=False, mode="mean",

@@ -6,6 +6,7 @@ pub mod binary;
 pub mod conv;
 pub mod convert;
 pub mod einsum;
+pub mod embedding;
 pub mod index;
 pub mod index_gather;
 pub mod index_mask;
