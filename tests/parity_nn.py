@@ -67,6 +67,13 @@ CASES = [
     ("Mish", lambda nn: nn.Mish(), seq_input((3, 7))),
     ("Softplus", lambda nn: nn.Softplus(2.0, 1.0), seq_input((3, 7))),
     ("LogSoftmax", lambda nn: nn.LogSoftmax(1), seq_input((3, 7))),
+    # The fused row kernels' paths: a middle dim (a thread per column on a GPU), rows of more than
+    # 1024 and 4096 elements (a block per row), long layer-norm rows.
+    ("Softmax_middle_dim", lambda nn: nn.Softmax(1), seq_input((2, 9, 5))),
+    ("Softmax_long_rows", lambda nn: nn.Softmax(-1), seq_input((3, 2500))),
+    ("LogSoftmax_long_rows", lambda nn: nn.LogSoftmax(-1), seq_input((2, 6000))),
+    ("LayerNorm_long_rows", lambda nn: nn.LayerNorm(3000), seq_input((4, 3000))),
+    ("RMSNorm_2d", lambda nn: nn.RMSNorm((3, 700)), seq_input((2, 3, 700))),
     ("Upsample_bilinear", lambda nn: nn.Upsample(scale_factor=1.5, mode="bilinear"), seq_input((1, 2, 4, 5))),
     ("Upsample_bicubic_ac", lambda nn: nn.Upsample(size=(7, 3), mode="bicubic", align_corners=True),
      seq_input((1, 2, 4, 5))),
@@ -76,6 +83,9 @@ CASES = [
     ("CrossEntropyLoss", lambda nn: nn.CrossEntropyLoss(label_smoothing=0.1, ignore_index=2),
      lambda r: [r.standard_normal((6, 5)), r.integers(0, 5, 6)]),
     ("NLLLoss_2d", lambda nn: nn.NLLLoss(), lambda r: [r.standard_normal((2, 4, 3, 3)), r.integers(0, 4, (2, 3, 3))]),
+    ("NLLLoss_sum_ignore", lambda nn: nn.NLLLoss(reduction="sum", ignore_index=1),
+     lambda r: [r.standard_normal((7, 4)), r.integers(0, 4, 7)]),
+    ("CrossEntropyLoss_vocab", lambda nn: nn.CrossEntropyLoss(), lambda r: [r.standard_normal((5, 3000)), r.integers(0, 3000, 5)]),
     ("BCEWithLogitsLoss", lambda nn: nn.BCEWithLogitsLoss(), lambda r: [r.standard_normal((4, 3)), r.random((4, 3))]),
     ("MSELoss", lambda nn: nn.MSELoss(reduction="sum"), lambda r: [r.standard_normal((4, 3)), r.standard_normal((4, 3))]),
     ("SmoothL1Loss", lambda nn: nn.SmoothL1Loss(beta=0.5),

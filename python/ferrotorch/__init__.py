@@ -34,6 +34,7 @@ from ._ops_index import *  # noqa: F401,F403
 from ._ops_matmul import *  # noqa: F401,F403
 from ._ops_factory import *  # noqa: F401,F403
 from ._ops_misc import *  # noqa: F401,F403
+from ._ops_nn import *  # noqa: F401,F403
 from ._random import *  # noqa: F401,F403
 from . import autograd, backends, cuda, linalg, testing  # noqa: F401
 from .autograd.grad_mode import (  # noqa: F401

@@ -14,6 +14,7 @@ mod ops_factory;
 mod ops_index;
 mod ops_matmul;
 mod ops_misc;
+mod ops_nn;
 mod ops_reduce;
 mod ops_shape;
 mod ops_unary;
@@ -39,6 +40,7 @@ fn ferrotorch_c(m: &Bound<'_, PyModule>) -> PyResult<()> {
     ops_index::register(m)?;
     ops_matmul::register(m)?;
     ops_misc::register(m)?;
+    ops_nn::register(m)?;
     ops_reduce::register(m)?;
     ops_shape::register(m)?;
     ops_unary::register(m)?;

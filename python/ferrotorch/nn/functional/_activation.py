@@ -1,11 +1,14 @@
 """Activation functions and the softmax family, as in ``torch.nn.functional``.
 
-Each is written with differentiable tensor ops, so autograd and every device come for free.
+Activations are written with differentiable tensor ops, so autograd and every device come for
+free; the softmax family calls the fused kernels of the core (one pass per row forward and
+backward).
 """
 
 import math
 
 import ferrotorch as torch
+from ferrotorch import _C
 
 
 def _dim_for(ndim):
@@ -201,32 +204,47 @@ def _cast(input, dtype):
 
 
 def softmax(input, dim=None, _stacklevel=3, dtype=None):
-    """``exp(x) / sum(exp(x))`` along ``dim``, computed stably (shifted by the maximum)."""
+    """``exp(x) / sum(exp(x))`` along ``dim``, computed stably (shifted by the maximum) by one
+    fused kernel.
+
+    Args:
+        input (Tensor): the input.
+        dim (int): the dim the values sum to 1 along.
+        dtype (torch.dtype, optional): the input is cast to it first (to avoid overflow in a
+            narrow type).
+
+    Example::
+
+        >>> F.softmax(torch.tensor([[1.0, 2.0], [3.0, 3.0]]), dim=1)
+        tensor([[0.2689, 0.7311],
+                [0.5000, 0.5000]])
+    """
     x = _cast(input, dtype)
     if dim is None:
         dim = _dim_for(x.dim())
-    if x.numel() == 0:
-        return x.clone()
-    # Softmax is shift-invariant: the detached maximum changes no gradient and avoids overflow.
-    e = torch.exp(x - x.amax(dim, keepdim=True).detach())
-    return e / e.sum(dim, keepdim=True)
+    return _C._softmax(x, dim)
 
 
 def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
-    """``x - logsumexp(x)`` along ``dim``."""
+    """``x - logsumexp(x)`` along ``dim``, by one fused kernel (stable for large ``|x|``).
+
+    Args:
+        input (Tensor): the input.
+        dim (int): the dim the log-probabilities are normalised along.
+        dtype (torch.dtype, optional): the input is cast to it first.
+    """
     x = _cast(input, dtype)
     if dim is None:
         dim = _dim_for(x.dim())
-    if x.numel() == 0:
-        return x.clone()
-    # Shifted first, as softmax: the result keeps its precision when |x| is large.
-    shifted = x - x.amax(dim, keepdim=True).detach()
-    return shifted - torch.exp(shifted).sum(dim, keepdim=True).log()
+    return _C._log_softmax(x, dim)
 
 
 def softmin(input, dim=None, _stacklevel=3, dtype=None):
-    """``softmax(-x)``."""
-    return softmax(-_cast(input, dtype), dim)
+    """``softmax(-x)`` along ``dim``."""
+    x = _cast(input, dtype)
+    if dim is None:
+        dim = _dim_for(x.dim())
+    return _C._softmax(-x, dim)
 
 
 def gumbel_softmax(logits, tau=1.0, hard=False, eps=1e-10, dim=-1):

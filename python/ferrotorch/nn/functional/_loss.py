@@ -1,14 +1,17 @@
 """Loss functions, as in ``torch.nn.functional``.
 
-Each loss is a composition of differentiable tensor ops, so autograd and every device come for
-free. Class indices are looked up with ``gather``, which checks its indices on the device; an
-out-of-range target is reported in torch's words only after that check has failed.
+Most losses are compositions of differentiable tensor ops, so autograd and every device come
+for free. nll_loss, and cross_entropy over class indices, call the fused kernels of the core
+(``log_softmax``, then one pass over the targets), which report an out-of-range target in torch's
+words. Elsewhere class indices are looked up with ``gather``, which checks its indices on the
+device; an out-of-range target is reported in torch's words only after that check has failed.
 """
 
 import math
 import warnings
 
 import ferrotorch as torch
+from ferrotorch import _C
 
 from ._activation import log_softmax, logsigmoid, softplus
 from ._linear import pairwise_distance
@@ -186,9 +189,8 @@ def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
 # ---------------------------------------------------------------------------------------------
 
 
-def _nll_terms(input, target, weight, ignore_index):
-    """Per-element ``-w[t] * input[t]`` of nll_loss and the weights ``w[t]`` (0 where ignored),
-    in the target's shape, with torch's argument checks. Returns ``(loss, w, ignored)``."""
+def _check_nll(input, target, weight):
+    """torch's argument checks of nll_loss, with its messages."""
     nd = input.dim()
     if nd < 1:
         raise ValueError(f"Expected 1 or more dimensions (got {nd})")
@@ -225,6 +227,13 @@ def _nll_terms(input, target, weight, ignore_index):
             raise RuntimeError("weight tensor should be defined either for all or no classes")
     _check_long(target, also=(torch.uint8,))
 
+
+def _nll_terms(input, target, weight, ignore_index):
+    """Per-element ``-w[t] * input[t]`` of nll_loss and the weights ``w[t]`` (0 where ignored),
+    in the target's shape. Returns ``(loss, w, ignored)``."""
+    _check_nll(input, target, weight)
+    nd = input.dim()
+    n_classes = input.shape[1] if nd > 1 else input.shape[0]
     # An unbatched (C,) input is one sample; a 1-element target keeps its batch dimension.
     x = input.unsqueeze(0) if nd == 1 else input
     t = target.long().reshape([x.shape[0]] + list(x.shape[2:]))
@@ -252,6 +261,10 @@ def _nll_reduce(loss, w, reduction):
     return _reduce(loss, reduction)
 
 
+def _weight_needs_grad(weight):
+    return weight is not None and weight.requires_grad and torch.is_grad_enabled()
+
+
 def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean"):
     """The negative log likelihood loss: ``-weight[t] * input[n, t]`` for each target class ``t``.
 
@@ -262,8 +275,15 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     See :class:`~ferrotorch.nn.NLLLoss` for details.
     """
     reduction = _resolve(size_average, reduce, reduction)
-    loss, w, _ = _nll_terms(input, target, weight, ignore_index)
-    return _nll_reduce(loss, w, reduction)
+    if _weight_needs_grad(weight):
+        # The fused kernel, like torch's, gives the class weights no gradient; composed of
+        # differentiable ops, the loss gives them one.
+        loss, w, _ = _nll_terms(input, target, weight, ignore_index)
+        return _nll_reduce(loss, w, reduction)
+    _check_nll(input, target, weight)
+    if weight is not None and weight.dtype != input.dtype:
+        weight = weight.to(input.dtype)
+    return _C._nll_loss(input, target, weight, reduction, ignore_index)
 
 
 def _class_view(weight, ndim, class_dim):
@@ -326,10 +346,10 @@ def cross_entropy(
     if label_smoothing > 0.0:
         _check_smoothing(label_smoothing)
     logp = log_softmax(input, class_dim)
+    if label_smoothing <= 0.0:
+        return nll_loss(logp, target, weight, ignore_index=ignore_index, reduction=reduction)
     loss, w, ignored = _nll_terms(logp, target, weight, ignore_index)
     nll = _nll_reduce(loss, w, reduction)
-    if label_smoothing <= 0.0:
-        return nll
     # The smoothing part: the (weighted) sum of all classes' -log p, averaged like the nll part.
     per_class = logp if weight is None else logp * _class_view(weight, logp.dim(), class_dim)
     smooth = torch.where(ignored, _zeros_like_scalar(logp), -per_class.sum(class_dim))

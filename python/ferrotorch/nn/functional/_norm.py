@@ -1,6 +1,7 @@
 """Normalisation layers' functional forms, as in ``torch.nn.functional``."""
 
 import ferrotorch as torch
+from ferrotorch import _C
 
 
 def _affine(x, weight, bias, shape):
@@ -18,7 +19,17 @@ def _normalize_over(x, dims, eps):
 
 
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
-    """Normalises over the last ``len(normalized_shape)`` dims, then scales and shifts."""
+    """Normalises over the last ``len(normalized_shape)`` dims, then scales and shifts:
+    ``(x - mean) / sqrt(var + eps) * weight + bias`` (biased variance), by one fused kernel
+    forward and one backward.
+
+    Args:
+        input (Tensor): ``(*, *normalized_shape)``.
+        normalized_shape (int or tuple of ints): the trailing dims normalised over.
+        weight (Tensor, optional): ``normalized_shape``, the scale.
+        bias (Tensor, optional): ``normalized_shape``, the shift.
+        eps (float): added to the variance.
+    """
     if isinstance(normalized_shape, int):
         normalized_shape = (normalized_shape,)
     normalized_shape = tuple(normalized_shape)
@@ -28,20 +39,17 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
             f"Given normalized_shape={list(normalized_shape)}, expected input with shape "
             f"[*, {', '.join(map(str, normalized_shape))}], but got input of size{tuple(input.shape)}"
         )
-    y = _normalize_over(input, list(range(input.dim() - k, input.dim())), eps)
-    return _affine(y, weight, bias, normalized_shape)
+    return _C._native_layer_norm(input, list(normalized_shape), weight, bias, eps)[0]
 
 
 def rms_norm(input, normalized_shape, weight=None, eps=None):
-    """``x / sqrt(mean(x^2) + eps)`` over the last dims, times ``weight``."""
+    """``x / sqrt(mean(x^2) + eps)`` over the last dims, times ``weight``, by one fused kernel
+    forward and one backward. ``eps`` defaults to ``torch.finfo(input.dtype).eps``."""
     if isinstance(normalized_shape, int):
         normalized_shape = (normalized_shape,)
-    k = len(normalized_shape)
     if eps is None:
         eps = torch.finfo(input.dtype).eps
-    dims = list(range(input.dim() - k, input.dim()))
-    y = input * torch.rsqrt((input * input).mean(dims, keepdim=True) + eps)
-    return y if weight is None else y * weight
+    return _C._rms_norm(input, list(normalized_shape), weight, eps)[0]
 
 
 def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1, eps=1e-5):
@@ -95,7 +103,8 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
             f"shape {list(input.shape)} and num_groups={num_groups}"
         )
     x = input.reshape([n, num_groups, -1])
-    y = _normalize_over(x, [2], eps).reshape(input.shape)
+    # Each (sample, group) is a row of the fused layer-norm kernel.
+    y = _C._native_layer_norm(x, [x.shape[2]], None, None, eps)[0].reshape(input.shape)
     return _affine(y, weight, bias, [1, c] + [1] * (input.dim() - 2))
 
 

@@ -6,4 +6,7 @@ pub mod gemm;
 pub mod im2col;
 pub mod iter;
 pub mod pool;
+pub mod loss;
+pub mod norm;
 pub mod reduce;
+pub mod rowwise;

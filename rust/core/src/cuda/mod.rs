@@ -13,9 +13,11 @@ pub mod elementwise;
 mod event;
 mod geometry;
 pub mod index;
+pub mod loss;
 mod memory;
 pub mod pool;
 pub mod reduce;
+pub mod rowwise;
 pub mod scan;
 pub mod scatter;
 pub mod sort;
@@ -45,6 +47,7 @@ pub fn all_specialisations() -> Vec<(Source, Vec<(&'static str, &'static str)>)>
     v.extend(index::specialisations());
     v.extend(pool::specialisations());
     v.extend(reduce::specialisations());
+    v.extend(rowwise::specialisations());
     v.extend(scatter::specialisations());
     v
 }

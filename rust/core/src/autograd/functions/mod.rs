@@ -11,14 +11,17 @@ pub mod index_gather;
 pub mod index_mask;
 pub mod index_scatter;
 pub mod inplace;
+pub mod loss;
 pub mod matmul;
 pub mod pool;
+pub mod norm;
 pub mod reduce;
 pub mod reduce_scan;
 pub mod reduce_select;
 pub mod reduce_stat;
 pub mod shape;
 pub mod shape_copy;
+pub mod softmax;
 pub mod unary;
 
 use crate::error::Result;

@@ -157,8 +157,8 @@ __device__ __forceinline__ i64 offset_of(const Strided& s, i64 i) {
     for (i64 i = (i64)blockIdx.x * blockDim.x + threadIdx.x; i < (n); i += (i64)blockDim.x * gridDim.x)
 
 // Warp shuffles of any trivially copyable value (an accumulator struct, a double, an index
-// pair), word by word: the union rounds it up to whole words. `DOWN` picks the direction.
-template <bool DOWN, class A> __device__ __forceinline__ A shfl_words(A v, int off) {
+// pair), word by word: the union rounds it up to whole words. `shuffle_word` moves one word.
+template <class A, class F> __device__ __forceinline__ A shfl_words(A v, const F& shuffle_word) {
     union U {
         A a;
         unsigned w[(sizeof(A) + 3) / 4];
@@ -166,9 +166,25 @@ template <bool DOWN, class A> __device__ __forceinline__ A shfl_words(A v, int o
     U u;
     u.a = v;
 #pragma unroll
-    for (int k = 0; k < (int)((sizeof(A) + 3) / 4); ++k)
-        u.w[k] = DOWN ? __shfl_down_sync(0xffffffffu, u.w[k], off) : __shfl_up_sync(0xffffffffu, u.w[k], off);
+    for (int k = 0; k < (int)((sizeof(A) + 3) / 4); ++k) u.w[k] = shuffle_word(u.w[k]);
     return u.a;
 }
-template <class A> __device__ __forceinline__ A shfl_down(A v, int off) { return shfl_words<true>(v, off); }
-template <class A> __device__ __forceinline__ A shfl_up(A v, int off) { return shfl_words<false>(v, off); }
+template <class A> __device__ __forceinline__ A shfl_down(A v, int off) {
+    return shfl_words(v, [off](unsigned w) { return __shfl_down_sync(0xffffffffu, w, off); });
+}
+template <class A> __device__ __forceinline__ A shfl_up(A v, int off) {
+    return shfl_words(v, [off](unsigned w) { return __shfl_up_sync(0xffffffffu, w, off); });
+}
+// Exchanges with lane `lane ^ mask` of the warp.
+template <class A> __device__ __forceinline__ A shfl_xor(A v, int mask) {
+    return shfl_words(v, [mask](unsigned w) { return __shfl_xor_sync(0xffffffffu, w, mask); });
+}
+
+// Butterfly reduction over the 32 lanes of a warp: every lane ends with the combination of all
+// of them (row kernels need the row's statistic in every lane, not just lane 0). `combine` must
+// be commutative, so that all lanes compute bit-identical results.
+template <class X, class C> __device__ __forceinline__ X warp_allreduce(X v, const C& combine) {
+#pragma unroll
+    for (int m = 16; m > 0; m >>= 1) v = combine(v, shfl_xor(v, m));
+    return v;
+}
