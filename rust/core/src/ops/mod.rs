@@ -1,6 +1,7 @@
 //! Ops, one file per family. Each op checks its arguments once (shapes, dtypes, devices),
 //! allocates its output and calls a typed CPU kernel.
 
+pub mod attention;
 pub mod binary;
 pub mod binary_kernels;
 pub mod compare;
@@ -15,8 +16,8 @@ pub mod index_mask;
 pub mod index_search;
 pub mod loss;
 pub mod matmul;
-pub mod pool;
 pub mod norm;
+pub mod pool;
 pub mod reduce;
 pub mod reduce_scan;
 pub mod shape;

@@ -2,6 +2,7 @@
 //! backward rule. One file per family; rules use these same functions, so they can themselves
 //! be differentiated (`create_graph=True`).
 
+pub mod attention;
 pub mod binary;
 pub mod conv;
 pub mod convert;
@@ -13,8 +14,8 @@ pub mod index_scatter;
 pub mod inplace;
 pub mod loss;
 pub mod matmul;
-pub mod pool;
 pub mod norm;
+pub mod pool;
 pub mod reduce;
 pub mod reduce_scan;
 pub mod reduce_select;
