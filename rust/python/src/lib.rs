@@ -8,6 +8,7 @@ mod device;
 mod dtype;
 mod errors;
 mod numpy_interop;
+mod ops_attention;
 mod ops_binary;
 mod ops_conv;
 mod ops_factory;
@@ -34,6 +35,7 @@ fn ferrotorch_c(m: &Bound<'_, PyModule>) -> PyResult<()> {
     cuda::register(m)?;
     errors::register(m)?;
     numpy_interop::register(m)?;
+    ops_attention::register(m)?;
     ops_binary::register(m)?;
     ops_conv::register(m)?;
     ops_factory::register(m)?;

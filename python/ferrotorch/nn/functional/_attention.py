@@ -1,13 +1,19 @@
 """Attention, as in ``torch.nn.functional``: ``scaled_dot_product_attention`` and
 ``multi_head_attention_forward``.
 
-Both are written with differentiable tensor ops, so autograd and every device come for free.
+``scaled_dot_product_attention`` runs one fused Rust op (``_C._scaled_dot_product_flash_attention``:
+a blocked kernel on CPU, a flash-attention style kernel on CUDA, with its own backward) for the
+common case, and a composition of differentiable tensor ops (``_composed_sdpa``) for the rest:
+dropout, batch dims that broadcast, head counts that differ without ``enable_gqa``, and head
+dims above 128 on CUDA. ``multi_head_attention_forward`` is written with tensor ops and calls
+``scaled_dot_product_attention`` when it needs no attention weights.
 """
 
 import math
 import warnings
 
 import ferrotorch as torch
+from ferrotorch import _C
 
 from ._activation import softmax
 from ._linear import dropout, linear
@@ -119,6 +125,44 @@ def scaled_dot_product_attention(
         torch's SDPA), not NaN.
     """
     _check_sdpa_inputs(query, key, value, attn_mask)
+    if _fused_sdpa_takes(query, key, value, dropout_p, enable_gqa):
+        if is_causal and attn_mask is not None:
+            raise RuntimeError("_scaled_dot_product_attention: Explicit attn_mask should not be set when is_causal=True")
+        # The kernel applies the causal mask itself; a boolean mask arrives as a 0/-inf bias.
+        bias = _attn_bias(attn_mask, False, query.shape[-2], key.shape[-2], query)
+        return _C._scaled_dot_product_flash_attention(query, key, value, bias, is_causal, scale, enable_gqa)
+    return _composed_sdpa(query, key, value, attn_mask, dropout_p, is_causal, scale, enable_gqa)
+
+
+# The largest head dim the CUDA kernel takes (`MAX_HEAD_DIM` in rust/core/src/cuda/attention.rs).
+_CUDA_MAX_HEAD_DIM = 128
+
+
+def _fused_sdpa_takes(query, key, value, dropout_p, enable_gqa):
+    """Whether the fused op takes these (already checked) inputs; the composed path takes the
+    rest."""
+    if dropout_p > 0.0 or not query.is_floating_point():
+        return False
+    n = query.dim()
+    if key.dim() != n or value.dim() != n:
+        return False
+    # The kernel indexes batch dims, it does not broadcast them.
+    if tuple(key.shape[:-3]) != tuple(query.shape[:-3]) or tuple(value.shape[:-3]) != tuple(query.shape[:-3]):
+        return False
+    if key.shape[-2] != value.shape[-2] or key.shape[-1] != query.shape[-1]:
+        return False
+    if n >= 3:
+        hq, hk, hv = query.shape[-3], key.shape[-3], value.shape[-3]
+        if hk != hv or (hq != hk and not (enable_gqa and hk > 0 and hq % hk == 0)):
+            return False
+    if query.is_cuda and max(query.shape[-1], value.shape[-1]) > _CUDA_MAX_HEAD_DIM:
+        return False
+    return True
+
+
+def _composed_sdpa(query, key, value, attn_mask, dropout_p, is_causal, scale, enable_gqa):
+    """``scaled_dot_product_attention`` with differentiable tensor ops (materialises the
+    ``L x S`` attention matrix)."""
     L, S = query.shape[-2], key.shape[-2]
     bias = _attn_bias(attn_mask, is_causal, L, S, query)
     scale_factor = 1.0 / math.sqrt(query.shape[-1]) if scale is None else scale

@@ -1,5 +1,6 @@
 //! CPU kernels. They know nothing of autograd or Python: typed pointers, shapes and strides in.
 
+pub mod attention;
 pub mod batch_norm;
 pub mod copy;
 pub mod elementwise;

@@ -4,6 +4,7 @@
 //! builds without a CUDA toolkit and imports on machines without a GPU; there
 //! [`is_available`] is false and every CUDA entry point returns an error.
 
+pub mod attention;
 pub mod batch_norm;
 pub mod blas;
 pub mod compile;
@@ -47,6 +48,7 @@ pub fn all_specialisations() -> Vec<(Source, Vec<(&'static str, &'static str)>)>
     let mut v = copy::specialisations();
     v.extend(batch_norm::specialisations());
     v.extend(elementwise::specialisations());
+    v.extend(attention::specialisations());
     v.extend(conv::specialisations());
     v.extend(index::specialisations());
     v.extend(pool::specialisations());
