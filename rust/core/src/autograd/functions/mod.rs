@@ -5,6 +5,7 @@
 pub mod binary;
 pub mod conv;
 pub mod convert;
+pub mod convolution;
 pub mod einsum;
 pub mod index;
 pub mod index_gather;
@@ -13,8 +14,8 @@ pub mod index_scatter;
 pub mod inplace;
 pub mod loss;
 pub mod matmul;
-pub mod pool;
 pub mod norm;
+pub mod pool;
 pub mod reduce;
 pub mod reduce_scan;
 pub mod reduce_select;
