@@ -1,3 +1,3 @@
 """``torch.backends``: process-wide switches of the compute backends."""
 
-from . import cuda  # noqa: F401
+from . import cuda, cudnn  # noqa: F401

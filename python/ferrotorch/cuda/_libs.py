@@ -6,6 +6,13 @@ ships them as pip wheels (``nvidia-cuda-nvrtc``, ``nvidia-cublas`` ...) that put
 by absolute path, with ``RTLD_GLOBAL``, makes the core's later open by name find the library
 already in the process. Libraries under ``CUDA_HOME`` are preloaded the same way; anything else
 is left to the loader's own search (``LD_LIBRARY_PATH``, the system's cache).
+
+cuDNN (``nvidia-cudnn-cu13``: ``nvidia/cudnn/lib/libcudnn.so.9``) is a dispatcher that opens
+its sub-libraries (``libcudnn_cnn.so.9``, ``libcudnn_engines_*.so.9`` ...) by name at run time;
+the wheel's libraries carry no run path, so every one of them is preloaded too, which also keeps
+a system cuDNN of another version from being mixed in. That is a large set, so it is loaded on
+first need (:func:`preload_cudnn`, called by ``backends.cudnn`` and the first CUDA convolution),
+not at import.
 """
 
 import ctypes
@@ -54,6 +61,42 @@ def preload():
                 _loaded[name] = path
                 break
     return dict(_loaded)
+
+
+_cudnn_loaded = {}
+
+# The dispatcher's soname; its sub-libraries are every other libcudnn_*.so.9 beside it.
+CUDNN = "libcudnn.so.9"
+
+
+def preload_cudnn():
+    """Loads cuDNN and its sub-libraries from the first place above that has them; returns
+    ``{file name: path}`` (empty when cuDNN is left to the loader's search, or absent)."""
+    if _cudnn_loaded:
+        return dict(_cudnn_loaded)
+    preload()  # cuDNN's engines use cuBLASLt and NVRTC: those first
+    for d in _search_dirs():
+        if not os.path.exists(os.path.join(d, CUDNN)):
+            continue
+        pending = [CUDNN] + sorted(
+            os.path.basename(p) for p in glob.glob(os.path.join(d, "libcudnn_*.so.9"))
+        )
+        # Sub-libraries need one another (the engines need libcudnn_graph ...); loading in
+        # passes until none more loads settles the order without hard-coding it.
+        while pending:
+            rest = []
+            for name in pending:
+                try:
+                    ctypes.CDLL(os.path.join(d, name), mode=ctypes.RTLD_GLOBAL)
+                except OSError:
+                    rest.append(name)
+                    continue
+                _cudnn_loaded[name] = os.path.join(d, name)
+            if len(rest) == len(pending):
+                break
+            pending = rest
+        break
+    return dict(_cudnn_loaded)
 
 
 def searched():

@@ -118,6 +118,42 @@ fn _cuda_set_matmul_allow_tf32(on: bool) {
     cuda::blas::set_allow_tf32(on)
 }
 
+/// cuDNN's version number, or None where the library does not load (no GPU needed).
+#[pyfunction]
+fn _cudnn_version() -> Option<usize> {
+    cuda::cudnn::version().ok()
+}
+
+/// Why cuDNN is unavailable (the library names tried, or the failing check), or None.
+#[pyfunction]
+fn _cudnn_unavailable_reason() -> Option<String> {
+    cuda::cudnn::version().err().map(|e| e.to_string())
+}
+
+/// `torch.backends.cudnn`'s switches that the core reads: `(enabled, allow_tf32,
+/// deterministic)`.
+#[pyfunction]
+fn _cudnn_flags() -> (bool, bool, bool) {
+    use cuda::cudnn as c;
+    (c::enabled(), c::allow_tf32(), c::deterministic())
+}
+
+/// Sets the switches given (None leaves one as it is).
+#[pyfunction]
+#[pyo3(signature = (enabled=None, allow_tf32=None, deterministic=None))]
+fn _cudnn_set_flags(enabled: Option<bool>, allow_tf32: Option<bool>, deterministic: Option<bool>) {
+    use cuda::cudnn as c;
+    if let Some(on) = enabled {
+        c::set_enabled(on);
+    }
+    if let Some(on) = allow_tf32 {
+        c::set_allow_tf32(on);
+    }
+    if let Some(on) = deterministic {
+        c::set_deterministic(on);
+    }
+}
+
 /// A CUDA event on a device's stream (`torch.cuda.Event`).
 #[pyclass(name = "_CudaEvent", module = "ferrotorch._C", frozen)]
 pub struct PyCudaEvent {
@@ -166,5 +202,9 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(_cuda_compile_source, m)?)?;
     m.add_function(wrap_pyfunction!(_cuda_matmul_allow_tf32, m)?)?;
     m.add_function(wrap_pyfunction!(_cuda_set_matmul_allow_tf32, m)?)?;
+    m.add_function(wrap_pyfunction!(_cudnn_version, m)?)?;
+    m.add_function(wrap_pyfunction!(_cudnn_unavailable_reason, m)?)?;
+    m.add_function(wrap_pyfunction!(_cudnn_flags, m)?)?;
+    m.add_function(wrap_pyfunction!(_cudnn_set_flags, m)?)?;
     Ok(())
 }

@@ -1,11 +1,13 @@
-//! Sliding-window kernels for `nn.functional`: `_C._im2col` (`F.unfold`), `_C._col2im`
-//! (`F.fold`), `_C._max_pool_with_indices` and `_C._avg_pool`. The Python layer checks the
-//! arguments with torch's messages and builds convolutions and pooling layers on these.
+//! Convolution and the sliding-window kernels for `nn.functional`: `_C._convolution`
+//! (torch's `aten::convolution`, every conv and conv_transpose), `_C._im2col` (`F.unfold`),
+//! `_C._col2im` (`F.fold`), `_C._max_pool_with_indices` and `_C._avg_pool`. The Python layer
+//! checks the arguments with torch's messages first.
 
 use crate::errors::IntoPyResult;
 use crate::tensor::{wrap, PyTensor};
-use ferrotorch_core::autograd::functions::{conv, pool};
+use ferrotorch_core::autograd::functions::{conv, convolution as fconv, pool};
 use ferrotorch_core::ops::conv::Window;
+use ferrotorch_core::ops::convolution::ConvParams;
 use ferrotorch_core::ops::pool::AvgPool;
 use pyo3::prelude::*;
 
@@ -56,6 +58,40 @@ fn _col2im(
     wrap(py, py.detach(|| conv::col2im(&x, &size, &w)).py()?)
 }
 
+/// `convolution(input, weight, bias, stride, padding, dilation, transposed, output_padding,
+/// groups)` over a batched `(N, C, *spatial)` input, recorded as `ConvolutionBackward0`.
+#[allow(clippy::too_many_arguments)] // torch's signature, one Python argument each
+#[pyfunction]
+fn _convolution(
+    py: Python<'_>,
+    input: PyRef<'_, PyTensor>,
+    weight: PyRef<'_, PyTensor>,
+    bias: Option<PyRef<'_, PyTensor>>,
+    stride: Vec<i64>,
+    padding: Vec<i64>,
+    dilation: Vec<i64>,
+    transposed: bool,
+    output_padding: Vec<i64>,
+    groups: i64,
+) -> PyResult<Py<PyTensor>> {
+    let (x, w) = (input.inner.clone(), weight.inner.clone());
+    let b = bias.map(|b| b.inner.clone());
+    let p = ConvParams::new(
+        &stride,
+        &padding,
+        &dilation,
+        transposed,
+        &output_padding,
+        groups,
+    )
+    .py()?;
+    wrap(
+        py,
+        py.detach(|| fconv::convolution(&x, &w, b.as_ref(), &p))
+            .py()?,
+    )
+}
+
 /// `(values, indices)` of max pooling over the `len(kernel_size)` trailing dims.
 #[pyfunction]
 fn _max_pool_with_indices(
@@ -104,6 +140,7 @@ fn _avg_pool(
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(_convolution, m)?)?;
     m.add_function(wrap_pyfunction!(_im2col, m)?)?;
     m.add_function(wrap_pyfunction!(_col2im, m)?)?;
     m.add_function(wrap_pyfunction!(_max_pool_with_indices, m)?)?;

@@ -1,22 +1,32 @@
 """Convolutions and sliding-window (un)folding, as in ``torch.nn.functional``.
 
-A convolution is im2col + one matrix product: the core's ``_C._im2col`` gathers the sliding
-windows of the input into columns ``(N, C * prod(kernel), L)`` (zero padding is done by the
-kernel, not by a padded copy), which are multiplied by the weight viewed as
-``(groups, out/groups, in/groups * prod(kernel))``. A transposed convolution is the adjoint: one
-matrix product into columns, then ``_C._col2im``, which sums overlapping windows and is also
-``fold``. im2col and col2im are each other's gradient, so backward (and double backward) runs
-through the same two kernels and the matrix products.
+Every convolution and transposed convolution is one core op, ``_C._convolution`` (torch's
+``aten::convolution``, recorded as ``ConvolutionBackward0``): cuDNN for CUDA float tensors,
+im2col + batched matrix products elsewhere, with the backward rule in the core. This module keeps
+torch's argument checks and messages, the unbatched form, and ``padding='same'`` (whose odd
+extra row or column on the right is added with ``F.pad`` first). ``unfold``/``fold`` are the
+core's ``_C._im2col``/``_C._col2im``.
 """
 
-import math
-
-import ferrotorch as torch
 from ferrotorch import _C
 
 from ._padding import pad as _pad
 
 _SPATIAL_NAMES = {1: ("width",), 2: ("height", "width"), 3: ("depth", "height", "width")}
+
+
+_cudnn_loaded = False
+
+
+def _convolution(x, weight, bias, stride, padding, dilation, transposed, output_padding, groups):
+    """``_C._convolution``, loading cuDNN's libraries before the first CUDA convolution."""
+    global _cudnn_loaded
+    if not _cudnn_loaded and x.is_cuda:
+        from ...backends import cudnn
+
+        cudnn._load()
+        _cudnn_loaded = True
+    return _C._convolution(x, weight, bias, stride, padding, dilation, transposed, output_padding, groups)
 
 
 def _tuple(value, n, name):
@@ -138,30 +148,12 @@ def _conv(input, weight, bias, stride, padding, dilation, groups, nd, name):
             f"size: ({' x '.join(map(str, effective))}). Kernel size can't be greater than actual "
             "input size"
         )
-    # The kernel pads symmetrically by `left`; 'same' with an even span needs one more on the
+    # The op pads symmetrically by `left`; 'same' with an even span needs one more on the
     # right, which only F.pad can add.
     extra = [right[i] - left[i] for i in range(nd)]
     if any(extra):
         x = _pad(x, [p for i in reversed(range(nd)) for p in (0, extra[i])])
-    n, k = x.shape[0], math.prod(kernel)
-    out = _n_blocks([x.shape[2 + i] + 2 * left[i] for i in range(nd)], kernel, stride, dilation)
-    if all(v == 1 for v in kernel) and all(v == 1 for v in stride) and not any(left):
-        cols = x.reshape([n, cin, -1])  # a pointwise window: the columns are the input itself
-    else:
-        cols = _C._im2col(x, kernel, dilation, left, stride)  # (N, C * K, L)
-    if groups == 1:
-        w = weight.reshape([cout, cin * k])
-        if bias is None:
-            y = torch.matmul(w, cols)
-        else:
-            # The bias is the product's initial value: one pass over the output.
-            y = torch.baddbmm(bias.reshape([1, cout, 1]), w.expand(n, cout, cin * k), cols)
-    else:
-        cols = cols.reshape([n, groups, (cin // groups) * k, -1])
-        y = torch.matmul(weight.reshape([groups, cout // groups, -1]), cols)  # (N, G, O/G, L)
-        if bias is not None:
-            y = y + bias.reshape([groups, cout // groups, 1])
-    y = y.reshape([n, cout] + out)
+    y = _convolution(x, weight, bias, list(stride), list(left), list(dilation), False, [0] * nd, groups)
     return y if batched else y.squeeze(0)
 
 
@@ -236,24 +228,8 @@ def _conv_transpose(input, weight, bias, stride, padding, output_padding, groups
             f"Given input size per channel: ({' x '.join(map(str, size_in))}). Calculated output size "
             f"per channel: ({' x '.join(map(str, size))}). Output size is too small"
         )
-    n, k = x.shape[0], math.prod(kernel)
-    # Each input pixel scatters weight[c_in, :, *kernel] * value into its window of the output.
-    w = weight.reshape([groups, cin // groups, (cout // groups) * k]).transpose(1, 2)
-    cols = torch.matmul(w, x.reshape([n, groups, cin // groups, math.prod(size_in)]))  # (N, G, O/G * K, L)
-    cols = cols.reshape([n, cout * k, math.prod(size_in)])
-    if all(op < s for op, s in zip(output_padding, stride)):
-        y = _C._col2im(cols, size, kernel, dilation, padding, stride)
-    else:
-        # An output_padding of at least the stride (allowed below the dilation) makes the output
-        # larger than the window grid accounts for: fold into the whole padded extent the windows
-        # cover, then crop the padding and append the zeros no window reaches.
-        full = [(size_in[i] - 1) * stride[i] + dilation[i] * (kernel[i] - 1) + 1 for i in range(nd)]
-        y = _C._col2im(cols, full, kernel, dilation, [0] * nd, stride)
-        for i in range(nd):
-            y = y.narrow(2 + i, padding[i], min(size[i], full[i] - padding[i]))
-        y = _pad(y, [p for i in reversed(range(nd)) for p in (0, size[i] - y.shape[2 + i])])
-    if bias is not None:
-        y = y + bias.reshape([cout] + [1] * nd)
+    y = _convolution(x, weight, bias, list(stride), list(padding), list(dilation), True,
+                     list(output_padding), groups)
     return y if batched else y.squeeze(0)
 
 

@@ -10,6 +10,8 @@ pub mod blas;
 pub mod compile;
 pub mod conv;
 mod copy;
+pub mod cudnn;
+pub mod cudnn_conv;
 mod device;
 pub mod elementwise;
 mod event;

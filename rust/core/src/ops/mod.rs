@@ -8,6 +8,8 @@ pub mod binary_kernels;
 pub mod compare;
 pub mod conv;
 pub mod convert;
+pub mod convolution;
+pub mod convolution_gemm;
 pub mod einsum;
 pub mod factory;
 pub mod index;

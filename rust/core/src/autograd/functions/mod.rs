@@ -6,6 +6,7 @@ pub mod attention;
 pub mod binary;
 pub mod conv;
 pub mod convert;
+pub mod convolution;
 pub mod einsum;
 pub mod embedding;
 pub mod index;
