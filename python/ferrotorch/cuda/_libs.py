@@ -75,6 +75,18 @@ def preload_cudnn():
     if _cudnn_loaded:
         return dict(_cudnn_loaded)
     preload()  # cuDNN's engines use cuBLASLt and NVRTC: those first
+    # The core opens cuDNN by the unversioned name first. Where the system's loader finds one
+    # under that name (a system cuDNN, its sub-libraries beside it), that one is used, unless
+    # torch is in the process: torch loads its own cuDNN's sub-libraries by soname, and a
+    # system cuDNN of another version loaded first would break torch's. Then the wheel's set is
+    # preloaded (torch's), and if the core still finds the system's dispatcher under the
+    # unversioned name, the version check fails and convolutions take the im2col path.
+    if "torch" not in sys.modules:
+        try:
+            ctypes.CDLL("libcudnn.so", mode=ctypes.RTLD_GLOBAL)
+            return {}
+        except OSError:
+            pass
     for d in _search_dirs():
         if not os.path.exists(os.path.join(d, CUDNN)):
             continue
