@@ -1,3 +1,3 @@
 """``ferrotorch.utils``: helpers shared by the rest of the package (hooks, data loading)."""
 
-from . import hooks  # noqa: F401
+from . import data, hooks  # noqa: F401
