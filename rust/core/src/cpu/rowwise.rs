@@ -12,6 +12,7 @@
 use super::iter::{SendPtr, PARALLEL_THRESHOLD};
 use crate::element::num_like::FloatMath;
 use crate::element::{Element, Float};
+use crate::ops::unary_math::UnaryMath;
 use rayon::prelude::*;
 
 /// A contiguous tensor seen as `[outer, n, inner]` around the dim an op works along.
@@ -170,11 +171,14 @@ fn max_of<T: Float>(xs: &[T]) -> T::Acc {
 
 /// softmax (or log_softmax with `log`) of one line; `exps` is scratch for `exp(x - max)`.
 #[inline]
-fn softmax_line<T: Float>(x: &[T], y: &mut [T], log: bool, exps: &mut Vec<T::Acc>) {
+fn softmax_line<T: Float>(x: &[T], y: &mut [T], log: bool, exps: &mut Vec<T::Acc>)
+where
+    T::Acc: UnaryMath,
+{
     // A line of -inf has no maximum; exp(x - max) is then NaN everywhere, as in torch.
     let m = max_of(x);
     if log {
-        let ls = sum1(x, |v: T| (v.to_acc() - m).exp()).ln();
+        let ls = sum1(x, |v: T| (v.to_acc() - m).fast_exp()).ln();
         // (x - m) - log(s), not x - (m + log(s)): the shift rounded at the scale of m would
         // cost the result its precision when |x| is large.
         for (o, &v) in y.iter_mut().zip(x) {
@@ -183,7 +187,8 @@ fn softmax_line<T: Float>(x: &[T], y: &mut [T], log: bool, exps: &mut Vec<T::Acc
         return;
     }
     exps.clear();
-    exps.extend(x.iter().map(|&v| (v.to_acc() - m).exp()));
+    // The branch-free exp of the unary ops: the compiler vectorises this loop.
+    exps.extend(x.iter().map(|&v| (v.to_acc() - m).fast_exp()));
     let inv = T::Acc::from_f64(1.0) / sum1(exps, |e| e);
     for (o, &e) in y.iter_mut().zip(exps.iter()) {
         *o = T::from_acc(e * inv);
@@ -195,7 +200,10 @@ fn softmax_line<T: Float>(x: &[T], y: &mut [T], log: bool, exps: &mut Vec<T::Acc
 ///
 /// # Safety
 /// `x` and `y` must each address `lines.numel()` elements and not overlap.
-pub unsafe fn softmax<T: Float>(x: *const T, y: *mut T, lines: Lines, log: bool) {
+pub unsafe fn softmax<T: Float>(x: *const T, y: *mut T, lines: Lines, log: bool)
+where
+    T::Acc: UnaryMath,
+{
     for_each_line(
         [x],
         y,
@@ -216,7 +224,9 @@ pub unsafe fn softmax_backward<T: Float>(
     dx: *mut T,
     lines: Lines,
     log: bool,
-) {
+) where
+    T::Acc: UnaryMath,
+{
     for_each_line(
         [g, y],
         dx,
@@ -226,7 +236,7 @@ pub unsafe fn softmax_backward<T: Float>(
             if log {
                 let s = sum1(gs, |v: T| v.to_acc());
                 for ((o, &gv), &yv) in out.iter_mut().zip(gs).zip(ys) {
-                    *o = T::from_acc(gv.to_acc() - yv.to_acc().exp() * s);
+                    *o = T::from_acc(gv.to_acc() - yv.to_acc().fast_exp() * s);
                 }
             } else {
                 let s = sum2(gs, ys, |a: T, b: T| a.to_acc() * b.to_acc());
