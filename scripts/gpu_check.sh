@@ -54,6 +54,7 @@ cd ..
 if [ "$what" = all ]; then
     [ -f tests/parity_cuda.py ] && run parity python3 tests/parity_cuda.py
     [ -f tests/parity_nn.py ] && run parity-nn python3 tests/parity_nn.py
+    [ -f tests/parity_optim.py ] && run parity-optim python3 tests/parity_optim.py
     [ -f benches/bench_cuda.py ] && run bench python3 benches/bench_cuda.py --json "$LOG/bench.json"
     [ -f benches/bench_nn.py ] && run bench-nn python3 benches/bench_nn.py --device cuda --json "$LOG/bench_nn.json"
 fi
