@@ -73,3 +73,9 @@ def test_parameters_to_vector_and_back(device):
     assert isinstance(m.weight, nn.Parameter)
     with pytest.raises(TypeError, match="expected torch.Tensor, but got: list"):
         vector_to_parameters([1.0], m.parameters())
+
+
+def test_reached_as_nn_utils():
+    # `nn.modules` has a submodule `utils` too; `nn.utils` must stay torch's nn.utils.
+    assert nn.utils.clip_grad_norm_ is clip_grad_norm_
+    assert nn.utils.rnn.pad_sequence is not None
