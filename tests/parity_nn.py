@@ -18,6 +18,13 @@ import ferrotorch as ft
 RTOL, ATOL = 2e-4, 2e-5
 
 
+class Const:
+    """A float input that takes no gradient (a loss's target)."""
+
+    def __init__(self, array):
+        self.array = np.asarray(array)
+
+
 def seq_input(shape):
     return lambda rng: [rng.standard_normal(shape).astype(np.float32)]
 
@@ -92,6 +99,65 @@ CASES = [
      lambda r: [r.standard_normal((4, 3)), r.standard_normal((4, 3))]),
     ("KLDivLoss", lambda nn: nn.KLDivLoss(reduction="batchmean"),
      lambda r: [np.log(r.random((4, 3)) + 0.1), r.random((4, 3))]),
+    # Every other module of the nn issue (LazyLinear is left out: torch's state_dict holds
+    # uninitialised parameters until the first call). Dropouts run with p=0: their masks come
+    # from each library's own generator.
+    ("Identity", lambda nn: nn.Identity(), seq_input((3, 4))),
+    ("Unflatten", lambda nn: nn.Unflatten(1, (2, 3)), seq_input((4, 6))),
+    ("AdaptiveAvgPool1d", lambda nn: nn.AdaptiveAvgPool1d(4), seq_input((2, 3, 9))),
+    ("Dropout", lambda nn: nn.Dropout(0.0), seq_input((3, 4))),
+    ("Dropout1d", lambda nn: nn.Dropout1d(0.0), seq_input((2, 3, 4))),
+    ("Dropout2d", lambda nn: nn.Dropout2d(0.0), seq_input((2, 3, 4, 4))),
+    ("AlphaDropout", lambda nn: nn.AlphaDropout(0.0), seq_input((3, 4))),
+    ("RNNCell", lambda nn: nn.RNNCell(4, 5, nonlinearity="relu"), seq_input((3, 4))),
+    ("TransformerEncoder", lambda nn: nn.TransformerEncoder(
+        nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0), 2, enable_nested_tensor=False), seq_input((5, 2, 8))),
+    ("TransformerDecoder", lambda nn: nn.TransformerDecoder(nn.TransformerDecoderLayer(8, 2, 16, dropout=0.0), 2),
+     lambda r: [r.standard_normal((4, 2, 8)), r.standard_normal((5, 2, 8))]),
+    ("Transformer", lambda nn: nn.Transformer(8, 2, 1, 1, 16, dropout=0.0),
+     lambda r: [r.standard_normal((5, 2, 8)), r.standard_normal((4, 2, 8))]),
+    ("ReLU", lambda nn: nn.ReLU(), seq_input((3, 7))),
+    ("ReLU6", lambda nn: nn.ReLU6(), lambda r: [r.standard_normal((3, 7)) * 5]),
+    ("LeakyReLU", lambda nn: nn.LeakyReLU(0.2), seq_input((3, 7))),
+    ("ELU", lambda nn: nn.ELU(0.7), seq_input((3, 7))),
+    ("SELU", lambda nn: nn.SELU(), seq_input((3, 7))),
+    ("CELU", lambda nn: nn.CELU(1.3), seq_input((3, 7))),
+    ("SiLU", lambda nn: nn.SiLU(), seq_input((3, 7))),
+    ("Sigmoid", lambda nn: nn.Sigmoid(), seq_input((3, 7))),
+    ("Tanh", lambda nn: nn.Tanh(), seq_input((3, 7))),
+    ("Hardtanh", lambda nn: nn.Hardtanh(-0.5, 0.8), seq_input((3, 7))),
+    ("Hardsigmoid", lambda nn: nn.Hardsigmoid(), lambda r: [r.standard_normal((3, 7)) * 4]),
+    ("Hardswish", lambda nn: nn.Hardswish(), lambda r: [r.standard_normal((3, 7)) * 4]),
+    ("Softsign", lambda nn: nn.Softsign(), seq_input((3, 7))),
+    ("Tanhshrink", lambda nn: nn.Tanhshrink(), seq_input((3, 7))),
+    ("Threshold", lambda nn: nn.Threshold(0.1, -2.0), seq_input((3, 7))),
+    ("GLU", lambda nn: nn.GLU(1), seq_input((3, 8))),
+    ("Softmin", lambda nn: nn.Softmin(1), seq_input((3, 7))),
+    ("ZeroPad2d", lambda nn: nn.ZeroPad2d((1, 0, 2, 1)), seq_input((1, 2, 3, 3))),
+    ("ConstantPad2d", lambda nn: nn.ConstantPad2d((2, -1, 0, 1), 0.5), seq_input((1, 2, 3, 4))),
+    ("ReplicationPad2d", lambda nn: nn.ReplicationPad2d((1, 2, 0, 3)), seq_input((1, 2, 3, 3))),
+    ("CosineSimilarity", lambda nn: nn.CosineSimilarity(1), lambda r: [r.standard_normal((4, 5))] * 2),
+    ("PairwiseDistance", lambda nn: nn.PairwiseDistance(3.0), lambda r: [r.standard_normal((4, 5)), r.standard_normal((4, 5))]),
+    ("ChannelShuffle", lambda nn: nn.ChannelShuffle(2), seq_input((1, 4, 2, 2))),
+    ("L1Loss", lambda nn: nn.L1Loss(), lambda r: [r.standard_normal((4, 3)), Const(r.standard_normal((4, 3)))]),
+    ("HuberLoss", lambda nn: nn.HuberLoss(delta=0.7), lambda r: [r.standard_normal((4, 3)), Const(r.standard_normal((4, 3)))]),
+    ("BCELoss", lambda nn: nn.BCELoss(), lambda r: [r.random((4, 3)) * 0.9 + 0.05, Const(r.random((4, 3)))]),
+    ("PoissonNLLLoss", lambda nn: nn.PoissonNLLLoss(full=True), lambda r: [r.standard_normal((4, 3)), Const(r.random((4, 3)) * 3)]),
+    ("GaussianNLLLoss", lambda nn: nn.GaussianNLLLoss(), lambda r: [r.standard_normal((4, 3)), Const(r.standard_normal((4, 3))),
+                                                                     r.random((4, 3)) + 0.5]),
+    ("CosineEmbeddingLoss", lambda nn: nn.CosineEmbeddingLoss(margin=0.2),
+     lambda r: [r.standard_normal((4, 5)), r.standard_normal((4, 5)), np.array([1, -1, 1, -1])]),
+    ("MarginRankingLoss", lambda nn: nn.MarginRankingLoss(0.3),
+     lambda r: [r.standard_normal(6), r.standard_normal(6), np.array([1, -1, 1, 1, -1, -1])]),
+    ("HingeEmbeddingLoss", lambda nn: nn.HingeEmbeddingLoss(1.5), lambda r: [r.standard_normal((4, 3)), np.array([[1, -1, 1]] * 4)]),
+    ("MultiMarginLoss", lambda nn: nn.MultiMarginLoss(p=2, margin=0.8), lambda r: [r.standard_normal((4, 5)), r.integers(0, 5, 4)]),
+    ("MultiLabelMarginLoss", lambda nn: nn.MultiLabelMarginLoss(),
+     lambda r: [r.standard_normal((2, 4)), np.array([[3, 0, -1, 1], [1, 2, 3, -1]])]),
+    ("MultiLabelSoftMarginLoss", lambda nn: nn.MultiLabelSoftMarginLoss(),
+     lambda r: [r.standard_normal((3, 4)), Const(r.integers(0, 2, (3, 4)).astype(np.float64))]),
+    ("SoftMarginLoss", lambda nn: nn.SoftMarginLoss(), lambda r: [r.standard_normal((3, 4)), Const(np.sign(r.standard_normal((3, 4))))]),
+    ("TripletMarginLoss", lambda nn: nn.TripletMarginLoss(margin=0.5, p=1.5),
+     lambda r: [r.standard_normal((4, 5)), r.standard_normal((4, 5)), r.standard_normal((4, 5))]),
     ("CTCLoss", lambda nn: nn.CTCLoss(), None),
 ]
 
@@ -108,6 +174,9 @@ def ctc_inputs(lib, rng, device):
 def make_inputs(lib, arrays, device):
     out = []
     for a in arrays:
+        if isinstance(a, Const):
+            out.append(lib.tensor(a.array.astype(np.float32), device=device))
+            continue
         a = np.asarray(a)
         if a.dtype.kind in "iu":
             out.append(lib.tensor(a, dtype=lib.int64, device=device))
@@ -147,7 +216,7 @@ def check(name, device):
     case = next(c for c in CASES if c[0] == name)
     _, build, make = case
     is_ctc = make is None
-    arrays = None if is_ctc else [np.asarray(a) for a in make(np.random.default_rng(0))]
+    arrays = None if is_ctc else [a if isinstance(a, Const) else np.asarray(a) for a in make(np.random.default_rng(0))]
     torch.manual_seed(0)
     tm, t_out, t_in, t_par = run(torch, build, arrays, device, None, 1, is_ctc)
     state = {k: v.detach().cpu().numpy() for k, v in tm.state_dict().items()}
