@@ -23,10 +23,7 @@ pub const SOURCE: Source = Source {
 
 /// Every (source, defines) the functions here request.
 pub fn specialisations() -> Vec<(Source, Vec<(&'static str, &'static str)>)> {
-    [DType::F16, DType::BF16, DType::F32, DType::F64]
-        .into_iter()
-        .map(|d| (SOURCE, vec![("T", type_name(d))]))
-        .collect()
+    super::float_specialisations(SOURCE)
 }
 
 /// The largest `E` and `Ev` the kernels take (`DMAX` in the source).

@@ -152,8 +152,5 @@ pub fn backward_apply(
 
 /// Every (source, defines) the batch norm program can request.
 pub fn specialisations() -> Vec<(Source, Vec<(&'static str, &'static str)>)> {
-    [DType::F16, DType::BF16, DType::F32, DType::F64]
-        .into_iter()
-        .map(|d| (SOURCE, defines(d).to_vec()))
-        .collect()
+    super::float_specialisations(SOURCE)
 }

@@ -72,6 +72,20 @@ pub fn compile_all(arch: u32) -> Result<usize> {
     Ok(all.len())
 }
 
+/// The floating dtypes the nn kernels (norms, softmax, losses, attention, RNN steps,
+/// resampling) are specialised for.
+pub(crate) const FLOATS: [DType; 4] = [DType::F16, DType::BF16, DType::F32, DType::F64];
+
+/// `source` specialised as `T` for each of [`FLOATS`].
+pub(crate) fn float_specialisations(
+    source: Source,
+) -> Vec<(Source, Vec<(&'static str, &'static str)>)> {
+    FLOATS
+        .iter()
+        .map(|&d| (source, vec![("T", type_name(d))]))
+        .collect()
+}
+
 /// The element type's name in kernel sources (see `kernels/common.cuh`).
 pub fn type_name(d: DType) -> &'static str {
     match d {

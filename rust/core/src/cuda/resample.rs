@@ -2,7 +2,6 @@
 
 use super::rowwise::defines;
 use super::{device_of, launch_config, ptr, Source};
-use crate::dtype::DType;
 use crate::error::Result;
 use crate::ops::resample::Dims;
 use crate::tensor::Tensor;
@@ -30,8 +29,5 @@ pub fn resample(x: &Tensor, y: &Tensor, taps: &[(Tensor, Tensor)], d: Dims) -> R
 
 /// Every (source, defines) the resampling program can request.
 pub fn specialisations() -> Vec<(Source, Vec<(&'static str, &'static str)>)> {
-    [DType::F16, DType::BF16, DType::F32, DType::F64]
-        .into_iter()
-        .map(|d| (SOURCE, defines(d).to_vec()))
-        .collect()
+    super::float_specialisations(SOURCE)
 }

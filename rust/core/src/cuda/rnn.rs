@@ -4,7 +4,6 @@
 
 use super::rowwise::defines;
 use super::{device_of, launch_config, ptr, Source};
-use crate::dtype::DType;
 use crate::error::Result;
 use crate::tensor::Tensor;
 
@@ -97,8 +96,5 @@ pub fn gru_cell_backward(
 
 /// Every (source, defines) the RNN program can request.
 pub fn specialisations() -> Vec<(Source, Vec<(&'static str, &'static str)>)> {
-    [DType::F16, DType::BF16, DType::F32, DType::F64]
-        .into_iter()
-        .map(|d| (SOURCE, defines(d).to_vec()))
-        .collect()
+    super::float_specialisations(SOURCE)
 }

@@ -20,9 +20,6 @@ pub const SOURCE: Source = Source {
     ),
 };
 
-/// The floating dtypes the row-wise and loss kernels are specialised for.
-const FLOATS: [DType; 4] = [DType::F16, DType::BF16, DType::F32, DType::F64];
-
 /// The specialisation for element type `d`.
 pub(crate) fn defines(d: DType) -> [(&'static str, &'static str); 1] {
     [("T", type_name(d))]
@@ -30,12 +27,8 @@ pub(crate) fn defines(d: DType) -> [(&'static str, &'static str); 1] {
 
 /// Every (source, defines) the row-wise and loss programs can request.
 pub fn specialisations() -> Vec<(Source, Vec<(&'static str, &'static str)>)> {
-    let mut v = Vec::new();
-    for src in [SOURCE, super::loss::SOURCE] {
-        for d in FLOATS {
-            v.push((src, defines(d).to_vec()));
-        }
-    }
+    let mut v = super::float_specialisations(SOURCE);
+    v.extend(super::float_specialisations(super::loss::SOURCE));
     v
 }
 
