@@ -40,6 +40,15 @@ pub enum Category {
 }
 
 impl DType {
+    /// The dtype floating kernels compute and keep statistics in: f64 for f64, f32 for every
+    /// other floating type (the `Acc` of `element::Float`).
+    pub const fn float_acc(self) -> DType {
+        match self {
+            DType::F64 => DType::F64,
+            _ => DType::F32,
+        }
+    }
+
     /// Bytes per element.
     pub const fn size(self) -> usize {
         match self {

@@ -155,7 +155,7 @@ fn rows_smem(p: &Plan, dt: DType, with_dout: bool) -> usize {
     let (e, ev, bq) = (p.dims.e, p.dims.ev, block_rows(dt));
     let elems =
         bq * e + KT * (e + 1) + KT * (ev + 1) + bq * KT + if with_dout { bq * ev } else { 0 };
-    elems * crate::ops::attention::acc_dtype(dt).size()
+    elems * dt.float_acc().size()
 }
 
 /// Writes `out` and `lse` (fresh, contiguous) of the planned problem.
@@ -213,7 +213,7 @@ pub fn backward(
     if blocks > 0 {
         let (e, ev, bq) = (d.e, d.ev, block_rows(dt));
         let elems = KT * (e + 1) + KT * (ev + 1) + bq * e + bq * ev + 2 * bq * KT;
-        let smem = elems * crate::ops::attention::acc_dtype(dt).size();
+        let smem = elems * dt.float_acc().size();
         let f = dev.kernel(&SOURCE, &defs, "sdpa_bwd_dkdv_k")?;
         let cfg = config(dev, &f, blocks, smem)?;
         let (dkp, dvp) = (ptr(dk), ptr(dv));

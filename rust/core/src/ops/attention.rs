@@ -15,7 +15,7 @@
 //! that every key is masked from, whose output (and gradients) are then 0.
 
 use crate::cpu::attention::{self as kernel, Dims, Geo, Inputs, Operand, Saved};
-use crate::dtype::{scalar_type_name, DType};
+use crate::dtype::scalar_type_name;
 use crate::error::Result;
 use crate::ops::check_same_device;
 use crate::tensor::Tensor;
@@ -45,15 +45,6 @@ impl Plan {
     }
     pub fn scores_shape(&self) -> Vec<usize> {
         [self.lead.as_slice(), &[self.dims.l, self.dims.s]].concat()
-    }
-}
-
-/// The dtype the logsumexp and the accumulation are kept in.
-pub fn acc_dtype(d: DType) -> DType {
-    if d == DType::F64 {
-        DType::F64
-    } else {
-        DType::F32
     }
 }
 
@@ -255,7 +246,7 @@ pub fn scaled_dot_product_flash_attention(
     let p = plan(q, k, v, bias, is_causal, scale, enable_gqa)?;
     let dt = q.dtype();
     let out = Tensor::empty(&p.out_shape(), dt, q.device())?;
-    let lse = Tensor::empty(&p.lse_shape(), acc_dtype(dt), q.device())?;
+    let lse = Tensor::empty(&p.lse_shape(), dt.float_acc(), q.device())?;
     if out.numel() == 0 && lse.numel() == 0 {
         return Ok((out, lse));
     }
@@ -295,7 +286,7 @@ pub fn scaled_dot_product_flash_attention_backward(
     if grad.shape() != p.out_shape().as_slice()
         || out.shape() != p.out_shape().as_slice()
         || lse.shape() != p.lse_shape().as_slice()
-        || lse.dtype() != acc_dtype(dt)
+        || lse.dtype() != dt.float_acc()
     {
         bail!(
             Runtime,
@@ -318,7 +309,7 @@ pub fn scaled_dot_product_flash_attention_backward(
     } else {
         None
     };
-    let delta = Tensor::empty(&p.lse_shape(), acc_dtype(dt), dev)?;
+    let delta = Tensor::empty(&p.lse_shape(), dt.float_acc(), dev)?;
     if q.is_cuda() {
         let grads = (&dq, &dk, &dv, ds.as_ref());
         crate::cuda::attention::backward(&p, &dout, &out, &lse, &delta, grads)?;

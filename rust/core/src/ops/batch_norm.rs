@@ -15,15 +15,6 @@ use crate::ops::check_same_device;
 use crate::tensor::Tensor;
 use crate::{bail, dispatch_float, Scalar};
 
-/// The dtype the statistics are kept in.
-fn stat_dtype(d: DType) -> DType {
-    if d == DType::F64 {
-        DType::F64
-    } else {
-        DType::F32
-    }
-}
-
 /// Checks the arguments with torch's messages; returns the `[n, c, hw]` layout of `x`.
 fn check(op: &str, x: &Tensor, per_channel: &[(&str, Option<&Tensor>)]) -> Result<kernels::Layout> {
     if x.ndim() < 2 {
@@ -77,7 +68,7 @@ fn stat_tensor<A: crate::element::Element>(v: Vec<A>) -> Result<Tensor> {
 
 /// `(mean, var, invstd)` of each channel of the contiguous `x`.
 fn batch_moments(x: &Tensor, l: kernels::Layout, eps: f64) -> Result<[Tensor; 3]> {
-    let sd = stat_dtype(x.dtype());
+    let sd = x.dtype().float_acc();
     if x.is_cuda() {
         return crate::cuda::batch_norm::moments(x, l, eps, sd);
     }
@@ -131,7 +122,7 @@ pub fn native_batch_norm(
         ],
     )?;
     let (n, c, hw) = l;
-    let sd = stat_dtype(x.dtype());
+    let sd = x.dtype().float_acc();
     let xc = x.contiguous()?;
     let (mean, invstd) = if training {
         if n * hw == 0 {
@@ -220,7 +211,7 @@ pub fn native_batch_norm_backward(
         );
     }
     let c = l.1;
-    let sd = stat_dtype(x.dtype());
+    let sd = x.dtype().float_acc();
     let gc = grad.to_dtype(x.dtype())?.contiguous()?;
     let xc = x.contiguous()?;
     let (mc, ic) = (flat(mean, sd)?, flat(invstd, sd)?);

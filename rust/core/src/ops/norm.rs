@@ -7,21 +7,12 @@
 //! normalised dim, in float for f16/bf16 inputs (as torch's CUDA kernels keep them).
 
 use crate::cpu::norm::{norm_backward, norm_forward, NormGradPtrs, Rows};
-use crate::dtype::{scalar_type_name, DType};
+use crate::dtype::scalar_type_name;
 use crate::element::Float;
 use crate::error::Result;
 use crate::ops::check_same_device;
 use crate::tensor::Tensor;
 use crate::{bail, dispatch_float};
-
-/// The dtype the statistics are kept in.
-fn stat_dtype(d: DType) -> DType {
-    if d == DType::F64 {
-        DType::F64
-    } else {
-        DType::F32
-    }
-}
 
 /// Checks a norm's arguments with torch's messages; returns the `[rows, n]` view of `x`.
 fn check(
@@ -116,7 +107,7 @@ fn forward(
     };
     let r = check(op, x, ns, weight, bias)?;
     let (xc, wc, bc) = (x.contiguous()?, contiguous(weight)?, contiguous(bias)?);
-    let sd = stat_dtype(x.dtype());
+    let sd = x.dtype().float_acc();
     let (y, mean, rstd) = if xc.is_cuda() {
         crate::cuda::rowwise::norm(&xc, wc.as_ref(), bc.as_ref(), (r.rows, r.n), eps, rms, sd)?
     } else {
@@ -124,7 +115,7 @@ fn forward(
         let mean = Tensor::empty(&[r.rows], sd, x.device())?;
         let rstd = Tensor::empty(&[r.rows], sd, x.device())?;
         // SAFETY: every tensor is contiguous with the sizes `r` describes; the statistics'
-        // dtype is T::Acc's (stat_dtype); outputs are fresh.
+        // dtype is T::Acc's (`DType::float_acc`); outputs are fresh.
         dispatch_float!(x.dtype(), T => unsafe {
             norm_forward::<T>(
                 xc.data_ptr::<T>(),
@@ -206,7 +197,7 @@ fn backward(
             x.shape()
         );
     }
-    let sd = stat_dtype(x.dtype());
+    let sd = x.dtype().float_acc();
     let gc = grad.to_dtype(x.dtype())?.contiguous()?;
     let (xc, wc) = (x.contiguous()?, contiguous(weight)?);
     let (mc, rc) = (
@@ -286,7 +277,7 @@ pub fn rms_norm_backward(
     weight: Option<&Tensor>,
     need: [bool; 2],
 ) -> Result<(Option<Tensor>, Option<Tensor>)> {
-    let mean = Tensor::zeros(rstd.shape(), stat_dtype(x.dtype()), x.device())?;
+    let mean = Tensor::zeros(rstd.shape(), x.dtype().float_acc(), x.device())?;
     let (dx, dw, _) = backward(
         grad,
         x,

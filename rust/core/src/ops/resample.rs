@@ -6,7 +6,7 @@
 //! input position, the outputs that read it and with which weight): no atomics, deterministic,
 //! and the backward of the backward is the forward again.
 
-use crate::dtype::{scalar_type_name, DType};
+use crate::dtype::scalar_type_name;
 use crate::error::Result;
 use crate::tensor::Tensor;
 use crate::{bail, dispatch_float};
@@ -81,15 +81,6 @@ impl Taps {
     }
 }
 
-/// The dtype the weights are applied in.
-fn weight_dtype(d: DType) -> DType {
-    if d == DType::F64 {
-        DType::F64
-    } else {
-        DType::F32
-    }
-}
-
 /// Resamples the last `taps.len()` (1 to 3) dims of the floating `x` (at least one leading
 /// dim before them) with the given taps.
 pub fn resample(x: &Tensor, taps: &[Taps]) -> Result<Tensor> {
@@ -134,7 +125,7 @@ pub fn resample(x: &Tensor, taps: &[Taps]) -> Result<Tensor> {
         ks: [all[0].k, all[1].k, all[2].k],
     };
     if x.is_cuda() {
-        let wd = weight_dtype(x.dtype());
+        let wd = x.dtype().float_acc();
         let mut dev_taps = Vec::with_capacity(3);
         for t in &all {
             let index =
