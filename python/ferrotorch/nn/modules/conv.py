@@ -120,7 +120,9 @@ class Conv1d(_ConvForward, _ConvNd):
     r"""1D convolution over an input of shape ``(N, C_in, L)`` or ``(C_in, L)``.
 
     Args:
-        in_channels (int), out_channels (int), kernel_size (int or tuple)
+        in_channels (int): channels of the input.
+        out_channels (int): channels of the output.
+        kernel_size (int or tuple): size of the kernel.
         stride (int or tuple): Default: 1
         padding (int, tuple or str): ``'valid'``, ``'same'`` or amounts. Default: 0
         dilation (int or tuple): Default: 1
@@ -145,7 +147,9 @@ class Conv2d(_ConvForward, _ConvNd):
     r"""2D convolution over an input of shape ``(N, C_in, H, W)`` or ``(C_in, H, W)``.
 
     Args:
-        in_channels (int), out_channels (int), kernel_size (int or tuple)
+        in_channels (int): channels of the input.
+        out_channels (int): channels of the output.
+        kernel_size (int or tuple): size of the kernel.
         stride (int or tuple): Default: 1
         padding (int, tuple or str): ``'valid'``, ``'same'`` or amounts. Default: 0
         dilation (int or tuple): Default: 1
@@ -170,7 +174,9 @@ class Conv3d(_ConvForward, _ConvNd):
     r"""3D convolution over an input of shape ``(N, C_in, D, H, W)`` or ``(C_in, D, H, W)``.
 
     Args:
-        in_channels (int), out_channels (int), kernel_size (int or tuple)
+        in_channels (int): channels of the input.
+        out_channels (int): channels of the output.
+        kernel_size (int or tuple): size of the kernel.
         stride (int or tuple): Default: 1
         padding (int, tuple or str): ``'valid'``, ``'same'`` or amounts. Default: 0
         dilation (int or tuple): Default: 1
@@ -244,8 +250,16 @@ class ConvTranspose1d(_ConvTransposeNd):
     r"""1D transposed convolution over ``(N, C_in, L)`` or ``(C_in, L)``.
 
     Args:
-        in_channels (int), out_channels (int), kernel_size (int or tuple)
-        stride, padding, output_padding, dilation (int or tuple), groups (int), bias (bool)
+        in_channels (int): channels of the input.
+        out_channels (int): channels of the output.
+        kernel_size (int or tuple): size of the kernel.
+        stride (int or tuple): Default: 1
+        padding (int or tuple): ``dilation * (kernel_size - 1) - padding`` zeros are added to
+            both sides of each spatial dimension of the input. Default: 0
+        output_padding (int or tuple): added to one side of the output shape. Default: 0
+        groups (int): blocked connections from input to output channels. Default: 1
+        bias (bool): Default: ``True``
+        dilation (int or tuple): Default: 1
 
     Weight ``(in_channels, out_channels / groups, kernel_size)``, bias ``(out_channels)``.
     ``forward(input, output_size=None)``: ``output_size`` picks the output padding.
@@ -265,8 +279,16 @@ class ConvTranspose2d(_ConvTransposeNd):
     r"""2D transposed convolution over ``(N, C_in, H, W)`` or ``(C_in, H, W)``.
 
     Args:
-        in_channels (int), out_channels (int), kernel_size (int or tuple)
-        stride, padding, output_padding, dilation (int or tuple), groups (int), bias (bool)
+        in_channels (int): channels of the input.
+        out_channels (int): channels of the output.
+        kernel_size (int or tuple): size of the kernel.
+        stride (int or tuple): Default: 1
+        padding (int or tuple): ``dilation * (kernel_size - 1) - padding`` zeros are added to
+            both sides of each spatial dimension of the input. Default: 0
+        output_padding (int or tuple): added to one side of the output shape. Default: 0
+        groups (int): blocked connections from input to output channels. Default: 1
+        bias (bool): Default: ``True``
+        dilation (int or tuple): Default: 1
 
     Weight ``(in_channels, out_channels / groups, kH, kW)``, bias ``(out_channels)``.
     ``forward(input, output_size=None)``: ``output_size`` picks the output padding.
@@ -286,8 +308,16 @@ class ConvTranspose3d(_ConvTransposeNd):
     r"""3D transposed convolution over ``(N, C_in, D, H, W)`` or ``(C_in, D, H, W)``.
 
     Args:
-        in_channels (int), out_channels (int), kernel_size (int or tuple)
-        stride, padding, output_padding, dilation (int or tuple), groups (int), bias (bool)
+        in_channels (int): channels of the input.
+        out_channels (int): channels of the output.
+        kernel_size (int or tuple): size of the kernel.
+        stride (int or tuple): Default: 1
+        padding (int or tuple): ``dilation * (kernel_size - 1) - padding`` zeros are added to
+            both sides of each spatial dimension of the input. Default: 0
+        output_padding (int or tuple): added to one side of the output shape. Default: 0
+        groups (int): blocked connections from input to output channels. Default: 1
+        bias (bool): Default: ``True``
+        dilation (int or tuple): Default: 1
 
     Weight ``(in_channels, out_channels / groups, kD, kH, kW)``, bias ``(out_channels)``.
     ``forward(input, output_size=None)``: ``output_size`` picks the output padding.
