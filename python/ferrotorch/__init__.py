@@ -37,6 +37,7 @@ from ._ops_misc import *  # noqa: F401,F403
 from ._ops_nn import *  # noqa: F401,F403
 from ._random import *  # noqa: F401,F403
 from . import autograd, backends, cuda, linalg, testing  # noqa: F401
+from .serialization import load, save  # noqa: F401
 from .autograd.grad_mode import (  # noqa: F401
     enable_grad,
     inference_mode,

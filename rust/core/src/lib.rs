@@ -14,6 +14,7 @@ pub mod layout;
 pub mod ops;
 pub mod random;
 pub mod scalar;
+pub mod serialization;
 pub mod storage;
 pub mod tensor;
 

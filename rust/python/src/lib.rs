@@ -20,6 +20,7 @@ mod ops_reduce;
 mod ops_shape;
 mod ops_unary;
 mod random;
+mod serialization;
 mod tensor;
 
 use pyo3::prelude::*;
@@ -47,5 +48,6 @@ fn ferrotorch_c(m: &Bound<'_, PyModule>) -> PyResult<()> {
     ops_shape::register(m)?;
     ops_unary::register(m)?;
     random::register(m)?;
+    serialization::register(m)?;
     Ok(())
 }
