@@ -111,6 +111,23 @@ def test_system_dir_for_fashion(tmp_path, monkeypatch):
     assert datasets.FashionMNIST.system_dirs != datasets.MNIST.system_dirs
 
 
+DEBIAN_DIR = "/usr/share/datasets/fashion-mnist"
+
+
+@pytest.mark.skipif(not os.path.isdir(DEBIAN_DIR), reason="Debian's dataset-fashion-mnist is not installed")
+def test_debian_package_files(tmp_path, monkeypatch):
+    """The real files of Debian's package: found without a download (none is attempted)."""
+    assert DEBIAN_DIR in datasets.FashionMNIST.system_dirs
+    monkeypatch.setattr(datasets.FashionMNIST, "mirrors", ["http://127.0.0.1:9/"])
+    train = datasets.FashionMNIST(tmp_path, train=True, download=True)
+    test = datasets.FashionMNIST(tmp_path, train=False)
+    assert tuple(train.data.shape) == (60000, 28, 28) and tuple(test.data.shape) == (10000, 28, 28)
+    assert train.targets[:10].tolist() == [9, 0, 0, 3, 0, 2, 7, 2, 5, 5]
+    assert test.targets[:10].tolist() == [9, 2, 1, 1, 6, 1, 4, 6, 5, 7]
+    assert np.bincount(train.targets.numpy()).tolist() == [6000] * 10
+    assert not (tmp_path / "FashionMNIST").exists()
+
+
 def test_missing_without_download(tmp_path):
     with pytest.raises(RuntimeError, match="Dataset not found. You can use download=True to download it"):
         datasets.MNIST(tmp_path)

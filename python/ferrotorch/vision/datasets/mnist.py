@@ -143,7 +143,10 @@ class FashionMNIST(MNIST):
     """Zalando's Fashion-MNIST: same format and splits as :class:`MNIST`, clothing classes.
 
     Besides ``root/FashionMNIST/raw``, the files are found in ``/usr/share/datasets/fashion-mnist``
-    where Debian's ``dataset-fashion-mnist`` package installs them.
+    where Debian's ``dataset-fashion-mnist`` package installs them (the four ``.gz`` files, named
+    as here). Their images and labels are upstream's, but the MD5s of the ``.gz`` files differ
+    from ``resources`` (the gzip headers were rewritten: no file name, the packaging date), so
+    checksums are only checked on download.
     """
 
     mirrors = ["http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"]
