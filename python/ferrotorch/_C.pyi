@@ -1061,6 +1061,18 @@ def _run_backward(tensors, grad_tensors, retain_graph=None, create_graph=False, 
 def _run_grad(outputs, inputs, grad_outputs, retain_graph=None, create_graph=False, allow_unused=False) -> Any:
     """`autograd.grad(outputs, inputs, grad_outputs, ...)`: a list with None where unused."""
 
+def _safetensors_load_bytes(data) -> Any:
+    """`(tensors in file order, metadata)` of a file's bytes."""
+
+def _safetensors_load_file(path) -> Any:
+    """`(tensors in file order, metadata)` of a memory-mapped file."""
+
+def _safetensors_save_bytes(tensors, metadata) -> Any:
+    """The file's bytes, for a Python file object."""
+
+def _safetensors_save_file(path, tensors, metadata) -> Any:
+    """Writes `tensors` and `metadata` atomically to `path`."""
+
 def _scaled_dot_product_flash_attention(query, key, value, attn_bias=None, is_causal=False, scale=None, enable_gqa=False) -> Any:
     """`_C._scaled_dot_product_flash_attention(query, key, value, attn_bias=None, is_causal=False,
     scale=None, enable_gqa=False)`: `softmax(query @ key^T * scale + attn_bias) @ value` by one
