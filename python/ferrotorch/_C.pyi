@@ -987,6 +987,9 @@ def _embedding(weight, indices, padding_idx=None, scale_grad_by_freq=False) -> T
     """`_C._embedding(weight, indices, padding_idx, scale_grad_by_freq)`: rows of `weight`,
     recorded as `EmbeddingBackward0` (a scatter-add of the gradient's rows)."""
 
+def _fused_step(rule, params, grads, states, scalars) -> Any:
+    """Updates `params` and `states[j][i]` in place by `rule` with per-parameter constant rows."""
+
 def _get_default_dtype() -> dtype: ...
 
 def _im2col(input, kernel_size, dilation, padding, stride) -> Tensor:

@@ -2,6 +2,7 @@
 
 import ferrotorch as torch
 
+from . import _fused
 from .optimizer import Optimizer, _check_not_sparse, _get_scalar_dtype, _use_grad_for_differentiable
 
 __all__ = ["Adadelta", "adadelta"]
@@ -129,6 +130,12 @@ def adadelta(
     maximize,
 ):
     r"""Functional API of :class:`Adadelta`; the per-tensor loop is the one place of the math."""
+    if _fused.applies(params, grads, square_avgs, acc_deltas, differentiable=differentiable):
+        _fused.advance(state_steps)
+        rows = _fused.adadelta_rows(len(params), lr=float(lr), rho=rho, eps=eps,
+                                    weight_decay=weight_decay, maximize=maximize)
+        _fused.step("adadelta", params, grads, [square_avgs, acc_deltas], rows)
+        return
     _single_tensor_adadelta(
         params,
         grads,

@@ -2,6 +2,7 @@
 
 import ferrotorch as torch
 
+from . import _fused
 from .optimizer import (
     Optimizer,
     _check_fused_foreach,
@@ -148,6 +149,12 @@ def adagrad(
     maximize,
 ):
     r"""Functional API of :class:`Adagrad`; the per-tensor loop is the one place of the math."""
+    if _fused.applies(params, grads, state_sums, differentiable=differentiable):
+        rows = _fused.adagrad_rows(_fused.advance(state_steps), lr=float(lr),
+                                   lr_decay=lr_decay, weight_decay=weight_decay, eps=eps,
+                                   maximize=maximize)
+        _fused.step("adagrad", params, grads, [state_sums], rows)
+        return
     _single_tensor_adagrad(
         params,
         grads,

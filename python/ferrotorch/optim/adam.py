@@ -2,6 +2,7 @@
 
 import ferrotorch as torch
 
+from . import _fused
 from .optimizer import (
     Optimizer,
     _check_fused_foreach,
@@ -193,6 +194,14 @@ def adam(
     r"""Functional API of :class:`Adam`/:class:`AdamW`: updates ``params`` and the state lists in
     place. The per-tensor loop is the one place of the math, so a fused multi-tensor kernel can
     replace it."""
+    if _fused.applies(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs if amsgrad else [],
+                      differentiable=differentiable):
+        rows = _fused.adam_rows(_fused.advance(state_steps), lr=float(lr), beta1=beta1,
+                                beta2=beta2, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
+                                maximize=maximize, decoupled=decoupled_weight_decay)
+        states = [exp_avgs, exp_avg_sqs, max_exp_avg_sqs if amsgrad else []]
+        _fused.step("adam", params, grads, states, rows)
+        return
     _single_tensor_adam(
         params,
         grads,

@@ -2,6 +2,7 @@
 
 import ferrotorch as torch
 
+from . import _fused
 from .optimizer import (
     Optimizer,
     _check_not_sparse,
@@ -139,6 +140,12 @@ def adamax(
     weight_decay,
 ):
     r"""Functional API of :class:`Adamax`; the per-tensor loop is the one place of the math."""
+    if _fused.applies(params, grads, exp_avgs, exp_infs, differentiable=differentiable):
+        rows = _fused.adamax_rows(_fused.advance(state_steps), lr=float(lr), beta1=beta1,
+                                  beta2=beta2, eps=eps, weight_decay=weight_decay,
+                                  maximize=maximize)
+        _fused.step("adamax", params, grads, [exp_avgs, exp_infs], rows)
+        return
     _single_tensor_adamax(
         params,
         grads,

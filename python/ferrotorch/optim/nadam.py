@@ -2,6 +2,7 @@
 
 import ferrotorch as torch
 
+from . import _fused
 from .optimizer import (
     Optimizer,
     _check_not_sparse,
@@ -161,6 +162,13 @@ def nadam(
     eps,
 ):
     r"""Functional API of :class:`NAdam`; the per-tensor loop is the one place of the math."""
+    if _fused.applies(params, grads, exp_avgs, exp_avg_sqs, differentiable=differentiable):
+        rows = _fused.nadam_rows(_fused.advance(state_steps), mu_products, lr=float(lr),
+                                 beta1=beta1, beta2=beta2, eps=eps, weight_decay=weight_decay,
+                                 momentum_decay=momentum_decay,
+                                 decoupled=decoupled_weight_decay, maximize=maximize)
+        _fused.step("nadam", params, grads, [exp_avgs, exp_avg_sqs], rows)
+        return
     _single_tensor_nadam(
         params,
         grads,

@@ -4,6 +4,7 @@ import math
 
 import ferrotorch as torch
 
+from . import _fused
 from .optimizer import (
     Optimizer,
     _check_not_sparse,
@@ -151,6 +152,12 @@ def radam(
     eps,
 ):
     r"""Functional API of :class:`RAdam`; the per-tensor loop is the one place of the math."""
+    if _fused.applies(params, grads, exp_avgs, exp_avg_sqs, differentiable=differentiable):
+        rows = _fused.radam_rows(_fused.advance(state_steps), lr=float(lr), beta1=beta1,
+                                 beta2=beta2, eps=eps, weight_decay=weight_decay,
+                                 decoupled=decoupled_weight_decay, maximize=maximize)
+        _fused.step("radam", params, grads, [exp_avgs, exp_avg_sqs], rows)
+        return
     _single_tensor_radam(
         params,
         grads,

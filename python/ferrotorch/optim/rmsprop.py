@@ -2,6 +2,7 @@
 
 import ferrotorch as torch
 
+from . import _fused
 from .optimizer import Optimizer, _check_not_sparse, _get_scalar_dtype, _use_grad_for_differentiable
 
 __all__ = ["RMSprop", "rmsprop"]
@@ -163,6 +164,15 @@ def rmsprop(
     centered,
 ):
     r"""Functional API of :class:`RMSprop`; the per-tensor loop is the one place of the math."""
+    states = [square_avgs, momentum_buffer_list if momentum > 0 else [],
+              grad_avgs if centered else []]
+    if _fused.applies(params, grads, *states, differentiable=differentiable):
+        _fused.advance(state_steps)
+        rows = _fused.rmsprop_rows(len(params), lr=float(lr), alpha=alpha, eps=eps,
+                                   weight_decay=weight_decay, momentum=momentum,
+                                   centered=centered, maximize=maximize)
+        _fused.step("rmsprop", params, grads, states, rows)
+        return
     _single_tensor_rmsprop(
         params,
         grads,

@@ -2,6 +2,7 @@
 
 import ferrotorch as torch
 
+from . import _fused
 from .optimizer import Optimizer, _check_fused_foreach, _use_grad_for_differentiable, required
 
 __all__ = ["SGD", "sgd"]
@@ -136,6 +137,17 @@ def sgd(
     r"""Functional API of :class:`SGD`: updates ``params`` in place and fills ``None`` entries of
     ``momentum_buffer_list`` with new buffers. The per-tensor loop is the one place of the math,
     so a fused multi-tensor kernel can replace it."""
+    if _fused.applies(params, grads, momentum_buffer_list if momentum != 0 else []):
+        first = [buf is None for buf in momentum_buffer_list]
+        if momentum != 0:
+            for i, p in enumerate(params):
+                if first[i]:
+                    momentum_buffer_list[i] = torch.empty_like(p)
+        rows = _fused.sgd_rows(len(params), first if momentum != 0 else [False] * len(params),
+                               lr=float(lr), weight_decay=weight_decay, momentum=momentum,
+                               dampening=dampening, nesterov=nesterov, maximize=maximize)
+        _fused.step("sgd", params, grads, [momentum_buffer_list if momentum != 0 else []], rows)
+        return
     _single_tensor_sgd(
         params,
         grads,

@@ -19,6 +19,7 @@ mod ops_nn;
 mod ops_reduce;
 mod ops_shape;
 mod ops_unary;
+mod optim;
 mod random;
 mod serialization;
 mod tensor;
@@ -47,6 +48,7 @@ fn ferrotorch_c(m: &Bound<'_, PyModule>) -> PyResult<()> {
     ops_reduce::register(m)?;
     ops_shape::register(m)?;
     ops_unary::register(m)?;
+    optim::register(m)?;
     random::register(m)?;
     serialization::register(m)?;
     Ok(())

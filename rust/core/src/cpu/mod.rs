@@ -9,6 +9,7 @@ pub mod im2col;
 pub mod iter;
 pub mod loss;
 pub mod norm;
+pub mod optim;
 pub mod pool;
 pub mod reduce;
 pub mod resample;

@@ -19,6 +19,7 @@ mod geometry;
 pub mod index;
 pub mod loss;
 mod memory;
+pub mod optim;
 pub mod pool;
 pub mod reduce;
 pub mod resample;
@@ -53,6 +54,7 @@ pub fn all_specialisations() -> Vec<(Source, Vec<(&'static str, &'static str)>)>
     v.extend(attention::specialisations());
     v.extend(conv::specialisations());
     v.extend(index::specialisations());
+    v.extend(optim::specialisations());
     v.extend(pool::specialisations());
     v.extend(reduce::specialisations());
     v.extend(resample::specialisations());

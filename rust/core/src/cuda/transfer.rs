@@ -94,3 +94,21 @@ pub fn pin_memory(t: &Tensor) -> Result<Tensor> {
     out.copy_(t)?;
     Ok(out)
 }
+
+/// A small table of words (kernel arguments too large to pass by value) in device memory,
+/// without waiting for the device: from pageable memory, `cuMemcpyHtoDAsync` returns once the
+/// driver has staged the source, so `words` may be dropped right away (CUDA's documented API
+/// synchronisation behaviour) and the copy is ordered before later work on the stream.
+pub fn upload_table(dev: &'static super::CudaDevice, words: &[i64]) -> Result<CudaBuffer> {
+    let nbytes = std::mem::size_of_val(words);
+    let buf = CudaBuffer::alloc(dev, nbytes)?;
+    if nbytes > 0 {
+        // SAFETY: reinterpreting i64 words as their bytes.
+        let host = unsafe { std::slice::from_raw_parts(words.as_ptr() as *const u8, nbytes) };
+        dev.bind()?;
+        unsafe { result::memcpy_htod_async(buf.ptr(), host, dev.stream.cu_stream()) }.map_err(
+            driver_err("copying a kernel table to the GPU (cuMemcpyHtoDAsync)"),
+        )?;
+    }
+    Ok(buf)
+}

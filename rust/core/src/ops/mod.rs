@@ -20,6 +20,7 @@ pub mod index_search;
 pub mod loss;
 pub mod matmul;
 pub mod norm;
+pub mod optim;
 pub mod pool;
 pub mod reduce;
 pub mod reduce_scan;

@@ -1,0 +1,249 @@
+//! The element-wise optimizer updates (`ops::optim`) on the CPU: every element of every
+//! parameter of a group in one pass, tasks of `CHUNK` elements spread over threads.
+//!
+//! Each rule reads the parameter, its gradient and up to three state buffers and writes the
+//! parameter and the states, in the order of operations of torch's single-tensor
+//! implementation, in the accumulation type (f32, or f64 for f64 parameters). `c` holds the
+//! rule's per-tensor constants in the layout `python/ferrotorch/optim/_fused.py` documents.
+
+use super::iter::{SendPtr, PARALLEL_THRESHOLD};
+use crate::element::num_like::FloatMath;
+use crate::element::Float;
+use crate::ops::optim::{Rule, SCALARS};
+use rayon::prelude::*;
+
+/// Elements per task: large enough to amortise scheduling, small enough to balance threads.
+const CHUNK: usize = 1 << 14;
+
+/// Pointers of one parameter and its buffers (state pointers beyond the rule's count are null).
+pub struct Slot<T> {
+    pub param: SendPtr<T>,
+    pub grad: SendPtr<T>,
+    pub states: [SendPtr<T>; 3],
+    pub numel: usize,
+    pub consts: [f64; SCALARS],
+}
+
+fn on<A: FloatMath>(flag: A) -> bool {
+    flag != A::from_f64(0.0)
+}
+
+/// torch's `lerp`: exact at both ends whichever side the weight is on.
+fn lerp<A: FloatMath>(from: A, to: A, w: A) -> A {
+    let half = A::from_f64(0.5);
+    if w.abs() < half {
+        from + w * (to - from)
+    } else {
+        to - (to - from) * (A::from_f64(1.0) - w)
+    }
+}
+
+/// `g` after `maximize` and coupled weight decay (`g + wd * p`).
+fn decayed<A: FloatMath>(g: A, p: A, wd: A, maximize: A) -> A {
+    let g = if on(maximize) { -g } else { g };
+    if on(wd) {
+        g + wd * p
+    } else {
+        g
+    }
+}
+
+// c: [lr, wd, momentum, dampening, nesterov, maximize, first_step]
+fn sgd<A: FloatMath>(c: &[A; SCALARS], p: A, g: A, s: &mut [A; 3]) -> A {
+    let [lr, wd, momentum, dampening, nesterov, maximize, first] =
+        [c[0], c[1], c[2], c[3], c[4], c[5], c[6]];
+    let mut g = decayed(g, p, wd, maximize);
+    if on(momentum) {
+        let one = A::from_f64(1.0);
+        s[0] = if on(first) {
+            g
+        } else {
+            s[0] * momentum + (one - dampening) * g
+        };
+        g = if on(nesterov) {
+            g + momentum * s[0]
+        } else {
+            s[0]
+        };
+    }
+    p + (-lr) * g
+}
+
+// c: [lr, beta1, beta2, eps, wd, step_size, bias_correction2_sqrt, amsgrad, maximize, decoupled]
+fn adam<A: FloatMath>(c: &[A; SCALARS], p: A, g: A, s: &mut [A; 3]) -> A {
+    let one = A::from_f64(1.0);
+    let [lr, beta1, beta2, eps, wd] = [c[0], c[1], c[2], c[3], c[4]];
+    let [step_size, bc2_sqrt, amsgrad, maximize, decoupled] = [c[5], c[6], c[7], c[8], c[9]];
+    let (mut p, g) = if on(decoupled) {
+        let g = if on(maximize) { -g } else { g };
+        (if on(wd) { p * (one - lr * wd) } else { p }, g)
+    } else {
+        (p, decayed(g, p, wd, maximize))
+    };
+    s[0] = lerp(s[0], g, one - beta1);
+    s[1] = s[1] * beta2 + (one - beta2) * (g * g);
+    let v = if on(amsgrad) {
+        s[2] = s[2].max_(s[1]);
+        s[2]
+    } else {
+        s[1]
+    };
+    let denom = v.sqrt() / bc2_sqrt + eps;
+    p = p + (-step_size) * (s[0] / denom);
+    p
+}
+
+// c: [lr, alpha, eps, wd, momentum, centered, maximize]; states: square_avg, momentum, grad_avg
+fn rmsprop<A: FloatMath>(c: &[A; SCALARS], p: A, g: A, s: &mut [A; 3]) -> A {
+    let one = A::from_f64(1.0);
+    let [lr, alpha, eps, wd, momentum, centered, maximize] =
+        [c[0], c[1], c[2], c[3], c[4], c[5], c[6]];
+    let g = decayed(g, p, wd, maximize);
+    s[0] = s[0] * alpha + (one - alpha) * (g * g);
+    let avg = if on(centered) {
+        s[2] = lerp(s[2], g, one - alpha);
+        (s[0] + (-one) * (s[2] * s[2])).sqrt()
+    } else {
+        s[0].sqrt()
+    } + eps;
+    if momentum > A::from_f64(0.0) {
+        s[1] = s[1] * momentum + g / avg;
+        p + (-lr) * s[1]
+    } else {
+        p + (-lr) * (g / avg)
+    }
+}
+
+// c: [clr, wd, eps, maximize]; states: sum
+fn adagrad<A: FloatMath>(c: &[A; SCALARS], p: A, g: A, s: &mut [A; 3]) -> A {
+    let g = decayed(g, p, c[1], c[3]);
+    s[0] = s[0] + g * g;
+    p + (-c[0]) * (g / (s[0].sqrt() + c[2]))
+}
+
+// c: [lr, rho, eps, wd, maximize]; states: square_avg, acc_delta
+fn adadelta<A: FloatMath>(c: &[A; SCALARS], p: A, g: A, s: &mut [A; 3]) -> A {
+    let one = A::from_f64(1.0);
+    let [lr, rho, eps] = [c[0], c[1], c[2]];
+    let g = decayed(g, p, c[3], c[4]);
+    s[0] = s[0] * rho + (one - rho) * (g * g);
+    let std = (s[0] + eps).sqrt();
+    let delta = (s[1] + eps).sqrt() / std * g;
+    s[1] = s[1] * rho + (one - rho) * (delta * delta);
+    p + (-lr) * delta
+}
+
+// c: [clr, beta1, beta2, eps, wd, maximize]; states: exp_avg, exp_inf
+fn adamax<A: FloatMath>(c: &[A; SCALARS], p: A, g: A, s: &mut [A; 3]) -> A {
+    let one = A::from_f64(1.0);
+    let [clr, beta1, beta2, eps] = [c[0], c[1], c[2], c[3]];
+    let g = decayed(g, p, c[4], c[5]);
+    s[0] = lerp(s[0], g, one - beta1);
+    s[1] = (s[1] * beta2).max_(g.abs() + eps);
+    p + (-clr) * (s[0] / s[1])
+}
+
+// c: [lr, beta1, beta2, eps, wd, decoupled, maximize, bias_correction2, grad_coef, avg_coef]
+// (the coefficients carry the Nesterov momentum schedule; states: exp_avg, exp_avg_sq)
+fn nadam<A: FloatMath>(c: &[A; SCALARS], p: A, g: A, s: &mut [A; 3]) -> A {
+    let one = A::from_f64(1.0);
+    let [lr, beta1, beta2, eps, wd, decoupled, maximize] =
+        [c[0], c[1], c[2], c[3], c[4], c[5], c[6]];
+    let [bc2, grad_coef, avg_coef] = [c[7], c[8], c[9]];
+    let (mut p, g) = if on(decoupled) {
+        let g = if on(maximize) { -g } else { g };
+        (if on(wd) { p * (one - lr * wd) } else { p }, g)
+    } else {
+        (p, decayed(g, p, wd, maximize))
+    };
+    s[0] = lerp(s[0], g, one - beta1);
+    s[1] = s[1] * beta2 + (one - beta2) * (g * g);
+    let denom = (s[1] / bc2).sqrt() + eps;
+    p = p + (-grad_coef) * (g / denom);
+    p + (-avg_coef) * (s[0] / denom)
+}
+
+// c: [lr, beta1, beta2, eps, wd, decoupled, maximize, bias_correction1, bc2_sqrt, rect]
+// (rect <= 0: the variance is not tractable yet and the step is plain momentum)
+fn radam<A: FloatMath>(c: &[A; SCALARS], p: A, g: A, s: &mut [A; 3]) -> A {
+    let one = A::from_f64(1.0);
+    let [lr, beta1, beta2, eps, wd, decoupled, maximize] =
+        [c[0], c[1], c[2], c[3], c[4], c[5], c[6]];
+    let [bc1, bc2_sqrt, rect] = [c[7], c[8], c[9]];
+    let (p, g) = if on(decoupled) {
+        let g = if on(maximize) { -g } else { g };
+        (if on(wd) { p * (one - lr * wd) } else { p }, g)
+    } else {
+        (p, decayed(g, p, wd, maximize))
+    };
+    s[0] = lerp(s[0], g, one - beta1);
+    s[1] = s[1] * beta2 + (one - beta2) * (g * g);
+    let corrected = s[0] / bc1;
+    if rect > A::from_f64(0.0) {
+        let adaptive = bc2_sqrt / (s[1].sqrt() + eps);
+        p + (-one) * (corrected * lr * adaptive * rect)
+    } else {
+        p + (-one) * (corrected * lr)
+    }
+}
+
+/// Runs `rule` over every element of every slot.
+pub fn step<T: Float>(rule: Rule, slots: &[Slot<T>]) {
+    match rule {
+        Rule::Sgd => run(slots, sgd::<T::Acc>),
+        Rule::Adam => run(slots, adam::<T::Acc>),
+        Rule::RmsProp => run(slots, rmsprop::<T::Acc>),
+        Rule::Adagrad => run(slots, adagrad::<T::Acc>),
+        Rule::Adadelta => run(slots, adadelta::<T::Acc>),
+        Rule::Adamax => run(slots, adamax::<T::Acc>),
+        Rule::NAdam => run(slots, nadam::<T::Acc>),
+        Rule::RAdam => run(slots, radam::<T::Acc>),
+    }
+}
+
+fn run<T, F>(slots: &[Slot<T>], f: F)
+where
+    T: Float,
+    F: Fn(&[T::Acc; SCALARS], T::Acc, T::Acc, &mut [T::Acc; 3]) -> T::Acc + Sync,
+{
+    let tasks: Vec<(usize, usize)> = slots
+        .iter()
+        .enumerate()
+        .flat_map(|(i, s)| (0..s.numel).step_by(CHUNK).map(move |start| (i, start)))
+        .collect();
+    let total: usize = slots.iter().map(|s| s.numel).sum();
+    let task = |&(i, start): &(usize, usize)| {
+        let slot = &slots[i];
+        let c = slot.consts.map(T::Acc::from_f64);
+        let used: [bool; 3] = std::array::from_fn(|j| !slot.states[j].0.is_null());
+        for k in start..(start + CHUNK).min(slot.numel) {
+            // SAFETY: k < numel of every buffer of this slot (checked by ops::optim), tasks
+            // cover disjoint ranges, and null state pointers are never dereferenced.
+            unsafe {
+                let mut s = [T::Acc::from_f64(0.0); 3];
+                for j in 0..3 {
+                    if used[j] {
+                        s[j] = (*slot.states[j].0.add(k)).to_acc();
+                    }
+                }
+                let p = f(
+                    &c,
+                    (*slot.param.0.add(k)).to_acc(),
+                    (*slot.grad.0.add(k)).to_acc(),
+                    &mut s,
+                );
+                *slot.param.0.add(k) = T::from_acc(p);
+                for j in 0..3 {
+                    if used[j] {
+                        *slot.states[j].0.add(k) = T::from_acc(s[j]);
+                    }
+                }
+            }
+        }
+    };
+    if total >= PARALLEL_THRESHOLD && tasks.len() > 1 && rayon::current_num_threads() > 1 {
+        tasks.par_iter().for_each(task);
+    } else {
+        tasks.iter().for_each(task);
+    }
+}
