@@ -339,3 +339,15 @@ def test_interop_with_the_safetensors_package(tmp_path):
     assert set(back) == set(ours)
     for k, v in ours.items():
         np.testing.assert_array_equal(back[k], v.numpy())
+
+
+def test_tensors_come_back_on_the_device_they_were_saved_from(tmp_path, device):
+    t = torch.arange(6.0, device=device).reshape(2, 3)
+    p = nn.Parameter(torch.ones(2, device=device))
+    torch.save({"t": t, "p": p}, tmp_path / "f")
+    got = torch.load(tmp_path / "f")
+    assert got["t"].device == t.device and got["p"].device == p.device
+    assert isinstance(got["p"], nn.Parameter)
+    assert got["t"].tolist() == t.tolist()
+    on_cpu = torch.load(tmp_path / "f", map_location="cpu")
+    assert on_cpu["t"].device == torch.device("cpu") and on_cpu["t"].tolist() == t.tolist()
