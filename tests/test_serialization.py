@@ -235,10 +235,22 @@ def test_a_killed_save_never_destroys_the_previous_checkpoint(tmp_path):
 
 
 def test_pytorch_pickle_files_are_refused_with_advice(tmp_path):
-    for head in (b"PK\x03\x04rest-of-zip", b"\x80\x02}q\x00."):
+    for head in (b"PK\x03\x04rest-of-zip", b"\x80\x02}q\x00(X\x01\x00\x00\x00a."):
         (tmp_path / "t.pt").write_bytes(head)
         with pytest.raises(RuntimeError, match="never unpickles"):
             torch.load(tmp_path / "t.pt")
+
+
+@pytest.mark.parametrize("length", [0x80 + 0x200, 0x80 + 0x500])
+def test_header_lengths_that_look_like_a_pickle_opcode_still_load(tmp_path, length):
+    """A header length whose low bytes read 0x80 0x02..0x05 (a pickle's first two bytes) is
+    still a safetensors file."""
+    base = raw_file({"a": {"dtype": "U8", "shape": [1], "data_offsets": [0, 1]}})
+    header_len = struct.unpack("<Q", base[:8])[0]
+    text = base[8:].rstrip(b" ") + b" " * (length - header_len)
+    (tmp_path / "f").write_bytes(struct.pack("<Q", length) + text + b"\x07")
+    assert (tmp_path / "f").read_bytes()[:2] in (b"\x80\x02", b"\x80\x05")
+    assert torch.load(tmp_path / "f")["a"].tolist() == [7]
 
 
 def raw_file(header, data=b""):

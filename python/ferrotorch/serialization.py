@@ -153,7 +153,7 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=True, mmap=No
             tensors, metadata = _C._safetensors_load_file(path)
     elif hasattr(f, "read"):
         data = f.read()
-        _refuse_pickle(getattr(f, "name", "file object"), data[:8])
+        _refuse_pickle(getattr(f, "name", "file object"), data[:9])
         tensors, metadata = _C._safetensors_load_bytes(data)
     else:
         raise TypeError(
@@ -183,12 +183,15 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=True, mmap=No
 
 def _head(path):
     with open(path, "rb") as fh:
-        return fh.read(8)
+        return fh.read(9)
 
 
 def _refuse_pickle(where, head):
-    # torch.save writes a zip archive (PK\x03\x04) or, in its legacy format, a pickle (\x80).
-    if head.startswith(b"PK\x03\x04") or head[:1] == b"\x80":
+    # A safetensors file is an 8-byte header length, then the JSON header ("{"). torch.save
+    # writes a zip archive (PK\x03\x04) or, in its legacy format, a pickle (\x80 + protocol).
+    if head[8:9] == b"{":
+        return
+    if head.startswith(b"PK\x03\x04") or (head[:1] == b"\x80" and head[1:2] in b"\x02\x03\x04\x05"):
         raise RuntimeError(
             f"ferrotorch.load: {where} is a PyTorch pickle checkpoint. ferrotorch never unpickles "
             "(unpickling can run arbitrary code). Convert it once with PyTorch, e.g. "
