@@ -1,9 +1,5 @@
 """examples/fashion_mnist.py end to end on a small generated Fashion-MNIST: the progress bar, the
 accuracy line, the curves PNG and the checkpoint, then ``--resume`` continuing from the checkpoint.
-
-The resume test needs ``ferrotorch.save`` / ``ferrotorch.load`` and skips without them. Until they
-exist, the first test runs the example with a pickle-based stand-in installed in its subprocess
-(here only, never in the package or the example).
 """
 
 import gzip
@@ -22,49 +18,7 @@ pytest.importorskip("tqdm")
 pytest.importorskip("matplotlib")
 
 EXAMPLE = pathlib.Path(__file__).parent.parent / "examples" / "fashion_mnist.py"
-HAVE_SAVE = hasattr(ferrotorch, "save") and hasattr(ferrotorch, "load")
 
-# Runs the example as __main__ with argv; installs torch.save/load stand-ins when missing.
-RUNNER = r"""
-import pickle, runpy, sys
-import numpy as np
-import ferrotorch
-
-if not hasattr(ferrotorch, "save"):
-    _TAG = "<ferrotorch.Tensor>"  # a tensor is pickled as (_TAG, its NumPy array)
-
-    def _out(obj):
-        if isinstance(obj, ferrotorch.Tensor):
-            return (_TAG, obj.detach().cpu().numpy())
-        if isinstance(obj, dict):
-            return type(obj)((k, _out(v)) for k, v in obj.items())
-        if isinstance(obj, (list, tuple)):
-            return type(obj)(_out(v) for v in obj)
-        return obj
-
-    def _in(obj, device):
-        if isinstance(obj, tuple) and len(obj) == 2 and obj[0] == _TAG:
-            return ferrotorch.from_numpy(obj[1]).to(device or "cpu")
-        if isinstance(obj, dict):
-            return type(obj)((k, _in(v, device)) for k, v in obj.items())
-        if isinstance(obj, (list, tuple)):
-            return type(obj)(_in(v, device) for v in obj)
-        return obj
-
-    def save(obj, f):
-        with open(f, "wb") as fh:
-            pickle.dump(_out(obj), fh)
-
-    def load(f, map_location=None, **kwargs):
-        with open(f, "rb") as fh:
-            return _in(pickle.load(fh), map_location)
-
-    ferrotorch.save, ferrotorch.load = save, load
-
-example = sys.argv[1]
-sys.argv = sys.argv[1:]
-runpy.run_path(example, run_name="__main__")
-"""
 
 N_TRAIN, N_TEST = 240, 120
 
@@ -99,7 +53,7 @@ def root(tmp_path_factory):
 
 
 def run(root, out, *args, device="cpu"):
-    cmd = [sys.executable, "-c", RUNNER, str(EXAMPLE), "--root", str(root), "--out", str(out),
+    cmd = [sys.executable, str(EXAMPLE), "--root", str(root), "--out", str(out),
            "--device", device, "--batch-size", "32", "--lr", "3e-3", *args]
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -134,7 +88,6 @@ def test_limit_uses_the_first_images(root, tmp_path):
     assert accuracy(result)[2] == 50
 
 
-@pytest.mark.skipif(not HAVE_SAVE, reason="needs ferrotorch.save / ferrotorch.load")
 def test_resume_continues_from_the_checkpoint(root, tmp_path, device):
     straight = run(root, tmp_path / "straight", "--epochs", "3", device=device)
 
