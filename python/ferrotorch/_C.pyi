@@ -923,6 +923,9 @@ def _avg_pool(input, kernel_size, stride, padding, ceil_mode, count_include_pad,
 
 def _chain_matmul(tensors, *, out=None) -> Tensor: ...
 
+def _clip_grad_norm_(grads, max_norm, norm_type, error_if_nonfinite) -> Any:
+    """`nn.utils.clip_grad_norm_` on the gradients: scales them in place, returns the total norm."""
+
 def _col2im(input, output_size, kernel_size, dilation, padding, stride) -> Tensor:
     """`col2im(input, output_size, kernel_size, dilation, padding, stride)`, in `F.fold`'s
     argument order."""
@@ -1152,6 +1155,8 @@ def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None, re
 
 def full_like(input, fill_value, *, dtype=None, layout=None, device=None, requires_grad=False, memory_format=None) -> Tensor: ...
 
+def get_num_threads() -> Tensor: ...
+
 def get_rng_state() -> Tensor: ...
 
 def is_anomaly_enabled() -> builtins.bool: ...
@@ -1192,6 +1197,8 @@ def remainder(input, other, *, out=None) -> Tensor:
 def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=None, out=None, sorter=None) -> Tensor:
     """searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=None, out=None, sorter=None) -> Tensor:
     the indices where `input` would be inserted to keep each row of `sorted_sequence` sorted."""
+
+def set_num_threads(n) -> Tensor: ...
 
 def set_rng_state(new_state) -> None: ...
 

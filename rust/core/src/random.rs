@@ -247,14 +247,16 @@ pub fn fill_blocks<T: Send>(
             f(&stream.block(b), b as usize * per_block, chunk);
         }
     };
-    if out.len() < PARALLEL_THRESHOLD || rayon::current_num_threads() <= 1 {
+    if out.len() < PARALLEL_THRESHOLD || crate::cpu::threads() <= 1 {
         for (t, part) in out.chunks_mut(task).enumerate() {
             run(t, part);
         }
     } else {
-        out.par_chunks_mut(task)
-            .enumerate()
-            .for_each(|(t, part)| run(t, part));
+        crate::cpu::pool().install(|| {
+            out.par_chunks_mut(task)
+                .enumerate()
+                .for_each(|(t, part)| run(t, part))
+        });
     }
 }
 

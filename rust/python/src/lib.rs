@@ -23,6 +23,7 @@ mod optim;
 mod random;
 mod serialization;
 mod tensor;
+mod threads;
 
 use pyo3::prelude::*;
 
@@ -51,5 +52,6 @@ fn ferrotorch_c(m: &Bound<'_, PyModule>) -> PyResult<()> {
     optim::register(m)?;
     random::register(m)?;
     serialization::register(m)?;
+    threads::register(m)?;
     Ok(())
 }

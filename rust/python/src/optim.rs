@@ -1,9 +1,9 @@
 //! `_C._fused_step`: the fused multi-tensor optimizer update (ferrotorch_core::ops::optim),
-//! called by python/ferrotorch/optim/_fused.py.
+//! called by python/ferrotorch/optim/_fused.py; `_C._clip_grad_norm_` for nn.utils.
 
 use crate::errors::IntoPyResult;
 use crate::tensor::PyTensor;
-use ferrotorch_core::ops::optim::{fused_step, Rule, SCALARS};
+use ferrotorch_core::ops::optim::{clip_grad_norm_, fused_step, Rule, SCALARS};
 use ferrotorch_core::Tensor;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -43,6 +43,23 @@ fn _fused_step(
         .py()
 }
 
+/// `nn.utils.clip_grad_norm_` on the gradients: scales them in place, returns the total norm.
+#[pyfunction]
+fn _clip_grad_norm_(
+    py: Python<'_>,
+    grads: Vec<PyRef<'_, PyTensor>>,
+    max_norm: f64,
+    norm_type: f64,
+    error_if_nonfinite: bool,
+) -> PyResult<Py<PyTensor>> {
+    let grads = inner(&grads);
+    let total = py
+        .detach(|| clip_grad_norm_(&grads, max_norm, norm_type, error_if_nonfinite))
+        .py()?;
+    crate::tensor::wrap(py, total)
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add_function(wrap_pyfunction!(_fused_step, m)?)
+    m.add_function(wrap_pyfunction!(_fused_step, m)?)?;
+    m.add_function(wrap_pyfunction!(_clip_grad_norm_, m)?)
 }

@@ -52,11 +52,11 @@ def clip_grads_with_norm_(parameters, max_norm, total_norm, foreach=None):
 def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False, foreach=None):
     """Scales the gradients of ``parameters`` in place so that their total norm is at most
     ``max_norm``; returns the total norm before clipping (a tensor)."""
-    parameters = _tensors(parameters)
-    grads = [p.grad for p in parameters if p.grad is not None]
-    total = get_total_norm(grads, norm_type, error_if_nonfinite, foreach)
-    clip_grads_with_norm_(parameters, max_norm, total, foreach)
-    return total
+    grads = _grads(parameters)
+    if not grads:
+        return torch.tensor(0.0)
+    # One Rust op: the norms, the total and the scaling, with no host round trip.
+    return torch._C._clip_grad_norm_(grads, float(max_norm), float(norm_type), error_if_nonfinite)
 
 
 @torch.no_grad()

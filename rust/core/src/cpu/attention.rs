@@ -280,13 +280,15 @@ where
 {
     // Below about a million multiply-adds, threads cost more than they save.
     let work = d.batch * d.heads * d.l * d.s * (d.e + d.ev);
-    if work < (1 << 20) || tasks < 2 || rayon::current_num_threads() < 2 {
+    if work < (1 << 20) || tasks < 2 || crate::cpu::threads() < 2 {
         let mut sc = Scratch::default();
         (0..tasks).for_each(|t| task(t, &mut sc));
     } else {
-        (0..tasks)
-            .into_par_iter()
-            .for_each_init(Scratch::default, |sc, t| task(t, sc));
+        crate::cpu::pool().install(|| {
+            (0..tasks)
+                .into_par_iter()
+                .for_each_init(Scratch::default, |sc, t| task(t, sc))
+        });
     }
 }
 
@@ -414,7 +416,7 @@ where
     if rows * d.ev < (1 << 16) {
         (0..rows).for_each(row);
     } else {
-        (0..rows).into_par_iter().with_min_len(64).for_each(row);
+        crate::cpu::pool().install(|| (0..rows).into_par_iter().with_min_len(64).for_each(row));
     }
 }
 

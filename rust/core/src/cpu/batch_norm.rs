@@ -20,7 +20,7 @@ fn per_channel<A: Send>((n, c, hw): Layout, f: impl Fn(usize) -> A + Sync + Send
     if n * c * hw < PARALLEL_THRESHOLD {
         (0..c).map(f).collect()
     } else {
-        (0..c).into_par_iter().map(f).collect()
+        crate::cpu::pool().install(|| (0..c).into_par_iter().map(f).collect())
     }
 }
 
@@ -63,10 +63,12 @@ fn map_runs<T: Send>(
         return;
     }
     let min_runs = (PARALLEL_THRESHOLD / hw).max(1);
-    out.par_chunks_mut(hw)
-        .with_min_len(min_runs)
-        .enumerate()
-        .for_each(|(r, run)| f(r % c, run, r));
+    crate::cpu::pool().install(|| {
+        out.par_chunks_mut(hw)
+            .with_min_len(min_runs)
+            .enumerate()
+            .for_each(|(r, run)| f(r % c, run, r))
+    });
 }
 
 /// `y = (x - mean) * invstd * w + b` per channel; `w`, `b` are optional per-channel slices.

@@ -102,16 +102,23 @@ pub fn for_each_run<const N: usize>(
     if numel == 0 {
         return;
     }
-    let threads = rayon::current_num_threads();
-    if numel < PARALLEL_THRESHOLD || threads <= 1 {
+    if numel < PARALLEL_THRESHOLD {
+        geo.run_range(0, numel, &f);
+        return;
+    }
+    let pool = super::pool();
+    let threads = pool.current_num_threads();
+    if threads <= 1 {
         geo.run_range(0, numel, &f);
         return;
     }
     let chunk = (numel / (threads * 4)).max(MIN_CHUNK);
     let chunks = numel.div_ceil(chunk);
-    (0..chunks).into_par_iter().for_each(|c| {
-        let start = c * chunk;
-        geo.run_range(start, (start + chunk).min(numel), &f);
+    pool.install(|| {
+        (0..chunks).into_par_iter().for_each(|c| {
+            let start = c * chunk;
+            geo.run_range(start, (start + chunk).min(numel), &f);
+        })
     });
 }
 

@@ -15,3 +15,6 @@ pub mod reduce;
 pub mod resample;
 pub mod rnn;
 pub mod rowwise;
+pub mod threads;
+
+pub use threads::{pool, threads};

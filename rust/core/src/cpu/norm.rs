@@ -20,11 +20,12 @@ pub struct Rows {
 /// The row pieces work is split into: one when small, else a few per thread (every piece then
 /// costs about the same, rows being of one length).
 fn pieces(r: Rows) -> usize {
-    let threads = rayon::current_num_threads();
-    if r.rows * r.n < PARALLEL_THRESHOLD || threads <= 1 {
-        1
-    } else {
-        (threads * 4).min(r.rows)
+    if r.rows * r.n < PARALLEL_THRESHOLD {
+        return 1;
+    }
+    match super::threads() {
+        0 | 1 => 1,
+        threads => (threads * 4).min(r.rows),
     }
 }
 
@@ -92,9 +93,11 @@ pub unsafe fn norm_forward<T: Float>(
     };
     let count = pieces(r);
     if count > 1 {
-        (0..count)
-            .into_par_iter()
-            .for_each(|p| piece_range(p, count, r.rows).for_each(row));
+        super::pool().install(|| {
+            (0..count)
+                .into_par_iter()
+                .for_each(|p| piece_range(p, count, r.rows).for_each(row))
+        });
     } else {
         (0..r.rows).for_each(row);
     }
@@ -178,10 +181,12 @@ pub unsafe fn norm_backward<T: Float>(
     };
     let count = pieces(r);
     let partials: Vec<Partials<T::Acc>> = if count > 1 {
-        (0..count)
-            .into_par_iter()
-            .map(|p| piece(piece_range(p, count, r.rows)))
-            .collect()
+        super::pool().install(|| {
+            (0..count)
+                .into_par_iter()
+                .map(|p| piece(piece_range(p, count, r.rows)))
+                .collect()
+        })
     } else {
         vec![piece(0..r.rows)]
     };

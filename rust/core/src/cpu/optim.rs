@@ -241,8 +241,8 @@ where
             }
         }
     };
-    if total >= PARALLEL_THRESHOLD && tasks.len() > 1 && rayon::current_num_threads() > 1 {
-        tasks.par_iter().for_each(task);
+    if total >= PARALLEL_THRESHOLD && tasks.len() > 1 && crate::cpu::threads() > 1 {
+        crate::cpu::pool().install(|| tasks.par_iter().for_each(task));
     } else {
         tasks.iter().for_each(task);
     }

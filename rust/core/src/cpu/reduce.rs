@@ -168,10 +168,12 @@ fn fold_contig<T: Element, R: Reducer<T>>(r: &R, xs: &[T], base: usize) -> R::Ac
     let half = (xs.len() / 2).div_ceil(BLOCK) * BLOCK;
     let (lo, hi) = xs.split_at(half.min(xs.len()));
     let (a, b) = if xs.len() >= 4 * PARALLEL_THRESHOLD {
-        rayon::join(
-            || fold_contig(r, lo, base),
-            || fold_contig(r, hi, base + half),
-        )
+        crate::cpu::pool().install(|| {
+            rayon::join(
+                || fold_contig(r, lo, base),
+                || fold_contig(r, hi, base + half),
+            )
+        })
     } else {
         (fold_contig(r, lo, base), fold_contig(r, hi, base + half))
     };
@@ -284,10 +286,12 @@ pub unsafe fn reduce<T: Element, R: Reducer<T>>(
     };
     if total >= PARALLEL_THRESHOLD && n_out > 1 {
         let chunk = (PARALLEL_THRESHOLD / n_red).max(1);
-        (0..n_out.div_ceil(chunk)).into_par_iter().for_each(|c| {
-            for i in c * chunk..((c + 1) * chunk).min(n_out) {
-                per_out(i);
-            }
+        crate::cpu::pool().install(|| {
+            (0..n_out.div_ceil(chunk)).into_par_iter().for_each(|c| {
+                for i in c * chunk..((c + 1) * chunk).min(n_out) {
+                    per_out(i);
+                }
+            })
         });
     } else {
         (0..n_out).for_each(per_out);
@@ -342,7 +346,7 @@ unsafe fn reduce_columns<T: Element, R: Reducer<T>>(
     };
     let tasks = outer_kept * col_chunks;
     if outer_kept * inner * n_red >= PARALLEL_THRESHOLD && tasks > 1 {
-        (0..tasks).into_par_iter().for_each(task);
+        crate::cpu::pool().install(|| (0..tasks).into_par_iter().for_each(task));
     } else {
         (0..tasks).for_each(task);
     }
@@ -376,7 +380,7 @@ pub unsafe fn scan<T: Element, S: Copy + Send + Sync, O: Copy + Send>(
         }
     };
     if outer > 1 && outer * n * inner >= PARALLEL_THRESHOLD {
-        (0..outer).into_par_iter().for_each(line);
+        crate::cpu::pool().install(|| (0..outer).into_par_iter().for_each(line));
     } else {
         (0..outer).for_each(line);
     }

@@ -39,8 +39,10 @@ pub fn resample<T: Float>(x: &[T], y: &mut [T], taps: [&Taps; 3], d: Dims) {
         }
     };
     let min_rows = (PARALLEL_THRESHOLD / (o2 * t2.k * t1.k * t0.k).max(1)).max(1);
-    y.par_chunks_mut(o2)
-        .with_min_len(min_rows)
-        .enumerate()
-        .for_each(|(r, out)| row(r, out));
+    crate::cpu::pool().install(|| {
+        y.par_chunks_mut(o2)
+            .with_min_len(min_rows)
+            .enumerate()
+            .for_each(|(r, out)| row(r, out))
+    });
 }

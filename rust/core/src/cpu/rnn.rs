@@ -17,7 +17,7 @@ fn rows(batch: usize, hidden: usize, f: impl Fn(usize) + Sync + Send) {
     if batch * hidden < PARALLEL_THRESHOLD {
         (0..batch).for_each(f);
     } else {
-        (0..batch).into_par_iter().for_each(f);
+        crate::cpu::pool().install(|| (0..batch).into_par_iter().for_each(f));
     }
 }
 

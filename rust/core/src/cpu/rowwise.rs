@@ -55,7 +55,7 @@ pub unsafe fn for_each_line<T: Element, S, const K: usize>(
     }
     let ins = ins.map(|p| SendPtr(p as *mut T));
     let out = SendPtr(out);
-    let parallel = total >= PARALLEL_THRESHOLD && rayon::current_num_threads() > 1;
+    let parallel = total >= PARALLEL_THRESHOLD && super::threads() > 1;
     if inner == 1 {
         let row = |r: usize, s: &mut S| unsafe {
             let xs: [&[T]; K] =
@@ -69,10 +69,12 @@ pub unsafe fn for_each_line<T: Element, S, const K: usize>(
         if parallel && outer > 1 {
             // Enough rows per piece of work that handing it out costs little against it.
             let min_rows = (PARALLEL_THRESHOLD / 8 / n).max(1);
-            (0..outer)
-                .into_par_iter()
-                .with_min_len(min_rows)
-                .for_each_init(&init, |s, r| row(r, s));
+            super::pool().install(|| {
+                (0..outer)
+                    .into_par_iter()
+                    .with_min_len(min_rows)
+                    .for_each_init(&init, |s, r| row(r, s))
+            });
         } else {
             let mut s = init();
             (0..outer).for_each(|r| row(r, &mut s));
@@ -110,9 +112,11 @@ pub unsafe fn for_each_line<T: Element, S, const K: usize>(
     let tasks = outer * tiles;
     let init_task = || (init(), Vec::new());
     if parallel && tasks > 1 {
-        (0..tasks)
-            .into_par_iter()
-            .for_each_init(init_task, |s, t| task(t, s));
+        super::pool().install(|| {
+            (0..tasks)
+                .into_par_iter()
+                .for_each_init(init_task, |s, t| task(t, s))
+        });
     } else {
         let mut s = init_task();
         (0..tasks).for_each(|t| task(t, &mut s));

@@ -69,8 +69,10 @@ pub fn all_specialisations() -> Vec<(Source, Vec<(&'static str, &'static str)>)>
 pub fn compile_all(arch: u32) -> Result<usize> {
     use rayon::prelude::*;
     let all = all_specialisations();
-    all.par_iter()
-        .try_for_each(|(source, defines)| compile::compile(source, defines, arch).map(|_| ()))?;
+    crate::cpu::pool().install(|| {
+        all.par_iter()
+            .try_for_each(|(source, defines)| compile::compile(source, defines, arch).map(|_| ()))
+    })?;
     Ok(all.len())
 }
 

@@ -537,14 +537,17 @@ pub fn zip2<A: Element, B: Element, O: Element>(
                 let b = if sb { pb.get() } else { pb.get().add(start) };
                 flat(po.get().add(start), a, b, len, sa, sb, f);
             };
-            let threads = rayon::current_num_threads();
+            let pool = crate::cpu::pool();
+            let threads = pool.current_num_threads();
             if n < PARALLEL_THRESHOLD || threads <= 1 {
                 run(0, n);
             } else {
                 let chunk = (n / (threads * 4)).max(PARALLEL_THRESHOLD / 4);
-                (0..n.div_ceil(chunk)).into_par_iter().for_each(|c| {
-                    let start = c * chunk;
-                    run(start, chunk.min(n - start));
+                pool.install(|| {
+                    (0..n.div_ceil(chunk)).into_par_iter().for_each(|c| {
+                        let start = c * chunk;
+                        run(start, chunk.min(n - start));
+                    })
                 });
             }
             return;

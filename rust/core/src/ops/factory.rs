@@ -25,7 +25,7 @@ fn from_index<T: Element>(
     if n < PARALLEL_THRESHOLD {
         s.iter_mut().enumerate().for_each(|(i, o)| *o = f(i));
     } else {
-        s.par_iter_mut().enumerate().for_each(|(i, o)| *o = f(i));
+        crate::cpu::pool().install(|| s.par_iter_mut().enumerate().for_each(|(i, o)| *o = f(i)));
     }
     t.to_device(device)
 }

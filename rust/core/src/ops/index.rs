@@ -444,9 +444,11 @@ impl Gather {
             };
             if out.numel() >= PARALLEL_THRESHOLD {
                 let chunk = (PARALLEL_THRESHOLD / 4 / post_n).max(1);
-                (0..outer.div_ceil(chunk))
-                    .into_par_iter()
-                    .for_each(|c| run(c * chunk, ((c + 1) * chunk).min(outer)));
+                crate::cpu::pool().install(|| {
+                    (0..outer.div_ceil(chunk))
+                        .into_par_iter()
+                        .for_each(|c| run(c * chunk, ((c + 1) * chunk).min(outer)))
+                });
             } else {
                 run(0, outer);
             }

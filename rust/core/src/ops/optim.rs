@@ -175,3 +175,62 @@ fn step_cpu(
         _ => unreachable!("checked floating point above"),
     }
 }
+
+/// `torch.nn.utils.clip_grad_norm_` as one op: the norm of all gradients together (each
+/// gradient's norm, then the norm of those, on the first gradient's device), and every gradient
+/// scaled in place by `min(1, max_norm / (total + 1e-6))`. The total stays on the device: only
+/// `error_if_nonfinite` reads it back.
+pub fn clip_grad_norm_(
+    grads: &[Tensor],
+    max_norm: f64,
+    norm_type: f64,
+    error_if_nonfinite: bool,
+) -> Result<Tensor> {
+    use crate::ops::binary::{binary, binary_into, BinaryOp};
+    use crate::ops::reduce::{vector_norm, NormOrd};
+    use crate::scalar::Scalar;
+    let Some(first) = grads.first() else {
+        return Tensor::scalar(Scalar::Float(0.0), DType::F32);
+    };
+    let device = first.device();
+    let ord = NormOrd(norm_type);
+    let norms = grads
+        .iter()
+        .map(|g| vector_norm(g, ord, None, false, None)?.to_device(device))
+        .collect::<Result<Vec<_>>>()?;
+    let total = vector_norm(
+        &crate::ops::shape_copy::stack(&norms, 0)?,
+        ord,
+        None,
+        false,
+        None,
+    )?;
+    if error_if_nonfinite {
+        let value = total
+            .to_device(Device::Cpu)?
+            .to_dtype(DType::F64)?
+            .to_vec::<f64>()[0];
+        if !value.is_finite() {
+            return Err(Error::runtime(format!(
+                "The total norm of order {norm_type} for gradients from `parameters` is \
+                 non-finite, so it cannot be clipped. To disable this error and scale the \
+                 gradients by the non-finite norm anyway, set `error_if_nonfinite=False`"
+            )));
+        }
+    }
+    let eps = Tensor::wrapped_scalar(Scalar::Float(1e-6))?;
+    let max = Tensor::wrapped_scalar(Scalar::Float(max_norm))?;
+    let one = Tensor::wrapped_scalar(Scalar::Float(1.0))?;
+    let coef = binary(
+        BinaryOp::Div,
+        &max,
+        &binary(BinaryOp::Add(Scalar::Int(1)), &total, &eps)?,
+    )?;
+    let coef = binary(BinaryOp::Minimum, &coef, &one)?;
+    for g in grads {
+        let c = coef.to_device(g.device())?.to_dtype(g.dtype())?;
+        binary_into(BinaryOp::Mul, g, &c, g)?;
+        g.storage().bump_version();
+    }
+    Ok(total)
+}

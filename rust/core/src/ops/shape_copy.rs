@@ -144,10 +144,12 @@ fn cat_rows<U: Copy + Send + Sync>(out: &Tensor, parts: &[&Tensor], d: usize) {
     };
     if outer > 1 && out.numel() >= crate::cpu::iter::PARALLEL_THRESHOLD {
         let min_rows = (crate::cpu::iter::PARALLEL_THRESHOLD / row.max(1)).max(1);
-        (0..outer)
-            .into_par_iter()
-            .with_min_len(min_rows)
-            .for_each(copy_row);
+        crate::cpu::pool().install(|| {
+            (0..outer)
+                .into_par_iter()
+                .with_min_len(min_rows)
+                .for_each(copy_row)
+        });
     } else {
         (0..outer).for_each(copy_row);
     }

@@ -87,10 +87,12 @@ fn per_line<T: Element, A: Element, B: Element>(
         let work =
             |(r, (oa, ob)): (usize, (&mut [A], &mut [B]))| f(&xs[r * n..(r + 1) * n], oa, ob);
         if rows > 1 && rows * n >= crate::cpu::iter::PARALLEL_THRESHOLD {
-            as_.par_chunks_mut(m)
-                .zip(bs.par_chunks_mut(m))
-                .enumerate()
-                .for_each(work);
+            crate::cpu::pool().install(|| {
+                as_.par_chunks_mut(m)
+                    .zip(bs.par_chunks_mut(m))
+                    .enumerate()
+                    .for_each(work)
+            });
         } else {
             as_.chunks_mut(m)
                 .zip(bs.chunks_mut(m))

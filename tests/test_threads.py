@@ -1,0 +1,74 @@
+"""The CPU kernels' thread pool: torch.set_num_threads / get_num_threads, and parallel kernels
+in a forked child (a DataLoader worker), whose copy of the parent's pool has no threads."""
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+import ferrotorch as torch
+from ferrotorch.utils.data import DataLoader, Dataset
+
+BIG = (400, 400)  # 160k elements: above the size where kernels split work over threads
+
+
+def test_set_and_get_num_threads():
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        assert torch.get_num_threads() == 1
+        x = torch.arange(160000.0).reshape(BIG)
+        assert x.sum().item() == pytest.approx(160000 * 159999 / 2)
+        torch.set_num_threads(2)
+        assert torch.get_num_threads() == 2
+        np.testing.assert_allclose((x * 1e-5).exp().log().numpy(), x.numpy() * 1e-5, rtol=1e-4, atol=1e-6)
+    finally:
+        torch.set_num_threads(before)
+    with pytest.raises(ValueError, match="positive"):
+        torch.set_num_threads(0)
+
+
+def test_a_forked_child_runs_parallel_kernels():
+    """Parent warms its pool; the child of a raw fork runs large ops (each would wait forever
+    on the parent's threads if it used that pool)."""
+    script = textwrap.dedent("""
+        import os, sys
+        sys.path.insert(0, %r)
+        import ferrotorch as torch
+        x = torch.ones(400, 400)
+        assert (x + x).sum().item() == 320000.0
+        pid = os.fork()
+        if pid == 0:
+            y = torch.ones(400, 400)
+            ok = (y * 3).sum().item() == 480000.0 and y.softmax(1).sum().item() > 399
+            os._exit(0 if ok else 3)
+        _, status = os.waitpid(pid, 0)
+        sys.exit(os.waitstatus_to_exitcode(status))
+    """ % os.path.join(os.path.dirname(__file__), os.pardir, "python"))
+    proc = subprocess.Popen([sys.executable, "-c", script])
+    try:
+        assert proc.wait(timeout=60) == 0
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGKILL)
+        pytest.fail("the forked child hung in a parallel kernel")
+
+
+class BigItems(Dataset):
+    def __len__(self):
+        return 4
+
+    def __getitem__(self, i):
+        x = torch.full(BIG, float(i))
+        return (x.exp().log() * 2).sum(), torch.get_num_threads()
+
+
+def test_dataloader_workers_run_large_ops_on_one_thread():
+    torch.ones(*BIG).sum()  # the parent's pool is running when the workers fork
+    batches = list(DataLoader(BigItems(), batch_size=2, num_workers=2, timeout=60))
+    sums = torch.cat([b[0] for b in batches])
+    np.testing.assert_allclose(sums.numpy(), [2.0 * i * 160000 for i in range(4)], rtol=1e-5)
+    assert torch.cat([b[1] for b in batches]).tolist() == [1, 1, 1, 1]
