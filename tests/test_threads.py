@@ -40,11 +40,12 @@ def test_a_forked_child_runs_parallel_kernels():
         sys.path.insert(0, %r)
         import ferrotorch as torch
         x = torch.ones(400, 400)
-        assert (x + x).sum().item() == 320000.0
+        assert (x + x).sum().item() == 320000.0 and (x @ x)[0, 0].item() == 400.0
         pid = os.fork()
         if pid == 0:
             y = torch.ones(400, 400)
             ok = (y * 3).sum().item() == 480000.0 and y.softmax(1).sum().item() > 399
+            ok = ok and (y @ y).sum().item() == 400.0 ** 3
             os._exit(0 if ok else 3)
         _, status = os.waitpid(pid, 0)
         sys.exit(os.waitstatus_to_exitcode(status))

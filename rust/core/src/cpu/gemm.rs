@@ -4,9 +4,9 @@
 //! f32/f64/f16 go straight to the `gemm` crate with the operands' own strides (it packs
 //! whatever layout it gets, so transposed or sliced views need no copy here); bf16 is widened
 //! to f32 around the f32 kernel; integers use a cache-blocked loop with wrapping arithmetic,
-//! as torch's CPU fallback does. Parallelism: gemm's rayon mode for large products, none for
-//! small ones (spawning costs more than a 32x32 product), batches in parallel when each
-//! matrix is small but there are many.
+//! as torch's CPU fallback does. Parallelism (on the process's pool, `cpu::threads`): a large
+//! product is split over the threads, small ones run single-threaded (spawning costs more
+//! than a 32x32 product), batches in parallel when each matrix is small but there are many.
 
 use super::iter::SendPtr;
 use crate::element::Element;
@@ -274,12 +274,14 @@ unsafe fn int_gemm<T: WrappingInt>(
     };
     if parallel && m > INT_ROWS_PER_TASK {
         let tasks = m.div_ceil(INT_ROWS_PER_TASK);
-        (0..tasks)
-            .into_par_iter()
-            .for_each_init(Vec::new, |acc, t| {
-                let r0 = t * INT_ROWS_PER_TASK;
-                rows(r0, (r0 + INT_ROWS_PER_TASK).min(m), acc)
-            });
+        super::pool().install(|| {
+            (0..tasks)
+                .into_par_iter()
+                .for_each_init(Vec::new, |acc, t| {
+                    let r0 = t * INT_ROWS_PER_TASK;
+                    rows(r0, (r0 + INT_ROWS_PER_TASK).min(m), acc)
+                })
+        });
     } else {
         rows(0, m, &mut Vec::new());
     }
@@ -304,39 +306,42 @@ unsafe fn split_gemm<T: GemmElem>(
     alpha: T,
     beta: Option<T>,
 ) {
-    let threads = rayon::current_num_threads().max(1);
+    let pool = super::pool();
+    let threads = pool.current_num_threads().max(1);
     let along_m = m >= n;
     let len = if along_m { m } else { n };
     let chunk = len.div_ceil(threads).next_multiple_of(SPLIT_ALIGN);
     let pieces = len.div_ceil(chunk);
-    (0..pieces).into_par_iter().for_each(|p| {
-        let (s, e) = (p * chunk, ((p + 1) * chunk).min(len));
-        let si = s as isize;
-        if along_m {
-            T::gemm(
-                e - s,
-                n,
-                k,
-                d.shifted(si * d.rs),
-                l.shifted(si * l.rs),
-                r,
-                alpha,
-                beta,
-                false,
-            );
-        } else {
-            T::gemm(
-                m,
-                e - s,
-                k,
-                d.shifted(si * d.cs),
-                l,
-                r.shifted(si * r.cs),
-                alpha,
-                beta,
-                false,
-            );
-        }
+    pool.install(|| {
+        (0..pieces).into_par_iter().for_each(|p| {
+            let (s, e) = (p * chunk, ((p + 1) * chunk).min(len));
+            let si = s as isize;
+            if along_m {
+                T::gemm(
+                    e - s,
+                    n,
+                    k,
+                    d.shifted(si * d.rs),
+                    l.shifted(si * l.rs),
+                    r,
+                    alpha,
+                    beta,
+                    false,
+                );
+            } else {
+                T::gemm(
+                    m,
+                    e - s,
+                    k,
+                    d.shifted(si * d.cs),
+                    l,
+                    r.shifted(si * r.cs),
+                    alpha,
+                    beta,
+                    false,
+                );
+            }
+        })
     });
 }
 
@@ -447,12 +452,13 @@ pub unsafe fn batched_gemm<T: GemmElem>(
         }
     };
     let big = work >= PARALLEL_FLOPS;
-    if count == 1 || big || rayon::current_num_threads() <= 1 {
-        (0..count).for_each(|b| one(b, big));
-    } else if count.saturating_mul(work) >= PARALLEL_FLOPS {
-        (0..count).into_par_iter().for_each(|b| one(b, false));
-    } else {
+    let many = count > 1 && count.saturating_mul(work) >= PARALLEL_FLOPS;
+    if super::threads() <= 1 || !(big || many) {
         (0..count).for_each(|b| one(b, false));
+    } else if big {
+        (0..count).for_each(|b| one(b, true));
+    } else {
+        super::pool().install(|| (0..count).into_par_iter().for_each(|b| one(b, false)));
     }
 }
 

@@ -250,10 +250,10 @@ int_accum!(i64);
 /// Runs `f(plane)` for every plane, on all threads when `planes * work` (elements touched per
 /// plane) reaches [`PARALLEL_THRESHOLD`]. `f` must only write its own plane's outputs.
 pub fn for_each_plane(planes: usize, work: usize, f: impl Fn(usize) + Sync + Send) {
-    if planes.saturating_mul(work) < PARALLEL_THRESHOLD || rayon::current_num_threads() <= 1 {
+    if planes.saturating_mul(work) < PARALLEL_THRESHOLD || super::threads() <= 1 {
         (0..planes).for_each(f);
     } else {
-        (0..planes).into_par_iter().for_each(f);
+        super::pool().install(|| (0..planes).into_par_iter().for_each(f));
     }
 }
 
