@@ -20,7 +20,8 @@ from hypothesis import strategies as st
 import ferrotorch as torch
 from ferrotorch import nn
 
-PYTHON_DIR = os.path.join(os.path.dirname(__file__), os.pardir, "python")
+# Where the ferrotorch under test lives (the source tree or site-packages), for subprocesses.
+PYTHON_DIR = os.path.dirname(os.path.dirname(os.path.abspath(torch.__file__)))
 
 
 def assert_same_tensor(a, b):

@@ -49,7 +49,7 @@ def test_a_forked_child_runs_parallel_kernels():
             os._exit(0 if ok else 3)
         _, status = os.waitpid(pid, 0)
         sys.exit(os.waitstatus_to_exitcode(status))
-    """ % os.path.join(os.path.dirname(__file__), os.pardir, "python"))
+    """ % os.path.dirname(os.path.dirname(os.path.abspath(torch.__file__))))
     proc = subprocess.Popen([sys.executable, "-c", script])
     try:
         assert proc.wait(timeout=60) == 0
