@@ -138,6 +138,19 @@ def test_resume_from_checkpoint_is_exact(tmp_path, optimizer):
         assert_same_tensor(a.detach(), b.detach())
 
 
+def test_saved_files_get_normal_permissions(tmp_path):
+    umask = os.umask(0o022)
+    try:
+        torch.save({"a": torch.ones(1)}, tmp_path / "new.pt")
+        assert (tmp_path / "new.pt").stat().st_mode & 0o777 == 0o644
+        (tmp_path / "kept.pt").write_bytes(b"")
+        os.chmod(tmp_path / "kept.pt", 0o640)
+        torch.save({"a": torch.ones(1)}, tmp_path / "kept.pt")
+        assert (tmp_path / "kept.pt").stat().st_mode & 0o777 == 0o640
+    finally:
+        os.umask(umask)
+
+
 def test_file_objects(tmp_path):
     buf = io.BytesIO()
     torch.save({"w": torch.arange(4)}, buf)

@@ -120,8 +120,18 @@ pub fn save_file(
     let io = |e: std::io::Error| Error::runtime(format!("save: {}: {e}", path.display()));
     let temporary = temporary_path(path);
     let written = (|| -> Result<()> {
+        // The crate writes through a private (0600) temporary file; the checkpoint gets the
+        // permissions of the file it replaces, or those of a new file (umask applied).
+        let permissions = match std::fs::metadata(path) {
+            Ok(existing) => existing.permissions(),
+            Err(_) => {
+                std::fs::File::create(&temporary).map_err(io)?;
+                std::fs::metadata(&temporary).map_err(io)?.permissions()
+            }
+        };
         safetensors::serialize_to_file(views, Some(metadata), &temporary)
             .map_err(|e| Error::runtime(format!("save: {}: {e}", path.display())))?;
+        std::fs::set_permissions(&temporary, permissions).map_err(io)?;
         std::fs::File::open(&temporary)
             .and_then(|f| f.sync_all())
             .map_err(io)?;
