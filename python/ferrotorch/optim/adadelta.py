@@ -129,7 +129,8 @@ def adadelta(
     weight_decay,
     maximize,
 ):
-    r"""Functional API of :class:`Adadelta`; the per-tensor loop is the one place of the math."""
+    r"""Functional API of :class:`Adadelta`: one fused multi-tensor
+    op (``optim/_fused.py``) when it applies, else the single-tensor reference loop."""
     if _fused.applies(params, grads, square_avgs, acc_deltas, differentiable=differentiable):
         _fused.advance(state_steps)
         rows = _fused.adadelta_rows(len(params), lr=float(lr), rho=rho, eps=eps,

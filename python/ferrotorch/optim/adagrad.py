@@ -148,7 +148,8 @@ def adagrad(
     eps,
     maximize,
 ):
-    r"""Functional API of :class:`Adagrad`; the per-tensor loop is the one place of the math."""
+    r"""Functional API of :class:`Adagrad`: one fused multi-tensor
+    op (``optim/_fused.py``) when it applies, else the single-tensor reference loop."""
     if _fused.applies(params, grads, state_sums, differentiable=differentiable):
         rows = _fused.adagrad_rows(_fused.advance(state_steps), lr=float(lr),
                                    lr_decay=lr_decay, weight_decay=weight_decay, eps=eps,

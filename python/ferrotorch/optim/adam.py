@@ -192,8 +192,8 @@ def adam(
     decoupled_weight_decay=False,
 ):
     r"""Functional API of :class:`Adam`/:class:`AdamW`: updates ``params`` and the state lists in
-    place. The per-tensor loop is the one place of the math, so a fused multi-tensor kernel can
-    replace it."""
+    place: one fused multi-tensor op (``optim/_fused.py``) when it applies, else the single-tensor
+    reference loop."""
     if _fused.applies(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs if amsgrad else [],
                       differentiable=differentiable):
         rows = _fused.adam_rows(_fused.advance(state_steps), lr=float(lr), beta1=beta1,

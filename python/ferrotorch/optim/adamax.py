@@ -139,7 +139,8 @@ def adamax(
     lr,
     weight_decay,
 ):
-    r"""Functional API of :class:`Adamax`; the per-tensor loop is the one place of the math."""
+    r"""Functional API of :class:`Adamax`: one fused multi-tensor
+    op (``optim/_fused.py``) when it applies, else the single-tensor reference loop."""
     if _fused.applies(params, grads, exp_avgs, exp_infs, differentiable=differentiable):
         rows = _fused.adamax_rows(_fused.advance(state_steps), lr=float(lr), beta1=beta1,
                                   beta2=beta2, eps=eps, weight_decay=weight_decay,

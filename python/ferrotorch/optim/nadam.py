@@ -161,7 +161,8 @@ def nadam(
     momentum_decay,
     eps,
 ):
-    r"""Functional API of :class:`NAdam`; the per-tensor loop is the one place of the math."""
+    r"""Functional API of :class:`NAdam`: one fused multi-tensor
+    op (``optim/_fused.py``) when it applies, else the single-tensor reference loop."""
     if _fused.applies(params, grads, exp_avgs, exp_avg_sqs, differentiable=differentiable):
         rows = _fused.nadam_rows(_fused.advance(state_steps), mu_products, lr=float(lr),
                                  beta1=beta1, beta2=beta2, eps=eps, weight_decay=weight_decay,

@@ -163,7 +163,8 @@ def rmsprop(
     momentum,
     centered,
 ):
-    r"""Functional API of :class:`RMSprop`; the per-tensor loop is the one place of the math."""
+    r"""Functional API of :class:`RMSprop`: one fused multi-tensor
+    op (``optim/_fused.py``) when it applies, else the single-tensor reference loop."""
     states = [square_avgs, momentum_buffer_list if momentum > 0 else [],
               grad_avgs if centered else []]
     if _fused.applies(params, grads, *states, differentiable=differentiable):

@@ -135,8 +135,8 @@ def sgd(
     foreach=None,
 ):
     r"""Functional API of :class:`SGD`: updates ``params`` in place and fills ``None`` entries of
-    ``momentum_buffer_list`` with new buffers. The per-tensor loop is the one place of the math,
-    so a fused multi-tensor kernel can replace it."""
+    ``momentum_buffer_list`` with new buffers: one fused multi-tensor op (``optim/_fused.py``) when
+    it applies, else the single-tensor reference loop."""
     if _fused.applies(params, grads, momentum_buffer_list if momentum != 0 else []):
         first = [buf is None for buf in momentum_buffer_list]
         if momentum != 0:
