@@ -5,6 +5,8 @@
 #
 #   scripts/gpu_check.sh            everything
 #   scripts/gpu_check.sh tests      tests only (CUDA tests first, then the whole suite)
+#   scripts/gpu_check.sh suite      the performance suite (benches/suite.py --device cuda) first,
+#                                   then the tests
 #
 # The build comes from .whl/ferrotorch-*.whl (a release wheel: `maturin build --release`, copied
 # there) or, for a quick correctness run, .gpu/_C.abi3.so (a stripped `make dev` build).
@@ -47,6 +49,9 @@ run() {  # run NAME CMD...: runs, logs, records pass/fail for the table
     [ "$rc" = 0 ] || status=1
 }
 
+if [ "$what" = suite ]; then
+    run suite python3 benches/suite.py --device cuda --json "$LOG/suite_cuda.json"
+fi
 cd tests
 run cuda-tests python3 -m pytest -q -p no:cacheprovider -rs --durations=5 $(ls test_cuda_*.py)
 run all-tests python3 -m pytest -q -p no:cacheprovider --maxfail=300 .
@@ -55,13 +60,13 @@ if [ "$what" = all ]; then
     [ -f tests/parity_cuda.py ] && run parity python3 tests/parity_cuda.py
     [ -f tests/parity_nn.py ] && run parity-nn python3 tests/parity_nn.py
     [ -f tests/parity_optim.py ] && run parity-optim python3 tests/parity_optim.py
-    [ -f benches/bench_cuda.py ] && run bench python3 benches/bench_cuda.py --json "$LOG/bench.json"
+    run suite python3 benches/suite.py --device cuda --json "$LOG/suite_cuda.json"
     [ -f benches/bench_nn.py ] && run bench-nn python3 benches/bench_nn.py --device cuda --json "$LOG/bench_nn.json"
 fi
 
 echo
 echo "== summary"
 printf '%s\n' "${summary[@]}"
-[ -f "$LOG/bench.log" ] && grep -A40 "^workload" "$LOG/bench.log"
+[ -f "$LOG/suite.log" ] && grep -A40 "^workload" "$LOG/suite.log"
 [ -f "$LOG/bench-nn.log" ] && grep -A10 "^workload" "$LOG/bench-nn.log"
 exit $status
