@@ -918,6 +918,9 @@ def _attach_output(t, node, output_nr) -> Any:
     """`t` (detached) as output `output_nr` of `node`: how a custom Function's saved output gets its
     history back when backward builds a graph."""
 
+def _autocast_region(cuda) -> Any:
+    """The dtype of the active autocast region of CPU or CUDA tensors, or `None`."""
+
 def _avg_pool(input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override=None) -> Tensor:
     """Average pooling over the `len(kernel_size)` trailing dims."""
 
@@ -1087,6 +1090,9 @@ def _scaled_dot_product_flash_attention(query, key, value, attn_bias=None, is_ca
     the query's dtype, broadcastable to the scores."""
 
 def _set_anomaly_enabled(on) -> None: ...
+
+def _set_autocast_region(cuda, dtype=None) -> Any:
+    """Enters (a dtype) or leaves (`None`) the autocast region of CPU or CUDA tensors."""
 
 def _set_default_dtype(d) -> None: ...
 

@@ -62,5 +62,14 @@ cfloat = None
 
 __version__ = "0.1.0"
 
-# Last: nn and optim use the names above (no_grad, dtype aliases) at import time.
-from . import nn, optim, utils  # noqa: E402,F401
+# Last: nn, optim and amp use the names above (no_grad, dtype aliases) at import time.
+from . import amp, nn, optim, utils  # noqa: E402,F401
+from .amp import (  # noqa: E402,F401
+    autocast,
+    get_autocast_dtype,
+    is_autocast_available,
+    is_autocast_enabled,
+    set_autocast_dtype,
+    set_autocast_enabled,
+)
+from .cuda import amp as _cuda_amp  # noqa: E402,F401  (torch.cuda.amp without an import)

@@ -324,6 +324,21 @@ fn tensor_list(obj: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Vec<Tensor>>> 
     Ok(Some(tensors(&list)))
 }
 
+/// Enters (a dtype) or leaves (`None`) the autocast region of CPU or CUDA tensors.
+#[pyfunction]
+#[pyo3(signature = (cuda, dtype=None))]
+fn _set_autocast_region(cuda: bool, dtype: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
+    let dtype = dtype.map(crate::dtype::extract_dtype).transpose()?;
+    autograd::autocast::set_region(cuda, dtype);
+    Ok(())
+}
+
+/// The dtype of the active autocast region of CPU or CUDA tensors, or `None`.
+#[pyfunction]
+fn _autocast_region(py: Python<'_>, cuda: bool) -> Option<Py<crate::dtype::PyDType>> {
+    autograd::autocast::region(cuda).map(|d| crate::dtype::dtype_object(py, d))
+}
+
 #[pyfunction]
 fn _set_grad_enabled(on: bool) {
     autograd::set_grad_enabled(on);
@@ -472,6 +487,8 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyNode>()?;
     m.add_class::<RemovableHandle>()?;
     m.add_function(wrap_pyfunction!(_set_grad_enabled, m)?)?;
+    m.add_function(wrap_pyfunction!(_set_autocast_region, m)?)?;
+    m.add_function(wrap_pyfunction!(_autocast_region, m)?)?;
     m.add_function(wrap_pyfunction!(is_grad_enabled, m)?)?;
     m.add_function(wrap_pyfunction!(_set_inference_mode, m)?)?;
     m.add_function(wrap_pyfunction!(is_inference_mode_enabled, m)?)?;

@@ -213,6 +213,8 @@ pub fn run(
     create_graph: bool,
 ) -> Result<Vec<Option<Tensor>>> {
     let _mode = GradModeGuard::new(create_graph);
+    // Gradients run in the dtypes the forward recorded, whatever region backward is called in.
+    let _no_autocast = super::autocast::Suspend::new();
     let root_edges: Vec<Edge> = roots.iter().map(|(e, _)| e.clone()).collect();
     let mut graph = Graph::discover(&root_edges);
     let n = graph.nodes.len();

@@ -8,6 +8,7 @@
 //! gradients calls `functions`.
 
 pub mod api;
+pub mod autocast;
 pub mod engine;
 pub mod functions;
 pub mod grad_mode;

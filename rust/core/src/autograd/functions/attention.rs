@@ -13,6 +13,7 @@ use super::number;
 use super::reduce::{sum, sum_to};
 use super::shape::{expand, reshape, transpose, unsqueeze};
 use super::softmax::softmax;
+use crate::autograd::autocast;
 use crate::autograd::node::{BackwardArgs, Save};
 use crate::autograd::record::{needs_grad, record1};
 use crate::error::Result;
@@ -40,6 +41,19 @@ pub fn scaled_dot_product_flash_attention(
     scale: Option<f64>,
     enable_gqa: bool,
 ) -> Result<(Tensor, Tensor)> {
+    if let Some([Some(q), Some(k), Some(v), bias]) =
+        autocast::lower([Some(q), Some(k), Some(v), bias])?
+    {
+        return scaled_dot_product_flash_attention(
+            &q,
+            &k,
+            &v,
+            bias.as_ref(),
+            is_causal,
+            scale,
+            enable_gqa,
+        );
+    }
     let (out, lse) =
         raw::scaled_dot_product_flash_attention(q, k, v, bias, is_causal, scale, enable_gqa)?;
     let inputs: Vec<&Tensor> = [Some(q), Some(k), Some(v), bias]

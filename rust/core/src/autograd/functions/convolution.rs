@@ -11,6 +11,7 @@ use super::reduce::sum;
 use super::shape::{narrow, reshape, transpose};
 use super::shape_copy::cat;
 use super::when;
+use crate::autograd::autocast;
 use crate::autograd::node::{BackwardArgs, Save};
 use crate::autograd::record::{needs_grad, record1};
 use crate::error::Result;
@@ -52,6 +53,9 @@ impl Kit for DiffKit {
 /// `convolution(input, weight, bias, stride, padding, dilation, transposed, output_padding,
 /// groups)` over a batched `(N, C, *spatial)` input with 1 to 3 spatial dims.
 pub fn convolution(x: &Tensor, w: &Tensor, b: Option<&Tensor>, p: &ConvParams) -> Result<Tensor> {
+    if let Some([Some(x), Some(w), b]) = autocast::lower([Some(x), Some(w), b])? {
+        return convolution(&x, &w, b.as_ref(), p);
+    }
     let out = raw::convolution(x, w, b, p)?;
     let inputs: Vec<&Tensor> = [Some(x), Some(w), b].into_iter().flatten().collect();
     if !needs_grad(&inputs) {

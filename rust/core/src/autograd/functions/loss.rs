@@ -5,6 +5,7 @@
 
 use super::binary::mul;
 use super::shape::unsqueeze;
+use crate::autograd::autocast;
 use crate::autograd::node::{BackwardArgs, Save};
 use crate::autograd::record::{needs_grad, record1};
 use crate::error::Result;
@@ -19,6 +20,9 @@ pub fn nll_loss(
     reduction: Reduction,
     ignore_index: i64,
 ) -> Result<(Tensor, Tensor)> {
+    if let Some([Some(input), weight]) = autocast::float32([Some(input), weight])? {
+        return nll_loss(&input, target, weight.as_ref(), reduction, ignore_index);
+    }
     let (out, total_weight) = raw::nll_loss(input, target, weight, reduction, ignore_index)?;
     if !needs_grad(&[input]) {
         return Ok((out, total_weight));

@@ -11,6 +11,7 @@ use super::binary::mul;
 use super::convert::clone;
 use super::shape::{expand_to, permute, reshape, squeeze_dim, t, transpose, unsqueeze};
 use super::when;
+use crate::autograd::autocast;
 use crate::autograd::node::{BackwardArgs, Save};
 use crate::autograd::record::{inplace, needs_grad, record1};
 use crate::bail;
@@ -58,6 +59,9 @@ fn squeeze(x: &Tensor, dim: i64) -> Result<Tensor> {
 
 /// `mm(a, b)`: `ga = g @ b^T`, `gb = a^T @ g`.
 pub fn mm(a: &Tensor, b: &Tensor) -> Result<Tensor> {
+    if let Some([Some(a), Some(b)]) = autocast::lower([Some(a), Some(b)])? {
+        return mm(&a, &b);
+    }
     let out = raw::mm(a, b)?;
     if !needs_grad(&[a, b]) {
         return Ok(out);
@@ -79,6 +83,9 @@ pub fn mm(a: &Tensor, b: &Tensor) -> Result<Tensor> {
 
 /// `bmm(a, b)`: `ga = g @ b^T`, `gb = a^T @ g`, batch by batch.
 pub fn bmm(a: &Tensor, b: &Tensor) -> Result<Tensor> {
+    if let Some([Some(a), Some(b)]) = autocast::lower([Some(a), Some(b)])? {
+        return bmm(&a, &b);
+    }
     let out = raw::bmm(a, b)?;
     if !needs_grad(&[a, b]) {
         return Ok(out);
@@ -100,6 +107,9 @@ pub fn bmm(a: &Tensor, b: &Tensor) -> Result<Tensor> {
 
 /// `mv(mat, vec)`: `gmat = outer(g, vec)`, `gvec = mat^T @ g`.
 pub fn mv(mat: &Tensor, vec: &Tensor) -> Result<Tensor> {
+    if let Some([Some(mat), Some(vec)]) = autocast::lower([Some(mat), Some(vec)])? {
+        return mv(&mat, &vec);
+    }
     let out = raw::mv(mat, vec)?;
     if !needs_grad(&[mat, vec]) {
         return Ok(out);
@@ -145,6 +155,9 @@ pub fn vdot(a: &Tensor, b: &Tensor) -> Result<Tensor> {
 /// `matmul(a, b)` / `a @ b`: 1-D x 1-D is `dot`, 2-D x 1-D `mv`, 2-D x 2-D `mm`; every other
 /// combination is one node over the broadcasting batched product.
 pub fn matmul(a: &Tensor, b: &Tensor) -> Result<Tensor> {
+    if let Some([Some(a), Some(b)]) = autocast::lower([Some(a), Some(b)])? {
+        return matmul(&a, &b);
+    }
     check_same_device("matmul", &[a, b])?;
     match (a.ndim(), b.ndim()) {
         (1, 1) => dot(a, b),
@@ -270,6 +283,10 @@ pub fn addmm(
     beta: Scalar,
     alpha: Scalar,
 ) -> Result<Tensor> {
+    if let Some([Some(input), Some(a), Some(b)]) = autocast::lower([Some(input), Some(a), Some(b)])?
+    {
+        return addmm(&input, &a, &b, beta, alpha);
+    }
     let out = raw::addmm(input, a, b, beta, alpha)?;
     Ok(record_fused(
         "AddmmBackward0",
@@ -289,6 +306,10 @@ pub fn baddbmm(
     beta: Scalar,
     alpha: Scalar,
 ) -> Result<Tensor> {
+    if let Some([Some(input), Some(a), Some(b)]) = autocast::lower([Some(input), Some(a), Some(b)])?
+    {
+        return baddbmm(&input, &a, &b, beta, alpha);
+    }
     let out = raw::baddbmm(input, a, b, beta, alpha)?;
     Ok(record_fused(
         "BaddbmmBackward0",
@@ -314,6 +335,10 @@ pub fn addbmm(
     beta: Scalar,
     alpha: Scalar,
 ) -> Result<Tensor> {
+    if let Some([Some(input), Some(a), Some(b)]) = autocast::lower([Some(input), Some(a), Some(b)])?
+    {
+        return addbmm(&input, &a, &b, beta, alpha);
+    }
     let out = raw::addbmm(input, a, b, beta, alpha)?;
     Ok(record_fused(
         "AddbmmBackward0",
@@ -333,6 +358,11 @@ pub fn addmv(
     beta: Scalar,
     alpha: Scalar,
 ) -> Result<Tensor> {
+    if let Some([Some(input), Some(mat), Some(vec)]) =
+        autocast::lower([Some(input), Some(mat), Some(vec)])?
+    {
+        return addmv(&input, &mat, &vec, beta, alpha);
+    }
     let out = raw::addmv(input, mat, vec, beta, alpha)?;
     Ok(record_fused(
         "AddmvBackward0",
@@ -352,6 +382,11 @@ pub fn addr(
     beta: Scalar,
     alpha: Scalar,
 ) -> Result<Tensor> {
+    if let Some([Some(input), Some(v1), Some(v2)]) =
+        autocast::lower([Some(input), Some(v1), Some(v2)])?
+    {
+        return addr(&input, &v1, &v2, beta, alpha);
+    }
     let out = raw::addr(input, v1, v2, beta, alpha)?;
     Ok(record_fused(
         "AddrBackward0",

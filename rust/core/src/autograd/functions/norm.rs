@@ -10,6 +10,7 @@ use super::number;
 use super::reduce::{mean, sum};
 use super::shape::reshape;
 use super::unary::rsqrt;
+use crate::autograd::autocast;
 use crate::autograd::node::{BackwardArgs, Save};
 use crate::autograd::record::{needs_grad, record1};
 use crate::error::Result;
@@ -153,6 +154,9 @@ pub fn layer_norm(
     bias: Option<&Tensor>,
     eps: f64,
 ) -> Result<(Tensor, Tensor, Tensor)> {
+    if let Some([Some(x), weight, bias]) = autocast::float32([Some(x), weight, bias])? {
+        return layer_norm(&x, normalized_shape, weight.as_ref(), bias.as_ref(), eps);
+    }
     let (w, b) = (param_like(weight, x)?, param_like(bias, x)?);
     let (y, m, r) = raw::native_layer_norm(x, normalized_shape, w.as_ref(), b.as_ref(), eps)?;
     let inputs: Vec<&Tensor> = [Some(x), w.as_ref(), b.as_ref()]

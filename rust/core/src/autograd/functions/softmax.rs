@@ -6,6 +6,7 @@
 use super::binary::{mul, sub};
 use super::reduce::sum;
 use super::unary::exp;
+use crate::autograd::autocast;
 use crate::autograd::node::{BackwardArgs, Save};
 use crate::autograd::record::{needs_grad, record1};
 use crate::error::Result;
@@ -14,6 +15,9 @@ use crate::tensor::Tensor;
 
 /// `softmax(x, dim)`: the rule is `y * (g - sum(g * y, dim))` at the saved output `y`.
 pub fn softmax(x: &Tensor, dim: i64) -> Result<Tensor> {
+    if let Some([Some(x)]) = autocast::float32([Some(x)])? {
+        return softmax(&x, dim);
+    }
     let out = raw::softmax(x, dim)?;
     if !needs_grad(&[x]) {
         return Ok(out);
@@ -38,6 +42,9 @@ pub fn softmax(x: &Tensor, dim: i64) -> Result<Tensor> {
 
 /// `log_softmax(x, dim)`: the rule is `g - exp(y) * sum(g, dim)` at the saved output `y`.
 pub fn log_softmax(x: &Tensor, dim: i64) -> Result<Tensor> {
+    if let Some([Some(x)]) = autocast::float32([Some(x)])? {
+        return log_softmax(&x, dim);
+    }
     let out = raw::log_softmax(x, dim)?;
     if !needs_grad(&[x]) {
         return Ok(out);
