@@ -219,6 +219,32 @@ def test_sdpa_half_precision(device, rng):
         np.testing.assert_allclose(to_np(out), np_sdpa(q, k, v), rtol=0.05, atol=0.05)
 
 
+@pytest.mark.parametrize("is_causal", [False, True])
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_sdpa_half_precision_long_sequences(device, rng, dtype, is_causal):
+    """Long enough for CUDA's tensor-core path (cuBLAS products around a softmax); forward and
+    gradients against float64 NumPy, including under autocast with float32 inputs."""
+    L, S, E = 256, 320, 16
+    q, k, v = rng.standard_normal((2, 2, L, E)), rng.standard_normal((2, 2, S, E)), rng.standard_normal((2, 2, S, E))
+    qt, kt, vt = (t(a, device, dtype, requires_grad=True) for a in (q, k, v))
+    out = F.scaled_dot_product_attention(qt, kt, vt, is_causal=is_causal)
+    assert out.dtype == dtype
+    np.testing.assert_allclose(to_np(out), np_sdpa(q, k, v, is_causal=is_causal), rtol=0.05, atol=0.05)
+    g = rng.standard_normal(out.shape)
+    out.backward(t(g, device, dtype))
+    # The reference gradients: float64 through the same formula.
+    q64, k64, v64 = (t(a, device, torch.float64, requires_grad=True) for a in (q, k, v))
+    F.scaled_dot_product_attention(q64, k64, v64, is_causal=is_causal).backward(t(g, device))
+    for got, want in ((qt, q64), (kt, k64), (vt, v64)):
+        assert got.grad.dtype == dtype
+        np.testing.assert_allclose(to_np(got.grad), to_np(want.grad), rtol=0.05, atol=0.1)
+    with torch.autocast(device, dtype=dtype):
+        q32, k32, v32 = (t(a, device, torch.float32) for a in (q, k, v))
+        out = F.scaled_dot_product_attention(q32, k32, v32, is_causal=is_causal)
+    assert out.dtype == dtype
+    np.testing.assert_allclose(to_np(out), np_sdpa(q, k, v, is_causal=is_causal), rtol=0.05, atol=0.05)
+
+
 def test_sdpa_empty_keys(device):
     q = torch.randn((2, 3, 4), device=device)
     k = torch.randn((2, 0, 4), device=device)

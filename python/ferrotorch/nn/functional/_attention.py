@@ -3,7 +3,8 @@
 
 ``scaled_dot_product_attention`` runs one fused Rust op (``_C._scaled_dot_product_flash_attention``:
 a blocked kernel on CPU, a flash-attention style kernel on CUDA, with its own backward) for the
-common case, and a composition of differentiable tensor ops (``_composed_sdpa``) for the rest:
+common case; on CUDA in half precision with long sequences, cuBLAS products on tensor cores
+around a softmax kernel (``_tensor_core_sdpa``), which beat that kernel there; and a composition of differentiable tensor ops (``_composed_sdpa``) for the rest:
 dropout, batch dims that broadcast, head counts that differ without ``enable_gqa``, and head
 dims above 128 on CUDA. ``multi_head_attention_forward`` is written with tensor ops and calls
 ``scaled_dot_product_attention`` when it needs no attention weights.
@@ -125,6 +126,11 @@ def scaled_dot_product_attention(
         torch's SDPA), not NaN.
     """
     _check_sdpa_inputs(query, key, value, attn_mask)
+    if query.is_cuda and torch.is_autocast_enabled("cuda") and query.dtype == torch.float32:
+        fast = torch.get_autocast_dtype("cuda")
+        query, key, value = (t.to(fast) if t.dtype == torch.float32 else t for t in (query, key, value))
+    if _tensor_core_sdpa_takes(query, key, value, attn_mask, dropout_p, enable_gqa):
+        return _tensor_core_sdpa(query, key, value, is_causal, scale)
     if _fused_sdpa_takes(query, key, value, dropout_p, enable_gqa):
         if is_causal and attn_mask is not None:
             raise RuntimeError("_scaled_dot_product_attention: Explicit attn_mask should not be set when is_causal=True")
@@ -158,6 +164,43 @@ def _fused_sdpa_takes(query, key, value, dropout_p, enable_gqa):
     if query.is_cuda and max(query.shape[-1], value.shape[-1]) > _CUDA_MAX_HEAD_DIM:
         return False
     return True
+
+
+# From this many scores per head on, CUDA half-precision attention runs as cuBLAS products on
+# tensor cores around a softmax kernel: the fused kernel computes on CUDA cores, which costs more
+# than materialising the scores once the sequences are long.
+_TENSOR_CORE_MIN_SCORES = 256 * 256
+
+
+def _tensor_core_sdpa_takes(query, key, value, attn_mask, dropout_p, enable_gqa):
+    return (
+        query.is_cuda
+        and query.dtype in (torch.float16, torch.bfloat16)
+        and attn_mask is None
+        and dropout_p == 0.0
+        and query.dim() >= 3
+        and key.dim() == query.dim() == value.dim()
+        and tuple(key.shape[:-2]) == tuple(query.shape[:-2]) == tuple(value.shape[:-2])
+        and key.shape[-2] == value.shape[-2]
+        and key.shape[-1] == query.shape[-1]
+        and query.shape[-2] * key.shape[-2] >= _TENSOR_CORE_MIN_SCORES
+    )
+
+
+def _tensor_core_sdpa(query, key, value, is_causal, scale):
+    """Attention as two batched products and a softmax, each on its own kernel (the scores are
+    materialised in the inputs' dtype; the softmax computes in float32). Without a mask, or with
+    the causal one, every query row sees at least one key, so the plain softmax is safe."""
+    L, S = query.shape[-2], key.shape[-2]
+    scale_factor = 1.0 / math.sqrt(query.shape[-1]) if scale is None else scale
+    # One op to autocast, as in torch: its parts run in the inputs' dtype, with no casts of the
+    # scores to float32 and back.
+    with torch.autocast("cuda", enabled=False):
+        scores = (query * scale_factor) @ key.transpose(-2, -1)
+        if is_causal:
+            hidden = torch.ones((L, S), dtype=torch.bool, device=query.device).triu(1)
+            scores = scores.masked_fill(hidden, float("-inf"))
+        return softmax(scores, -1) @ value
 
 
 def _composed_sdpa(query, key, value, attn_mask, dropout_p, is_causal, scale, enable_gqa):
