@@ -4,9 +4,9 @@
 ``scaled_dot_product_attention`` runs one fused Rust op (``_C._scaled_dot_product_flash_attention``:
 a blocked kernel on CPU, a flash-attention style kernel on CUDA, with its own backward) for the
 common case; on CUDA in half precision with long sequences, cuBLAS products on tensor cores
-around a softmax kernel (``_tensor_core_sdpa``), which beat that kernel there; and a composition of differentiable tensor ops (``_composed_sdpa``) for the rest:
-dropout, batch dims that broadcast, head counts that differ without ``enable_gqa``, and head
-dims above 128 on CUDA. ``multi_head_attention_forward`` is written with tensor ops and calls
+around a softmax kernel (``_tensor_core_sdpa``), which beat that kernel there; and a
+composition of differentiable tensor ops (``_composed_sdpa``) for the rest: dropout, batch dims
+that broadcast, head counts that differ without ``enable_gqa``, and head dims above 128 on CUDA. ``multi_head_attention_forward`` is written with tensor ops and calls
 ``scaled_dot_product_attention`` when it needs no attention weights.
 """
 
