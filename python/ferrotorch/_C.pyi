@@ -996,6 +996,12 @@ def _embedding(weight, indices, padding_idx=None, scale_grad_by_freq=False) -> T
 def _fused_step(rule, params, grads, states, scalars) -> Any:
     """Updates `params` and `states[j][i]` in place by `rule` with per-parameter constant rows."""
 
+def _gelu(x, approximate="none") -> Any:
+    """`_C._gelu(x, approximate)`: one fused kernel each way, recorded as `GeluBackward0`."""
+
+def _gelu_backward(grad, x, approximate="none") -> Any:
+    """`_C._gelu_backward(grad, x, approximate)`: `grad * gelu'(x)` (not recorded)."""
+
 def _get_default_dtype() -> dtype: ...
 
 def _im2col(input, kernel_size, dilation, padding, stride) -> Tensor:

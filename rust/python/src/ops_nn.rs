@@ -10,6 +10,7 @@ use ferrotorch_core::autograd::functions::{
     convert as fc, embedding as femb, loss as fl, norm as fn_, resample as fres, rnn as fr,
     softmax as fs,
 };
+use ferrotorch_core::ops::activation::GeluApproximate;
 use ferrotorch_core::ops::loss::Reduction;
 use ferrotorch_core::ops::resample::Taps;
 use ferrotorch_core::ops::softmax as raw;
@@ -58,6 +59,33 @@ impl PyTensor {
 #[pyfunction]
 fn _softmax(py: Python<'_>, x: PyRef<'_, PyTensor>, dim: i64) -> PyResult<Py<PyTensor>> {
     wrap(py, fs::softmax(&x.inner, dim).py()?)
+}
+
+/// `_C._gelu(x, approximate)`: one fused kernel each way, recorded as `GeluBackward0`.
+#[pyfunction]
+#[pyo3(signature = (x, approximate="none"))]
+fn _gelu(py: Python<'_>, x: PyRef<'_, PyTensor>, approximate: &str) -> PyResult<Py<PyTensor>> {
+    let approximate = GeluApproximate::parse(approximate).py()?;
+    wrap(
+        py,
+        ferrotorch_core::autograd::functions::activation::gelu(&x.inner, approximate).py()?,
+    )
+}
+
+/// `_C._gelu_backward(grad, x, approximate)`: `grad * gelu'(x)` (not recorded).
+#[pyfunction]
+#[pyo3(signature = (grad, x, approximate="none"))]
+fn _gelu_backward(
+    py: Python<'_>,
+    grad: PyRef<'_, PyTensor>,
+    x: PyRef<'_, PyTensor>,
+    approximate: &str,
+) -> PyResult<Py<PyTensor>> {
+    let approximate = GeluApproximate::parse(approximate).py()?;
+    wrap(
+        py,
+        ferrotorch_core::ops::activation::gelu_backward(&grad.inner, &x.inner, approximate).py()?,
+    )
 }
 
 /// `_C._log_softmax(x, dim)`: the fused log_softmax, recorded as `LogSoftmaxBackward0`.
@@ -285,6 +313,8 @@ fn _embedding(
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(_softmax, m)?)?;
+    m.add_function(wrap_pyfunction!(_gelu, m)?)?;
+    m.add_function(wrap_pyfunction!(_gelu_backward, m)?)?;
     m.add_function(wrap_pyfunction!(_log_softmax, m)?)?;
     m.add_function(wrap_pyfunction!(_softmax_backward_data, m)?)?;
     m.add_function(wrap_pyfunction!(_log_softmax_backward_data, m)?)?;

@@ -5,7 +5,6 @@ free; the softmax family calls the fused kernels of the core (one pass per row f
 backward).
 """
 
-import math
 
 import ferrotorch as torch
 from ferrotorch import _C
@@ -111,13 +110,9 @@ def celu(input, alpha=1.0, inplace=False):
 
 
 def gelu(input, approximate="none"):
-    """``x * Phi(x)``; ``approximate='tanh'`` uses torch's tanh formula."""
-    if approximate == "none":
-        return input * 0.5 * (1.0 + torch.erf(input * (1.0 / math.sqrt(2.0))))
-    if approximate == "tanh":
-        inner = (input + 0.044715 * input * input * input) * math.sqrt(2.0 / math.pi)
-        return input * 0.5 * (1.0 + torch.tanh(inner))
-    raise RuntimeError(f"approximate argument must be either none or tanh, got {approximate!r}")
+    """``x * Phi(x)`` with ``Phi`` the standard normal CDF; ``approximate='tanh'`` uses
+    ``0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))``. One fused kernel each way."""
+    return _C._gelu(input, approximate)
 
 
 def silu(input, inplace=False):

@@ -99,6 +99,8 @@ pub enum Unary {
     Square,
     BitwiseNot,
     NanToNum,
+    Gelu,
+    GeluTanh,
 }
 
 /// Unary ops with a bool output; the order is `PredicateOp` of `unary.cu`.
@@ -139,6 +141,9 @@ pub enum Binary {
     BitXor,
     Shl,
     Shr,
+    /// `a * gelu'(b)`: the gradient `a` at the input `b`.
+    GeluBackward,
+    GeluTanhBackward,
 }
 
 /// Binary ops with a bool output; the order is `CompareOp` of `binary.cu`.

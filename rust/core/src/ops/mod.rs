@@ -1,6 +1,7 @@
 //! Ops, one file per family. Each op checks its arguments once (shapes, dtypes, devices),
 //! allocates its output and calls a typed CPU kernel.
 
+pub mod activation;
 pub mod attention;
 pub mod batch_norm;
 pub mod binary;

@@ -2,6 +2,7 @@
 //! backward rule. One file per family; rules use these same functions, so they can themselves
 //! be differentiated (`create_graph=True`).
 
+pub mod activation;
 pub mod attention;
 pub mod binary;
 pub mod conv;

@@ -6,7 +6,7 @@
 enum BinaryOp {
     B_ADD, B_SUB, B_MUL, B_DIV, B_DIV_TRUNC, B_DIV_FLOOR, B_REMAINDER, B_FMOD, B_POW,
     B_ATAN2, B_HYPOT, B_COPYSIGN, B_XLOGY, B_MAXIMUM, B_MINIMUM, B_FMAX, B_FMIN,
-    B_BIT_AND, B_BIT_OR, B_BIT_XOR, B_SHL, B_SHR
+    B_BIT_AND, B_BIT_OR, B_BIT_XOR, B_SHL, B_SHR, B_GELU_BACKWARD, B_GELU_TANH_BACKWARD
 };
 enum CompareOp { C_EQ, C_NE, C_LT, C_LE, C_GT, C_GE, C_AND, C_OR, C_XOR };
 
@@ -227,6 +227,20 @@ __device__ __forceinline__ void binary_op(int op, T* out, const T* a, u64 abits,
     case B_HYPOT: return run2(out, a, av, b, bv, ix, n, [](A x, A y) { return m_hypot(x, y); });
     case B_COPYSIGN: return run2(out, a, av, b, bv, ix, n, [](A x, A y) { return m_copysign(x, y); });
     case B_XLOGY: return run2(out, a, av, b, bv, ix, n, [](A x, A y) { return xlogy_(x, y); });
+    // x is the gradient, y the input: x * gelu'(y).
+    case B_GELU_BACKWARD: return run2(out, a, av, b, bv, ix, n, [](A g, A v) {
+        const A cdf = (A)0.5 * ((A)1 + m_erf(v * (A)0.70710678118654752440));
+        const A pdf = m_exp((A)-0.5 * v * v) * (A)0.39894228040143267794;
+        return g * (cdf + v * pdf);
+    });
+    case B_GELU_TANH_BACKWARD: return run2(out, a, av, b, bv, ix, n, [](A g, A v) {
+        const A beta = (A)0.79788456080286535588, kappa = (A)0.044715;
+        const A v_sq = v * v;
+        const A t = m_tanh(beta * (v + kappa * v_sq * v));
+        const A left = (A)0.5 * v, right = (A)1 + t;
+        const A right_derivative = left * ((A)1 - t * t) * beta * ((A)1 + (A)3 * kappa * v_sq);
+        return g * ((A)0.5 * right + right_derivative);
+    });
 #endif
     default: return;
     }

@@ -7,7 +7,7 @@ enum UnaryOp {
     U_TAN, U_ASIN, U_ACOS, U_ATAN, U_SINH, U_COSH, U_TANH, U_ASINH, U_ACOSH, U_ATANH,
     U_SIGMOID, U_ERF, U_ERFC, U_ERFINV, U_RECIPROCAL, U_FLOOR, U_CEIL, U_TRUNC, U_ROUND,
     U_FRAC, U_ROUND_DECIMALS, U_NEG, U_ABS, U_SIGN, U_RELU, U_SQUARE, U_BITWISE_NOT,
-    U_NAN_TO_NUM
+    U_NAN_TO_NUM, U_GELU, U_GELU_TANH
 };
 enum PredicateOp { P_ISNAN, P_ISINF, P_ISFINITE, P_ISPOSINF, P_ISNEGINF, P_LOGICAL_NOT };
 
@@ -118,6 +118,13 @@ __device__ __forceinline__ void unary_op(int op, T* out, const T* in, u64 p0, u6
     case U_ACOSH: return run1(out, in, ix, n, [](A v) { return m_acosh(v); });
     case U_ATANH: return run1(out, in, ix, n, [](A v) { return m_atanh(v); });
     case U_SIGMOID: return run1(out, in, ix, n, [](A v) { return (A)1 / ((A)1 + m_exp(-v)); });
+    case U_GELU: return run1(out, in, ix, n, [](A v) {
+        return v * (A)0.5 * ((A)1 + m_erf(v * (A)0.70710678118654752440));
+    });
+    case U_GELU_TANH: return run1(out, in, ix, n, [](A v) {
+        const A inner = (A)0.79788456080286535588 * (v + (A)0.044715 * v * v * v);
+        return (A)0.5 * v * ((A)1 + m_tanh(inner));
+    });
     case U_ERF: return run1(out, in, ix, n, [](A v) { return m_erf(v); });
     case U_ERFC: return run1(out, in, ix, n, [](A v) { return m_erfc(v); });
     case U_ERFINV: return run1(out, in, ix, n, [](A v) { return m_erfinv(v); });
