@@ -245,6 +245,23 @@ def test_sdpa_half_precision_long_sequences(device, rng, dtype, is_causal):
     np.testing.assert_allclose(to_np(out), np_sdpa(q, k, v, is_causal=is_causal), rtol=0.05, atol=0.05)
 
 
+@pytest.mark.parametrize("L,S", [(5, 5), (3, 7), (7, 3), (1, 4)])
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32, torch.bfloat16])
+def test_causal_softmax(device, rng, L, S, dtype):
+    """The softmax that applies SDPA's causal mask itself: masked entries are exactly 0, the
+    rest is the softmax over the visible columns; gradients by gradcheck (float64)."""
+    a = rng.standard_normal((2, 3, L, S))
+    x = t(a, device, dtype)
+    visible = np.tril(np.ones((L, S), dtype=bool))
+    want = np_softmax_rows(np.where(visible, a, NEG_INF), zero_masked_rows=True)
+    got = torch._C._causal_softmax(x)
+    tol = 1e-12 if dtype == torch.float64 else (1e-6 if dtype == torch.float32 else 1e-2)
+    np.testing.assert_allclose(to_np(got), want, rtol=tol, atol=tol)
+    assert np.all(to_np(got)[..., ~visible] == 0)
+    if dtype == torch.float64:
+        assert gradcheck(torch._C._causal_softmax, (t(a, device, requires_grad=True),))
+
+
 def test_sdpa_empty_keys(device):
     q = torch.randn((2, 3, 4), device=device)
     k = torch.randn((2, 0, 4), device=device)

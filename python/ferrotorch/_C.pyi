@@ -924,6 +924,10 @@ def _autocast_region(cuda) -> Any:
 def _avg_pool(input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override=None) -> Tensor:
     """Average pooling over the `len(kernel_size)` trailing dims."""
 
+def _causal_softmax(x) -> Any:
+    """`_C._causal_softmax(x)`: softmax over the last dim with SDPA's causal mask over the last
+    two, recorded as `SoftmaxBackward0`."""
+
 def _chain_matmul(tensors, *, out=None) -> Tensor: ...
 
 def _clip_grad_norm_(grads, max_norm, norm_type, error_if_nonfinite) -> Any:

@@ -61,6 +61,13 @@ fn _softmax(py: Python<'_>, x: PyRef<'_, PyTensor>, dim: i64) -> PyResult<Py<PyT
     wrap(py, fs::softmax(&x.inner, dim).py()?)
 }
 
+/// `_C._causal_softmax(x)`: softmax over the last dim with SDPA's causal mask over the last
+/// two, recorded as `SoftmaxBackward0`.
+#[pyfunction]
+fn _causal_softmax(py: Python<'_>, x: PyRef<'_, PyTensor>) -> PyResult<Py<PyTensor>> {
+    wrap(py, fs::causal_softmax(&x.inner).py()?)
+}
+
 /// `_C._gelu(x, approximate)`: one fused kernel each way, recorded as `GeluBackward0`.
 #[pyfunction]
 #[pyo3(signature = (x, approximate="none"))]
@@ -314,6 +321,7 @@ fn _embedding(
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(_softmax, m)?)?;
     m.add_function(wrap_pyfunction!(_gelu, m)?)?;
+    m.add_function(wrap_pyfunction!(_causal_softmax, m)?)?;
     m.add_function(wrap_pyfunction!(_gelu_backward, m)?)?;
     m.add_function(wrap_pyfunction!(_log_softmax, m)?)?;
     m.add_function(wrap_pyfunction!(_softmax_backward_data, m)?)?;

@@ -189,18 +189,16 @@ def _tensor_core_sdpa_takes(query, key, value, attn_mask, dropout_p, enable_gqa)
 
 def _tensor_core_sdpa(query, key, value, is_causal, scale):
     """Attention as two batched products and a softmax, each on its own kernel (the scores are
-    materialised in the inputs' dtype; the softmax computes in float32). Without a mask, or with
-    the causal one, every query row sees at least one key, so the plain softmax is safe."""
-    L, S = query.shape[-2], key.shape[-2]
+    materialised in the inputs' dtype; the softmax computes in float32 and applies the causal
+    mask itself). Without a mask, or with the causal one, every query row sees at least one key,
+    so no row is fully masked."""
     scale_factor = 1.0 / math.sqrt(query.shape[-1]) if scale is None else scale
     # One op to autocast, as in torch: its parts run in the inputs' dtype, with no casts of the
     # scores to float32 and back.
     with torch.autocast("cuda", enabled=False):
         scores = (query * scale_factor) @ key.transpose(-2, -1)
-        if is_causal:
-            hidden = torch.ones((L, S), dtype=torch.bool, device=query.device).triu(1)
-            scores = scores.masked_fill(hidden, float("-inf"))
-        return softmax(scores, -1) @ value
+        attn = _C._causal_softmax(scores) if is_causal else softmax(scores, -1)
+        return attn @ value
 
 
 def _composed_sdpa(query, key, value, attn_mask, dropout_p, is_causal, scale, enable_gqa):

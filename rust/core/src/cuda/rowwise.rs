@@ -90,6 +90,23 @@ pub fn softmax(x: &Tensor, (outer, n, inner): (usize, usize, usize), log: bool) 
     Ok(y)
 }
 
+/// `softmax` over the rows of the contiguous `x` (`rows` of `n`) as rows of `l x n` matrices,
+/// row `i` of each seeing columns `0..=i` only (the others come out 0).
+pub fn causal_softmax(x: &Tensor, rows: usize, n: usize, l: usize) -> Result<Tensor> {
+    check_contiguous("softmax", &[x])?;
+    let dev = device_of(x)?;
+    let y = Tensor::empty(x.shape(), x.dtype(), x.device())?;
+    if y.numel() == 0 {
+        return Ok(y);
+    }
+    let (cfg, warp) = rows_config(dev, rows, n);
+    let f = dev.kernel(&SOURCE, &defines(x.dtype()), "softmax_causal_rows_k")?;
+    let (xp, yp) = (ptr(x), ptr(&y));
+    let (r64, n64, l64) = (rows as i64, n as i64, l as i64);
+    crate::cuda_launch!(dev, f, "softmax_causal_rows_k", cfg; xp, yp, r64, n64, warp, l64)?;
+    Ok(y)
+}
+
 /// The gradient of `softmax` (`log_softmax` with `log`) from the output gradient `g` and the
 /// saved output `y`, both contiguous of one shape seen as `[outer, n, inner]`.
 pub fn softmax_backward(

@@ -7,10 +7,13 @@
 
 use crate::cpu::rowwise::{self, Lines};
 use crate::dtype::scalar_type_name;
+use crate::dtype::DType;
 use crate::error::Result;
 use crate::layout::wrap_dim;
 use crate::ops::check_same_device;
+use crate::ops::index_mask::masked_fill;
 use crate::tensor::Tensor;
+use crate::Scalar;
 use crate::{bail, dispatch_float};
 
 /// `x` made contiguous and seen as `[outer, n, inner]` around `dim` (a 0-d tensor is one
@@ -67,6 +70,29 @@ fn forward(x: &Tensor, dim: i64, log: bool) -> Result<Tensor> {
 /// `torch.softmax(x, dim)`: `exp(x - max) / sum(exp(x - max))` along `dim`.
 pub fn softmax(x: &Tensor, dim: i64) -> Result<Tensor> {
     forward(x, dim, false)
+}
+
+/// `softmax` over the last dim of `x` (`..., L, S`) under SDPA's causal mask: row `i` of each
+/// `L x S` matrix sees columns `0..=i` (top-left aligned) and the others come out 0. Its
+/// gradient is softmax's, whose rule gives those zeros a zero gradient.
+pub fn causal_softmax(x: &Tensor) -> Result<Tensor> {
+    if x.ndim() < 2 {
+        bail!(
+            Runtime,
+            "causal softmax: expected an input of at least 2 dims (..., L, S), got {:?}",
+            x.shape()
+        );
+    }
+    let (l, s) = (x.shape()[x.ndim() - 2], x.shape()[x.ndim() - 1]);
+    let (xc, lines) = lines_around(x, -1, "softmax")?;
+    check_floating(x, "softmax", lines)?;
+    if xc.is_cuda() {
+        return crate::cuda::rowwise::causal_softmax(&xc, lines.outer, lines.n, l);
+    }
+    let ones = Tensor::full(&[l, s], Scalar::Bool(true), DType::Bool, x.device())?;
+    let hidden = crate::ops::shape_copy::triu(&ones, 1)?;
+    let masked = masked_fill(&xc, &hidden, Scalar::Float(f64::NEG_INFINITY))?;
+    forward(&masked, -1, false)
 }
 
 /// `torch.log_softmax(x, dim)`: `(x - max) - log(sum(exp(x - max)))` along `dim`.

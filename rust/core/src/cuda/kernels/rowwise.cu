@@ -142,15 +142,19 @@ __device__ __forceinline__ MaxSum empty_max_sum() {
     return a;
 }
 
-// softmax / log_softmax over rows of length n (inner == 1).
+// softmax / log_softmax over rows of length n (inner == 1). With causal = L > 0 the rows are
+// those of L x n matrices and row i of each sees columns 0..=i only (SDPA's top-left causal
+// mask): the hidden columns come out as 0 (softmax) or -inf (log_softmax).
 template <bool LOG>
-__device__ void softmax_rows(const T* x, T* y, i64 rows, i64 n, int warp) {
+__device__ void softmax_rows(const T* x, T* y, i64 rows, i64 n, int warp, i64 causal) {
     const RowMap rm(warp);
     for (i64 r = rm.first; r < rows; r += rm.step) {
         const T* xr = x + r * n;
+        T* yr = y + r * n;
+        const i64 len = causal ? (r % causal + 1 < n ? r % causal + 1 : n) : n;
         MaxSum a = empty_max_sum();
         auto f = [&](i64, A v) { push(a, v); };
-        visit_row(xr, n, rm.t, rm.nt, f);
+        visit_row(xr, len, rm.t, rm.nt, f);
         a = row_allreduce(a, CombineMaxSum(), rm.warp_rows);
         // A row of -inf has no maximum: exp(x - m) is NaN there, as in torch.
         const A m = a.m == m_ninf(A(0)) ? a.m - a.m : a.m;
@@ -158,11 +162,13 @@ __device__ void softmax_rows(const T* x, T* y, i64 rows, i64 n, int warp) {
             // (x - m) - log(s), not x - (m + log(s)): the shift rounded at the scale of m would
             // cost the result its precision when |x| is large.
             const A ls = m_log(a.s);
-            map_row(xr, y + r * n, n, rm.t, rm.nt, [&](i64, A v) { return (v - m) - ls; });
+            map_row(xr, yr, len, rm.t, rm.nt, [&](i64, A v) { return (v - m) - ls; });
         } else {
             const A inv = A(1) / a.s;
-            map_row(xr, y + r * n, n, rm.t, rm.nt, [&](i64, A v) { return m_exp(v - m) * inv; });
+            map_row(xr, yr, len, rm.t, rm.nt, [&](i64, A v) { return m_exp(v - m) * inv; });
         }
+        const A hidden = LOG ? m_ninf(A(0)) : A(0);
+        for (i64 i = len + rm.t; i < n; i += rm.nt) store(yr + i, hidden);
     }
 }
 
@@ -185,10 +191,14 @@ __device__ void softmax_columns(const T* x, T* y, i64 outer, i64 n, i64 inner) {
 }
 
 extern "C" __global__ void __launch_bounds__(512) softmax_rows_k(const T* x, T* y, i64 rows, i64 n, int warp) {
-    softmax_rows<false>(x, y, rows, n, warp);
+    softmax_rows<false>(x, y, rows, n, warp, 0);
 }
 extern "C" __global__ void __launch_bounds__(512) log_softmax_rows_k(const T* x, T* y, i64 rows, i64 n, int warp) {
-    softmax_rows<true>(x, y, rows, n, warp);
+    softmax_rows<true>(x, y, rows, n, warp, 0);
+}
+extern "C" __global__ void __launch_bounds__(512) softmax_causal_rows_k(const T* x, T* y, i64 rows, i64 n, int warp,
+                                                                         i64 causal) {
+    softmax_rows<false>(x, y, rows, n, warp, causal);
 }
 extern "C" __global__ void softmax_columns_k(const T* x, T* y, i64 outer, i64 n, i64 inner) {
     softmax_columns<false>(x, y, outer, n, inner);
