@@ -5,6 +5,10 @@ dtype; first and second derivatives (``ConvolutionBackward0``, fused and recorde
 ``torch.backends.cudnn`` switches (cuDNN serves CUDA float tensors)."""
 
 import math
+import os
+import subprocess
+import sys
+import textwrap
 
 import numpy as np
 import pytest
@@ -302,6 +306,145 @@ def test_float32_backward_matches_float64(device, rng):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4 * max(1.0, np.abs(b).max()))
 
 
+def conv_weight_grad_ref(x, gy, kernel, stride, padding, dilation, groups):
+    """``gw[g*O/G + o, c, k] = sum_{n, p} gy[n, g*O/G + o, p] * xpad[n, g*C/G + c, p * s + k * d]``."""
+    nd = x.ndim - 2
+    xp = np.pad(x.astype(np.float64), [(0, 0), (0, 0)] + [(q, q) for q in padding])
+    n, c = x.shape[:2]
+    o, out = gy.shape[1], gy.shape[2:]
+    xg = xp.reshape(n, groups, c // groups, *xp.shape[2:])
+    gyg = gy.astype(np.float64).reshape(n, groups, o // groups, -1)
+    gw = np.zeros((groups, o // groups, c // groups, *kernel))
+    for kk in np.ndindex(*kernel):
+        win = tuple(slice(kk[i] * dilation[i], kk[i] * dilation[i] + (out[i] - 1) * stride[i] + 1, stride[i])
+                    for i in range(nd))
+        xw = xg[(slice(None),) * 3 + win].reshape(n, groups, c // groups, -1)
+        gw[(slice(None),) * 3 + kk] = np.einsum("ngop,ngcp->goc", gyg, xw)
+    return gw.reshape(o, c // groups, *kernel)
+
+
+def conv_input_grad_ref(gy, w, x_shape, stride, padding, dilation, groups):
+    """The transposed convolution of ``gy``, with the output padding that restores ``x``'s size (the
+    rows a stride skips at the end get no gradient)."""
+    k = w.shape[2:]
+    op = [(x_shape[2 + i] + 2 * padding[i] - dilation[i] * (k[i] - 1) - 1) % stride[i] for i in range(len(k))]
+    return conv_transpose_ref(gy, w, None, stride, padding, op, groups, dilation)
+
+
+# The CPU kernels (``cpu::convolution``): float32 at unit stride takes the direct AVX-512 kernels
+# where the CPU has them (rows of 8 or more outputs, masked stores for a row's tail), everything
+# else im2col + gemm per sample. Batches above the thread count run in chunks across threads, one
+# sample with enough work is split inside it.
+# (N, C, *spatial), out_channels, kernel, stride, padding, dilation, groups, bias
+KERNEL_CASES = [
+    ((16, 8, 14, 14), 16, (3, 3), (1, 1), (1, 1), (1, 1), 1, True),
+    ((1, 32, 24, 24), 40, (3, 3), (1, 1), (1, 1), (1, 1), 1, True),  # one sample, split inside
+    ((6, 4, 12, 17), 13, (3, 5), (1, 1), (1, 2), (2, 1), 1, True),  # two vectors per row, dilation
+    ((8, 12, 10, 12), 12, (3, 3), (1, 1), (0, 3), (1, 1), 4, False),  # padding past the kernel's span
+    ((4, 6, 9, 40), 9, (2, 4), (1, 1), (1, 3), (1, 1), 3, True),  # even kernel
+    ((8, 5, 33), 7, (3,), (1,), (1,), (1,), 1, True),  # 1-D
+    ((3, 3, 6, 7, 18), 5, (3, 3, 3), (1, 1, 1), (1, 1, 1), (1, 1, 1), 1, True),  # 3-D
+    ((64, 1, 28, 28), 16, (3, 3), (1, 1), (1, 1), (1, 1), 1, True),  # a CNN's first layer
+    ((5, 3, 7, 9), 5, (3, 3), (1, 1), (1, 1), (1, 1), 1, False),  # rows of 9: one masked vector
+    ((3, 4, 5, 31), 6, (3, 3), (1, 1), (1, 1), (1, 1), 1, True),  # rows of 31: a 15-lane tail
+    ((4, 2, 6, 5), 3, (3, 3), (1, 1), (1, 1), (1, 1), 1, True),  # rows of 5: too short, im2col
+    ((10, 8, 12, 20), 8, (3, 3), (1, 1), (1, 1), (1, 1), 8, True),  # depthwise
+    ((3, 4, 9, 16), 8, (3, 3), (1, 1), (2, 2), (2, 2), 4, False),  # depthwise, multiplier 2
+    ((6, 5, 7, 16), 4, (1, 1), (1, 1), (0, 0), (1, 1), 1, True),  # pointwise
+    ((9, 6, 15, 13), 8, (3, 3), (2, 2), (1, 1), (1, 1), 1, True),  # stride 2
+    ((3, 4, 8, 9), 6, (2, 2), (2, 2), (3, 3), (1, 1), 2, False),  # stride 2, padding past the kernel
+    ((4, 3, 30), 4, (3,), (2,), (2,), (2,), 1, True),  # 1-D, stride and dilation
+    ((2, 2, 5, 6, 9), 4, (3, 3, 3), (2, 1, 2), (1, 1, 1), (1, 1, 1), 2, False),  # 3-D, stride
+    ((2, 2, 8, 16), 3, (3, 3), (1, 1), (20, 20), (20, 20), 1, True),  # huge padding and dilation
+]
+
+
+def _kernel_case(rng, case):
+    xs, o, k, s, p, d, g, bias = case
+    x = rng.standard_normal(xs)
+    w = rng.standard_normal((o, xs[1] // g, *k))
+    b = rng.standard_normal(o) if bias else None
+    return x, w, b
+
+
+def _kernel_refs(case, x, w, b, gy):
+    """y, gx, gw, gb of a KERNEL_CASES case in float64."""
+    xs, o, k, s, p, d, g, bias = case
+    nd = len(k)
+    return (conv_ref(x, w, b, s, p, d, g),
+            conv_input_grad_ref(gy, w, xs, s, p, d, g),
+            conv_weight_grad_ref(x, gy, k, s, p, d, g),
+            gy.sum(axis=(0, *range(2, nd + 2))) if bias else None)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("case", KERNEL_CASES)
+def test_kernels_and_gradients(device, rng, dtype, case):
+    xs, o, k, s, p, d, g, bias = case
+    nd = len(k)
+    x, w, b = _kernel_case(rng, case)
+    inputs = [_tensor(a, dtype, device, True) for a in (x, w, b) if a is not None]
+    y = _C._convolution(inputs[0], inputs[1], inputs[2] if bias else None,
+                        list(s), list(p), list(d), False, [0] * nd, g)
+    gy = rng.standard_normal(tuple(y.shape))
+    refs = _kernel_refs(case, x, w, b, gy)
+    _check(y, refs[0], dtype)
+    grads = torch.autograd.grad(y, inputs, _tensor(gy, dtype, device))
+    for got, ref in zip(grads, refs[1:]):
+        _check(got, ref, dtype)
+
+
+def test_generic_kernels_where_avx512_is_off(tmp_path, rng):
+    """``FERROTORCH_DISABLE_AVX512`` (read once per process) runs the im2col + gemm kernels where the
+    direct AVX-512 ones would run: a child process with it set gives the float64 references' values
+    for the float32 unit-stride cases, and the same values as this process within rounding."""
+    cases = [c for c in KERNEL_CASES if c[3] == (1,) * len(c[2])]
+    data = {}
+    for i, (xs, o, k, s, p, d, g, bias) in enumerate(cases):
+        x, w, b = _kernel_case(rng, cases[i])
+        gy = rng.standard_normal(conv_ref(x, w, b, s, p, d, g).shape)
+        data.update({f"x{i}": x, f"w{i}": w, f"gy{i}": gy})
+        if b is not None:
+            data[f"b{i}"] = b
+    np.savez(tmp_path / "in.npz", **data)
+    code = textwrap.dedent("""
+        import sys
+        import numpy as np
+        sys.path.insert(0, sys.argv[1])
+        import ferrotorch as torch
+        from ferrotorch import _C
+        cases, d, out = eval(sys.argv[2]), np.load(sys.argv[3]), {}
+        for i, (xs, o, k, s, p, dil, g, bias) in enumerate(cases):
+            names = ["x", "w"] + (["b"] if bias else [])
+            ts = [torch.tensor(d[f"{n}{i}"], dtype=torch.float32, requires_grad=True) for n in names]
+            y = _C._convolution(ts[0], ts[1], ts[2] if bias else None, list(s), list(p), list(dil), False,
+                                [0] * len(k), g)
+            grads = torch.autograd.grad(y, ts, torch.tensor(d[f"gy{i}"], dtype=torch.float32))
+            for n, t in zip(["y"] + names, [y, *grads]):
+                out[f"{n}{i}"] = t.detach().numpy()
+        np.savez(sys.argv[4], **out)
+    """)
+    root = os.path.dirname(os.path.dirname(os.path.abspath(torch.__file__)))
+    env = dict(os.environ, FERROTORCH_DISABLE_AVX512="1")
+    subprocess.run([sys.executable, "-c", code, root, repr(cases), str(tmp_path / "in.npz"),
+                    str(tmp_path / "out.npz")], env=env, check=True, timeout=300)
+    child = np.load(tmp_path / "out.npz")
+    for i, case in enumerate(cases):
+        xs, o, k, s, p, d, g, bias = case
+        x, w, gy = data[f"x{i}"], data[f"w{i}"], data[f"gy{i}"]
+        b = data.get(f"b{i}")
+        refs = _kernel_refs(case, x, w, b, gy)
+        ts = [_tensor(a, torch.float32, "cpu", True) for a in (x, w, b) if a is not None]
+        y = _C._convolution(ts[0], ts[1], ts[2] if bias else None, list(s), list(p), list(d), False,
+                            [0] * len(k), g)
+        here = [y, *torch.autograd.grad(y, ts, _tensor(gy, torch.float32, "cpu"))]
+        for n, ref, mine in zip(["y", "x", "w", "b"], refs, here):
+            generic = child[f"{n}{i}"]
+            _check(torch.from_numpy(generic), ref, torch.float32)
+            scale = max(1.0, float(np.abs(ref).max()))
+            np.testing.assert_allclose(to_np(mine), generic, rtol=1e-5, atol=2e-5 * scale)
+
+
 # ---------------------------------------------------------------------------------------------
 # torch.backends.cudnn
 # ---------------------------------------------------------------------------------------------
@@ -328,9 +471,6 @@ def test_cudnn_flags_defaults_and_toggling():
 
 
 def test_allow_tf32_default_is_true():
-    import subprocess
-    import sys
-
     code = "import ferrotorch as t; print(t.backends.cudnn.allow_tf32, t.backends.cuda.matmul.allow_tf32)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["True", "False"]

@@ -40,6 +40,19 @@ unsafe impl Sync for CpuBuffer {}
 impl CpuBuffer {
     /// Zero-initialised memory of `nbytes` bytes.
     pub fn zeroed(nbytes: usize) -> Result<CpuBuffer> {
+        CpuBuffer::alloc(nbytes, true)
+    }
+
+    /// `nbytes` bytes left uninitialised, for an output that a kernel writes in full before
+    /// anything reads it. `calloc` only gets fresh blocks cleared for free (as zero pages from
+    /// the kernel); a block it reuses from the heap, which is what a training loop's same-sized
+    /// outputs get after the first step, it clears with a memset on the calling thread: a pass
+    /// as long as the op's own, while the other threads wait.
+    pub fn uninit(nbytes: usize) -> Result<CpuBuffer> {
+        CpuBuffer::alloc(nbytes, false)
+    }
+
+    fn alloc(nbytes: usize, zeroed: bool) -> Result<CpuBuffer> {
         if nbytes == 0 {
             return Ok(CpuBuffer {
                 ptr: NonNull::<u64>::dangling().cast(),
@@ -50,7 +63,13 @@ impl CpuBuffer {
         let layout = std::alloc::Layout::from_size_align(nbytes, ALIGN)
             .map_err(|_| Error::runtime(format!("cannot allocate {nbytes} bytes")))?;
         // SAFETY: layout has non-zero size.
-        let raw = unsafe { std::alloc::alloc_zeroed(layout) };
+        let raw = unsafe {
+            if zeroed {
+                std::alloc::alloc_zeroed(layout)
+            } else {
+                std::alloc::alloc(layout)
+            }
+        };
         let ptr = NonNull::new(raw).ok_or_else(|| {
             Error::runtime(format!(
                 "DefaultCPUAllocator: not enough memory: you tried to allocate {nbytes} bytes."
@@ -136,7 +155,7 @@ fn advise_huge_pages(_ptr: *mut u8, _nbytes: usize) {}
 impl Drop for CpuBuffer {
     fn drop(&mut self) {
         match self.owner {
-            // SAFETY: allocated in `zeroed` with exactly this layout.
+            // SAFETY: allocated in `alloc` with exactly this layout.
             Owner::Allocated(layout) => unsafe { std::alloc::dealloc(self.ptr.as_ptr(), layout) },
             Owner::Pinned => crate::cuda::free_pinned(self.ptr.as_ptr()),
             Owner::Foreign(_) | Owner::Empty => {}

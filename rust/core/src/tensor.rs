@@ -86,6 +86,18 @@ impl Tensor {
         Tensor::from_parts(storage, Layout::contiguous(shape), dtype)
     }
 
+    /// A new contiguous CPU tensor left uninitialised, unlike [`Tensor::empty`]: only for an
+    /// output that a kernel writes in full before anything reads it (see
+    /// [`CpuBuffer::uninit`](crate::storage::CpuBuffer::uninit) for why it matters).
+    pub fn empty_unzeroed(shape: &[usize], dtype: DType) -> Result<Tensor> {
+        let numel = checked_numel(shape, "empty")?;
+        let nbytes = numel
+            .checked_mul(dtype.size())
+            .ok_or_else(|| Error::runtime(format!("empty: shape {shape:?} is too large")))?;
+        let storage = Arc::new(Storage::cpu(crate::storage::CpuBuffer::uninit(nbytes)?));
+        Tensor::from_parts(storage, Layout::contiguous(shape), dtype)
+    }
+
     pub fn full(shape: &[usize], value: Scalar, dtype: DType, device: Device) -> Result<Tensor> {
         let t = Tensor::empty(shape, dtype, device)?;
         t.fill_(value)?;

@@ -295,8 +295,11 @@ const SPLIT_ALIGN: usize = 16;
 /// wider) per thread and each slab is a single-threaded gemm. On few cores this scales better
 /// than the crate's own rayon mode, which leaves threads idle on mid-sized products; the
 /// price is that each thread packs the shared operand itself (O(k*n) against O(m*n*k/T)).
+///
+/// # Safety
+/// As [`GemmElem::gemm`].
 #[allow(clippy::too_many_arguments)]
-unsafe fn split_gemm<T: GemmElem>(
+pub unsafe fn split_gemm<T: GemmElem>(
     m: usize,
     n: usize,
     k: usize,

@@ -279,6 +279,16 @@ pub unsafe fn im2col<T: Copy + Default + Send + Sync>(x: *const T, cols: *mut T,
     });
 }
 
+/// [`im2col`] of `g.planes` planes on the calling thread, from slices: for callers that
+/// already run in parallel (the convolution kernels, a few samples per task). `t` is
+/// `g.tables()`, worked out once by the caller.
+pub fn im2col_seq<T: Copy + Default>(x: &[T], cols: &mut [T], g: &Windows, t: &Tables) {
+    let (n_in, n_out) = (g.plane_len(), g.kernel_len() * g.blocks());
+    for (src, dst) in x.chunks_exact(n_in).zip(cols.chunks_exact_mut(n_out)) {
+        im2col_plane(src, dst, g, t);
+    }
+}
+
 fn im2col_plane<T: Copy + Default>(src: &[T], dst: &mut [T], g: &Windows, t: &Tables) {
     let [_, h, w] = g.size;
     let (o2, s2) = (g.out[2], g.stride[2]);
@@ -347,6 +357,26 @@ pub unsafe fn col2im<T: Accum>(cols: *const T, out: *mut T, g: &Windows) {
             *o = T::narrow(a);
         }
     });
+}
+
+/// [`col2im`] of `g.planes` planes on the calling thread, from slices (see [`im2col_seq`]);
+/// `acc` is scratch, reused across planes and calls.
+pub fn col2im_seq<T: Accum>(
+    cols: &[T],
+    out: &mut [T],
+    acc: &mut Vec<T::A>,
+    g: &Windows,
+    t: &Tables,
+) {
+    let (n_in, n_out) = (g.kernel_len() * g.blocks(), g.plane_len());
+    for (src, dst) in cols.chunks_exact(n_in).zip(out.chunks_exact_mut(n_out)) {
+        acc.clear();
+        acc.resize(n_out, T::zero_acc());
+        col2im_plane(src, acc, g, t);
+        for (o, &a) in dst.iter_mut().zip(acc.iter()) {
+            *o = T::narrow(a);
+        }
+    }
 }
 
 fn col2im_plane<T: Accum>(src: &[T], acc: &mut [T::A], g: &Windows, t: &Tables) {

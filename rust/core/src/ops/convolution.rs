@@ -5,15 +5,20 @@
 //! input gradient backward-data and its weight gradient backward-filter; a transposed
 //! convolution is backward-data as forward (as torch runs it), forward for its input gradient
 //! and backward-filter with the roles of input and output swapped for its weight gradient.
-//! Everything else, and whatever cuDNN declines (cuDNN missing, `backends.cudnn.enabled` off,
-//! integer dtypes, empty tensors, sizes past cuDNN's 32-bit limit, a transposed convolution
-//! whose `output_padding` reaches its stride), runs as im2col + batched matrix products
-//! (`convolution_gemm`). The bias is added in place after the product; its gradient is a sum.
+//! A CPU f32/f64 convolution that is not transposed (and has no empty tensor) runs the
+//! per-sample kernels of `cpu::convolution` (direct AVX-512 kernels for unit-stride f32,
+//! im2col + gemm otherwise), which add the bias themselves. Everything else, and whatever
+//! cuDNN declines (cuDNN missing, `backends.cudnn.enabled` off, integer and 16-bit dtypes on
+//! the CPU, empty tensors, sizes past cuDNN's 32-bit limit, a transposed convolution whose
+//! `output_padding` reaches its stride), runs as im2col + batched matrix products
+//! (`convolution_gemm`), the bias added in place after the product. Its gradient is a sum.
 
 use super::binary::{binary_into, BinaryOp};
 use super::check_same_device;
+use super::conv::{product, Window};
 use super::convolution_gemm::{self as gemm, RawKit};
 use crate::bail;
+use crate::cpu::convolution::{self as cpu_conv, Conv};
 use crate::cuda::{cudnn, cudnn_conv};
 use crate::dtype::{scalar_type_name, DType};
 use crate::error::Result;
@@ -262,6 +267,60 @@ impl ConvParams {
             && !(self.transposed
                 && (0..self.nd()).any(|i| self.output_padding[i] >= self.stride[i]))
     }
+
+    /// The plan of the CPU kernels (`cpu::convolution`), which take a non-transposed f32/f64
+    /// convolution with no empty tensor; `None` for the rest, which the tensor-level
+    /// formulation (`convolution_gemm`) runs. `x` and `w` are contiguous.
+    fn cpu_plan(&self, x: &Tensor, w: &Tensor, y_shape: &[usize]) -> Option<Conv> {
+        if x.is_cuda()
+            || self.transposed
+            || !matches!(x.dtype(), DType::F32 | DType::F64)
+            || x.numel() == 0
+            || w.numel() == 0
+            || y_shape.contains(&0)
+        {
+            return None;
+        }
+        let window = Window {
+            kernel: w.shape()[2..].to_vec(),
+            stride: self.stride.clone(),
+            padding: self.padding.clone(),
+            dilation: self.dilation.clone(),
+        };
+        let (size_in, size_out) = (&x.shape()[2..], &y_shape[2..]);
+        let c = x.shape()[1];
+        Some(Conv {
+            n: x.shape()[0],
+            groups: self.groups,
+            c,
+            o: w.shape()[0],
+            k: product("convolution", &window.kernel).ok()?,
+            l_in: product("convolution", size_in).ok()?,
+            l: product("convolution", size_out).ok()?,
+            win: window.windows(c, size_in, size_out),
+            pointwise: window.kernel.iter().all(|&k| k == 1)
+                && self.stride.iter().all(|&s| s == 1)
+                && self.padding.iter().all(|&q| q == 0),
+            direct: cpu_conv::direct_allowed(),
+        })
+    }
+}
+
+/// Runs `$body` with `$T` bound to f32 or f64, the dtypes of [`ConvParams::cpu_plan`].
+macro_rules! dispatch_cpu_conv {
+    ($dtype:expr, $T:ident => $body:expr) => {
+        match $dtype {
+            DType::F32 => {
+                type $T = f32;
+                $body
+            }
+            DType::F64 => {
+                type $T = f64;
+                $body
+            }
+            _ => unreachable!("cpu_plan takes f32 and f64 only"),
+        }
+    };
 }
 
 /// `convolution(input, weight, bias, stride, padding, dilation, transposed, output_padding,
@@ -269,6 +328,25 @@ impl ConvParams {
 pub fn convolution(x: &Tensor, w: &Tensor, b: Option<&Tensor>, p: &ConvParams) -> Result<Tensor> {
     let out_shape = p.check(x, w, b)?;
     let (x, w) = (x.contiguous()?, w.contiguous()?);
+    if let Some(cv) = p.cpu_plan(&x, &w, &out_shape) {
+        let b = b.map(|b| b.contiguous()).transpose()?;
+        // The kernels write every element: no need to clear it first.
+        let y = Tensor::empty_unzeroed(&out_shape, x.dtype())?;
+        dispatch_cpu_conv!(x.dtype(), T => {
+            // SAFETY: contiguous tensors of the dtype `T` and the shapes `cv` was built from
+            // (`check` tied x, w and b together and gave `y`'s shape); `y` is fresh.
+            unsafe {
+                cpu_conv::forward::<T>(
+                    x.data_ptr::<T>(),
+                    w.data_ptr::<T>(),
+                    b.as_ref().map(|b| b.data_ptr::<T>() as *const T),
+                    y.data_ptr::<T>(),
+                    &cv,
+                )?
+            }
+        });
+        return Ok(y);
+    }
     let mut y = None;
     if p.cudnn_may(&x, &w, &out_shape) {
         let t = Tensor::empty(&out_shape, x.dtype(), x.device())?;
@@ -308,6 +386,33 @@ pub fn convolution_backward(
 ) -> Result<[Option<Tensor>; 3]> {
     let (gy, x, w) = (gy.contiguous()?, x.contiguous()?, w.contiguous()?);
     let (mut gx, mut gw) = (None, None);
+    // The CPU kernels read `gy` by the sizes of the output `x` and `w` give: a gradient of
+    // any other shape or dtype takes the tensor-level path, whose ops check their operands.
+    let fits = gy.dtype() == x.dtype() && p.check(&x, &w, None).is_ok_and(|s| s == gy.shape());
+    if let Some(cv) = p.cpu_plan(&x, &w, gy.shape()).filter(|_| fits) {
+        // The kernels write every element of both gradients: no need to clear them first.
+        if need[0] {
+            let t = Tensor::empty_unzeroed(x.shape(), x.dtype())?;
+            dispatch_cpu_conv!(x.dtype(), T => {
+                // SAFETY: contiguous tensors of the dtype `T` and the shapes `cv` was built
+                // from (`gy`'s checked just above); `t` is fresh.
+                unsafe {
+                    cpu_conv::backward_input::<T>(gy.data_ptr::<T>(), w.data_ptr::<T>(), t.data_ptr::<T>(), &cv)?
+                }
+            });
+            gx = Some(t);
+        }
+        if need[1] {
+            let t = Tensor::empty_unzeroed(w.shape(), w.dtype())?;
+            dispatch_cpu_conv!(x.dtype(), T => {
+                // SAFETY: as above.
+                unsafe {
+                    cpu_conv::backward_weight::<T>(gy.data_ptr::<T>(), x.data_ptr::<T>(), t.data_ptr::<T>(), &cv)?
+                }
+            });
+            gw = Some(t);
+        }
+    }
     if p.cudnn_may(&x, &w, gy.shape()) {
         let geo = p.geometry();
         if need[0] {

@@ -207,7 +207,12 @@ pub fn max_pool_backward(
         );
     }
     let lay = backward_layout(op, grad, input_shape, w)?;
-    let gin = Tensor::empty(input_shape, grad.dtype(), grad.device())?;
+    // The CPU kernel writes every element (each plane's sums): no need to clear it first.
+    let gin = if grad.is_cuda() {
+        Tensor::empty(input_shape, grad.dtype(), grad.device())?
+    } else {
+        Tensor::empty_unzeroed(input_shape, grad.dtype())?
+    };
     if gin.numel() == 0 {
         return Ok(gin);
     }

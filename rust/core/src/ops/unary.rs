@@ -87,6 +87,11 @@ pub fn output_for(
             return Ok(d.clone());
         }
     }
+    // Every caller writes the whole output (a map over it, a copy or a fill), so on the CPU it
+    // is not cleared first: that memset would be a pass as long as the op's own.
+    if device == Device::Cpu {
+        return Tensor::empty_unzeroed(shape, dtype);
+    }
     Tensor::empty(shape, dtype, device)
 }
 

@@ -2,7 +2,7 @@
 //! predicates (`isnan` ...), `logical_not`, `bitwise_not` and `nan_to_num`.
 
 use super::unary::{not_implemented, output_for};
-use crate::cpu::elementwise::map1;
+use crate::cpu::elementwise::{map1, map2};
 use crate::cuda::elementwise as cuda;
 use crate::device::Device;
 use crate::dtype::DType;
@@ -127,6 +127,23 @@ keep_dtype! {
     sign, "sign", sign_, Sign, |_d| None;
     relu, "relu", relu_, Relu, |_d| Some(Error::runtime("Boolean inputs not supported for relu"));
     square_same, "square", square_, Square, |_d| None;
+}
+
+/// ReLU's input gradient from its output: `g` where `r > 0`, else 0 (torch's
+/// `threshold_backward(g, r, 0)`; a NaN in `r` passes `g`), in one pass. For CPU tensors of
+/// one floating dtype and one shape; `None` otherwise, and the autograd rule composes a
+/// comparison and `where` instead (two passes, the second over a broadcast zero, which the
+/// elementwise loops run element by element: several times slower on a CNN's activations).
+pub fn relu_backward(g: &Tensor, r: &Tensor) -> Result<Option<Tensor>> {
+    if g.is_cuda() || r.is_cuda() || g.shape() != r.shape() || g.dtype() != r.dtype() {
+        return Ok(None);
+    }
+    // Every element is written: no need to clear it first.
+    let out = Tensor::empty_unzeroed(g.shape(), g.dtype())?;
+    dispatch_float!(g.dtype(), T => map2::<T, T, T>(&out, g, r, |g, r| {
+        if r <= T::zero() { T::zero() } else { g }
+    }), _ => return Ok(None));
+    Ok(Some(out))
 }
 
 /// `torch.square(x)`: `x * x`; bool squares as int64 (torch computes `pow(x, 2)`).

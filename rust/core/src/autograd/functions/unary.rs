@@ -98,6 +98,17 @@ fn keep_where(mask: &Tensor, g: &Tensor) -> Result<Tensor> {
     where_(mask, g, &number(0.0)?)
 }
 
+/// ReLU's rule: `g` where the output `r` is positive, else 0. One fused pass unless the
+/// backward itself is being recorded (then the differentiable `where`).
+fn relu_backward(g: &Tensor, r: &Tensor) -> Result<Tensor> {
+    if !needs_grad(&[g]) {
+        if let Some(t) = unary_misc::relu_backward(g, r)? {
+            return Ok(t);
+        }
+    }
+    where_(&cmp(BinaryOp::Le, r, &number(0.0)?)?, &number(0.0)?, g)
+}
+
 /// `zeros_like(g)`: the gradient of a piecewise-constant function. Not connected to `g`, as
 /// torch's `zeros_like(grad)` is not.
 fn zeros_like(g: &Tensor) -> Result<Tensor> {
@@ -207,8 +218,7 @@ unary_fns! {
         |g, r| mul(g, &scale(&exp(&sq(r)?)?, HALF_SQRT_PI)?);
     reciprocal, "ReciprocalBackward0", unary::reciprocal, Output, |g, r| neg(&mul(g, &sq(r)?)?);
     abs, "AbsBackward0", unary_misc::abs, Input, |g, x| mul(g, &sgn(x)?);
-    relu, "ReluBackward0", unary_misc::relu, Output,
-        |g, r| where_(&cmp(BinaryOp::Le, r, &number(0.0)?)?, &number(0.0)?, g);
+    relu, "ReluBackward0", unary_misc::relu, Output, |g, r| relu_backward(g, r);
     // torch computes square as pow(x, 2).
     square, "PowBackward0", unary_misc::square, Input, |g, x| mul(g, &scale(x, 2.0)?);
     frac, "FracBackward0", unary::frac, Nothing, |g, _s| Ok(g.clone());
