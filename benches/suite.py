@@ -4,9 +4,11 @@ Every workload is written once against the torch API; ``lib`` is ``ferrotorch`` 
 one function drives both libraries. The libraries alternate within each repetition (drift in the
 machine's speed hits both alike), each figure is the median over repetitions of the mean time
 per call, and the table gives speedup = torch's time / ferrotorch's time, so above 1.0 means
-ferrotorch is faster, next to the workload's goal. Before each timed block the runner idles
-briefly: thread pools (OpenMP, rayon) spin-wait after their last job, and on a 2-core machine
-one library's spinning pool would take a core from the other.
+ferrotorch is faster, next to the workload's goal. Before each timed block the runner makes
+untimed calls for a while: the other library's thread pool (OpenMP, rayon) spin-waits after its
+last job and would take a core from this one on a 2-core machine, and a pool that fell asleep
+runs its first calls slowly. Time only on an otherwise idle machine: a compile on the same cores
+slows torch's OpenMP barriers far more than ferrotorch.
 
     python benches/suite.py                          # CPU workloads (1-6)
     python benches/suite.py --device cuda            # GPU workloads (7)
@@ -32,8 +34,8 @@ try:  # torch is optional: compared where it is installed.
 except ImportError:  # pragma: no cover - depends on the machine
     torch = None
 
-# Long enough for OpenMP/rayon worker threads to stop spinning and go to sleep.
-_SETTLE_S = 0.05
+# Untimed calls before each timed block: longer than OpenMP's and rayon's spin-wait.
+_WARM_S = 0.03
 
 
 class Workload:
@@ -302,6 +304,13 @@ def _calibrate(fn, sync, target_s):
         n *= 4
 
 
+def _warm(fn, sync):
+    end = time.perf_counter() + _WARM_S
+    while time.perf_counter() < end:
+        fn()
+    sync()
+
+
 def measure(w, device, libs, reps, target_s):
     """Median seconds per call for each library, alternating them within each repetition."""
     fns, syncs = {}, {}
@@ -313,7 +322,7 @@ def measure(w, device, libs, reps, target_s):
     for _ in range(reps):
         for name, fn in fns.items():
             n, sync = iters[name], syncs[name]
-            time.sleep(_SETTLE_S)
+            _warm(fn, sync)
             t0 = time.perf_counter()
             for _ in range(n):
                 fn()
