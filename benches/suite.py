@@ -305,10 +305,12 @@ def _calibrate(fn, sync, target_s):
 
 
 def _warm(fn, sync):
+    # Synchronised call by call: on a GPU the loop would otherwise queue far more work than
+    # _WARM_S while the clock only counts launches.
     end = time.perf_counter() + _WARM_S
     while time.perf_counter() < end:
         fn()
-    sync()
+        sync()
 
 
 def measure(w, device, libs, reps, target_s):
