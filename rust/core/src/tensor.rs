@@ -98,6 +98,16 @@ impl Tensor {
         Tensor::from_parts(storage, Layout::contiguous(shape), dtype)
     }
 
+    /// A new contiguous tensor for an op's output that its kernel writes in full (a map over
+    /// the output, a copy or a fill): uninitialised on the CPU ([`Tensor::empty_unzeroed`]),
+    /// plain device memory on a GPU.
+    pub fn empty_output(shape: &[usize], dtype: DType, device: Device) -> Result<Tensor> {
+        match device {
+            Device::Cpu => Tensor::empty_unzeroed(shape, dtype),
+            _ => Tensor::empty(shape, dtype, device),
+        }
+    }
+
     pub fn full(shape: &[usize], value: Scalar, dtype: DType, device: Device) -> Result<Tensor> {
         let t = Tensor::empty(shape, dtype, device)?;
         t.fill_(value)?;

@@ -279,9 +279,10 @@ fn run(op: BinaryOp, a: &Tensor, b: &Tensor, dst: Option<&Tensor>) -> Result<Ten
     if op.divides() && compute.is_integral(false) && !on_cuda && has_zero(&b) {
         bail!(Runtime, "ZeroDivisionError");
     }
-    // `out` receives the kernel's output; `copy_back` is set when that is a temporary.
+    // `out` receives the kernel's output (every element of it, so a fresh one is not cleared
+    // first); `copy_back` is set when that is a temporary.
     let (out, copy_back) = match dst {
-        None => (Tensor::empty(&shape, out_dtype, device)?, None),
+        None => (Tensor::empty_output(&shape, out_dtype, device)?, None),
         Some(d) => {
             if d.device() != device {
                 check_same_device(name, &[d, if a.device() == device { &a } else { &b }])?;
@@ -299,7 +300,7 @@ fn run(op: BinaryOp, a: &Tensor, b: &Tensor, dst: Option<&Tensor>) -> Result<Ten
             if d.dtype() == out_dtype {
                 (d.clone(), None)
             } else {
-                (Tensor::empty(&shape, out_dtype, device)?, Some(d))
+                (Tensor::empty_output(&shape, out_dtype, device)?, Some(d))
             }
         }
     };

@@ -89,10 +89,7 @@ pub fn output_for(
     }
     // Every caller writes the whole output (a map over it, a copy or a fill), so on the CPU it
     // is not cleared first: that memset would be a pass as long as the op's own.
-    if device == Device::Cpu {
-        return Tensor::empty_unzeroed(shape, dtype);
-    }
-    Tensor::empty(shape, dtype, device)
+    Tensor::empty_output(shape, dtype, device)
 }
 
 /// The dtype a float function of `d` returns: `d` itself if floating, else the default float.
