@@ -1,6 +1,9 @@
-//! Criterion benches of the core: add, sum, matmul and a strided copy.
+//! Criterion benches of the core: elementwise (add, exp), a reduction (sum), matmul, a strided
+//! copy, a convolution, softmax, and the forward + backward of a small MLP through autograd.
 
 use criterion::{criterion_group, criterion_main, Criterion};
+use ferrotorch_core::autograd::{api, functions as f};
+use ferrotorch_core::ops::convolution::ConvParams;
 use ferrotorch_core::{ops, Tensor};
 use std::hint::black_box;
 
@@ -17,6 +20,13 @@ fn bench_add(c: &mut Criterion) {
     let b = ramp(1 << 20, &[1 << 20]);
     c.bench_function("add f32 1M", |bch| {
         bch.iter(|| ops::binary::add(black_box(&a), black_box(&b)))
+    });
+}
+
+fn bench_exp(c: &mut Criterion) {
+    let a = ramp(1 << 20, &[1 << 20]);
+    c.bench_function("exp f32 1M", |bch| {
+        bch.iter(|| ops::unary::exp(black_box(&a), None))
     });
 }
 
@@ -51,11 +61,54 @@ fn bench_matmul(c: &mut Criterion) {
     }
 }
 
+/// A CNN layer: 3x3 convolution, 32 -> 64 channels on 64 x 14 x 14, padding 1.
+fn bench_conv(c: &mut Criterion) {
+    let x = ramp(64 * 32 * 14 * 14, &[64, 32, 14, 14]);
+    let w = ramp(64 * 32 * 9, &[64, 32, 3, 3]);
+    let p = ConvParams::new(&[1, 1], &[1, 1], &[1, 1], false, &[0, 0], 1).expect("params");
+    let mut g = c.benchmark_group("conv2d f32");
+    g.sample_size(20);
+    g.bench_function("64x32x14x14 3x3 -> 64", |bch| {
+        bch.iter(|| ops::convolution::convolution(black_box(&x), black_box(&w), None, &p))
+    });
+    g.finish();
+}
+
+fn bench_softmax(c: &mut Criterion) {
+    let x = ramp(1024 * 1024, &[1024, 1024]);
+    c.bench_function("softmax f32 1024x1024 rows", |bch| {
+        bch.iter(|| ops::softmax::softmax(black_box(&x), -1))
+    });
+}
+
+/// One training step's autograd work of a 784-512-10 MLP on a batch of 128: forward, loss,
+/// backward into the weights' gradients.
+fn bench_mlp_backward(c: &mut Criterion) {
+    let x = ramp(128 * 784, &[128, 784]);
+    let w1 = ramp(784 * 512, &[784, 512]);
+    let w2 = ramp(512 * 10, &[512, 10]);
+    for w in [&w1, &w2] {
+        w.set_requires_grad(true).expect("float weights");
+    }
+    c.bench_function("MLP 784-512-10 b128 forward + backward", |bch| {
+        bch.iter(|| {
+            let h = f::unary::relu(&f::matmul::matmul(&x, &w1).expect("mm")).expect("relu");
+            let loss = f::reduce::sum(&f::matmul::matmul(&h, &w2).expect("mm"), None, false, None)
+                .expect("sum");
+            api::backward(&[loss], &[None], None, false, None).expect("backward");
+        })
+    });
+}
+
 criterion_group!(
     benches,
     bench_add,
+    bench_exp,
     bench_sum,
     bench_strided_copy,
-    bench_matmul
+    bench_matmul,
+    bench_conv,
+    bench_softmax,
+    bench_mlp_backward
 );
 criterion_main!(benches);
