@@ -35,10 +35,11 @@ impl GeluApproximate {
 
 const FRAC_1_SQRT_2: f64 = std::f64::consts::FRAC_1_SQRT_2;
 /// `1 / sqrt(2 pi)`, the normal density's factor.
-const FRAC_1_SQRT_2PI: f64 = 0.398_942_280_401_432_7;
-/// `sqrt(2 / pi)`.
-const SQRT_2_OVER_PI: f64 = 0.797_884_560_802_865_4;
-const KAPPA: f64 = 0.044_715;
+pub(crate) const FRAC_1_SQRT_2PI: f64 = 0.398_942_280_401_432_7;
+/// `sqrt(2 / pi)`, the tanh form's scale.
+pub(crate) const SQRT_2_OVER_PI: f64 = 0.797_884_560_802_865_4;
+/// The cubic coefficient of the tanh form.
+pub(crate) const KAPPA: f64 = 0.044_715;
 
 #[inline(always)]
 fn c<A: FloatMath>(v: f64) -> A {

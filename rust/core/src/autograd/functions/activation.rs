@@ -8,7 +8,9 @@ use super::unary::{erf, exp, tanh};
 use crate::autograd::node::{BackwardArgs, Save};
 use crate::autograd::record::{needs_grad, record1};
 use crate::error::Result;
-use crate::ops::activation::{self as raw, GeluApproximate};
+use crate::ops::activation::{
+    self as raw, GeluApproximate, FRAC_1_SQRT_2PI, KAPPA, SQRT_2_OVER_PI,
+};
 use crate::tensor::Tensor;
 
 /// `gelu(x, approximate)`.
@@ -36,9 +38,6 @@ pub fn gelu(x: &Tensor, approximate: GeluApproximate) -> Result<Tensor> {
 
 /// `gelu'(x)` with recorded ops: `Phi(x) + x phi(x)`, or the derivative of the tanh form.
 fn derivative(x: &Tensor, approximate: GeluApproximate) -> Result<Tensor> {
-    const FRAC_1_SQRT_2PI: f64 = 0.398_942_280_401_432_7;
-    const SQRT_2_OVER_PI: f64 = 0.797_884_560_802_865_4;
-    const KAPPA: f64 = 0.044_715;
     let half = |t: &Tensor| scale(t, 0.5);
     let one_plus = |t: &Tensor| add(&number(1.0)?, t);
     let x_sq = mul(x, x)?;
