@@ -32,6 +32,9 @@ def test_lower_precision_ops_cast_and_float32_ops_widen(device, rng, fast):
         assert torch.get_autocast_dtype(device) == fast
         assert F.linear(x, w, b).dtype == fast
         assert F.linear(x.unsqueeze(0), w).dtype == fast
+        # With a bias: the batched (flattened) and the strided input both stay in `fast`.
+        assert F.linear(x.unsqueeze(0), w, b).dtype == fast
+        assert F.linear(x.t().unsqueeze(0).transpose(1, 2), w, b).dtype == fast
         assert (x @ w.t()).dtype == fast
         assert torch.mm(x, w.t()).dtype == fast
         assert torch.bmm(x.unsqueeze(0), w.t().unsqueeze(0)).dtype == fast

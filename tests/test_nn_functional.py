@@ -114,6 +114,10 @@ def test_linear_and_bilinear(device):
     x3 = rng.normal(size=(2, 4, 3))
     assert_close_np(F.linear(torch.tensor(x3, device=device), wt.detach(), bt.detach()), x3 @ w.T + b)
     assert gradcheck(F.linear, (xt, wt, bt))
+    # Batched input, contiguous (one flattened GEMM) and strided (a batched product).
+    x3t = torch.tensor(x3, dtype=torch.float64, device=device, requires_grad=True)
+    assert gradcheck(F.linear, (x3t, wt, bt))
+    assert gradcheck(lambda x, w, b: F.linear(x.transpose(0, 1), w, b), (x3t, wt, bt))
     x2 = rng.normal(size=(4, 5))
     wb = rng.normal(size=(2, 3, 5))
     x2t, wbt = (torch.tensor(a, dtype=torch.float64, device=device, requires_grad=True) for a in (x2, wb))
@@ -248,6 +252,18 @@ def test_layer_norm_group_norm_rms_norm(device):
     rms = a / np.sqrt((a * a).mean(-1, keepdims=True) + 1e-6) * w
     assert_close_np(F.rms_norm(at, (3,), wt, 1e-6), rms)
     assert gradcheck(lambda x, y: F.rms_norm(x, (3,), y, 1e-6), (at, wt))
+
+
+@pytest.mark.parametrize("n", [96, 4096])  # CUDA: a warp per row, a block per row
+def test_layer_norm_float32_rows_far_from_zero(device, n):
+    """Rows whose mean is large against their spread: the statistics must not cancel."""
+    a = (1e4 + rng.normal(size=(6, n))).astype(np.float32)
+    a[1] = 3.0  # a constant row: variance 0
+    x = torch.tensor(a, device=device)
+    got = to_np(F.layer_norm(x, (n,)))
+    a64 = a.astype(np.float64)
+    want = (a64 - a64.mean(-1, keepdims=True)) / np.sqrt(a64.var(-1, keepdims=True) + 1e-5)
+    np.testing.assert_allclose(got, want, rtol=1e-3, atol=2e-3)
 
 
 def test_batch_norm_training_updates_running_stats(device):

@@ -357,6 +357,58 @@ def test_cross_entropy_gradcheck(device):
     assert gradcheck(lambda x: F.cross_entropy(x, I([[0, 2], [1, 1]], device)), (x3,))
 
 
+# (N, C) logits with class indices, no weight or smoothing: one fused op (row log-sum-exp and
+# target term forward, softmax - one_hot backward).
+@pytest.mark.parametrize("classes", [5, 3000])  # CUDA: a warp per row, a block per row
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_fused_cross_entropy_values_and_gradients(device, classes, reduction):
+    logits = rng.normal(size=(37, classes)) * 3
+    target = rng.integers(0, classes, 37)
+    target[[2, 11]] = -100
+    x = T(logits, device, grad=True)
+    out = F.cross_entropy(x, I(target, device), reduction=reduction)
+    assert out.grad_fn.name() == "NllLossBackward0"
+    logp = log_softmax_np(logits, 1)
+    assert_close_np(out, nll_np(logp, target, reduction=reduction))
+    g = rng.normal(size=37) if reduction == "none" else np.float64(1.7)
+    out.backward(T(g, device))
+    keep = target != -100
+    onehot = np.eye(classes)[np.where(keep, target, 0)]
+    share = g / keep.sum() if reduction == "mean" else g
+    assert_close_np(x.grad, (np.exp(logp) - onehot) * (share * keep)[:, None])
+
+
+def test_fused_cross_entropy_float32_ignore_all_and_double_backward(device):
+    logits = rng.normal(size=(6, 4)).astype(np.float32)
+    x = T(logits, device, torch.float32)
+    out = F.cross_entropy(x, I([3, 0, 1, 1, 2, 0], device), reduction="sum")
+    assert out.dtype == torch.float32
+    assert_close_np(out, np.float32(nll_np(log_softmax_np(logits.astype(np.float64), 1), [3, 0, 1, 1, 2, 0],
+                                           reduction="sum")))
+    assert math.isnan(F.cross_entropy(x, I([-100] * 6, device)).item())
+    x64 = T(rng.normal(size=(4, 5)), device, grad=True)
+    t = I([4, -100, 0, 2], device)
+    for reduction in REDUCTIONS:
+        assert gradcheck(lambda x: F.cross_entropy(x, t, reduction=reduction), (x64,))
+        assert torch.autograd.gradgradcheck(lambda x: F.cross_entropy(x, t, reduction=reduction), (x64,))
+
+
+def test_fused_cross_entropy_of_bfloat16_logits_under_autocast(device):
+    logits = rng.normal(size=(16, 300)).astype(np.float32) * 4
+    target = rng.integers(0, 300, 16)
+    x = T(logits, device, torch.bfloat16, grad=True)
+    with torch.autocast(device, dtype=torch.bfloat16):
+        out = F.cross_entropy(x, I(target, device))
+    assert out.dtype == torch.float32
+    rounded = to_np(x.detach().float()).astype(np.float64)  # what autocast widens to float32
+    logp = log_softmax_np(rounded, 1)
+    assert_close_np(out, nll_np(logp, target))
+    out.backward()
+    assert x.grad.dtype == torch.bfloat16
+    want = (np.exp(logp) - np.eye(300)[target]) / 16
+    np.testing.assert_allclose(to_np(x.grad.float()), want, rtol=1e-2, atol=1e-2 * np.abs(want).max())
+
+
 def test_cross_entropy_errors(device):
     x = T(np.zeros((3, 4)), device)
     with raises(RuntimeError, "Expected floating point type for target with class probabilities, got Long"):

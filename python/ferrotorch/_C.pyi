@@ -941,6 +941,11 @@ def _convolution(input, weight, bias, stride, padding, dilation, transposed, out
     """`convolution(input, weight, bias, stride, padding, dilation, transposed, output_padding,
     groups)` over a batched `(N, C, *spatial)` input, recorded as `ConvolutionBackward0`."""
 
+def _cross_entropy(input, target, ignore_index=..., reduction="mean") -> Any:
+    """`_C._cross_entropy(input, target, ignore_index, reduction)`: cross entropy from `(N, C)`
+    logits and `(N,)` int64 class indices in one fused op (no class weights, no label
+    smoothing); the loss is float32 (float64 for float64 logits), as under autocast."""
+
 def _cuda_compile_all_kernels(arch) -> Any:
     """Compiles every kernel source in every specialisation for `sm_{arch}` with NVRTC (no GPU
     needed); returns how many programs compiled. Raises with NVRTC's log on the first failure."""

@@ -7,8 +7,8 @@ use crate::dtype::extract_dtype;
 use crate::errors::IntoPyResult;
 use crate::tensor::{wrap, PyTensor};
 use ferrotorch_core::autograd::functions::{
-    convert as fc, embedding as femb, loss as fl, norm as fn_, resample as fres, rnn as fr,
-    softmax as fs,
+    convert as fc, cross_entropy as fce, embedding as femb, loss as fl, norm as fn_,
+    resample as fres, rnn as fr, softmax as fs,
 };
 use ferrotorch_core::ops::activation::GeluApproximate;
 use ferrotorch_core::ops::loss::Reduction;
@@ -246,6 +246,25 @@ fn _nll_loss_forward(
     Ok((wrap(py, out)?, wrap(py, tw)?))
 }
 
+/// `_C._cross_entropy(input, target, ignore_index, reduction)`: cross entropy from `(N, C)`
+/// logits and `(N,)` int64 class indices in one fused op (no class weights, no label
+/// smoothing); the loss is float32 (float64 for float64 logits), as under autocast.
+#[pyfunction]
+#[pyo3(signature = (input, target, ignore_index=-100, reduction="mean"))]
+fn _cross_entropy(
+    py: Python<'_>,
+    input: PyRef<'_, PyTensor>,
+    target: PyRef<'_, PyTensor>,
+    ignore_index: i64,
+    reduction: &str,
+) -> PyResult<Py<PyTensor>> {
+    let r = Reduction::parse(reduction).py()?;
+    wrap(
+        py,
+        fce::cross_entropy(&input.inner, &target.inner, ignore_index, r).py()?,
+    )
+}
+
 /// `_C._thnn_fused_lstm_cell(gates, cx)` -> `(hy, cy)`: the pointwise part of an LSTM step
 /// from the summed gate pre-activations, recorded as `ThnnFusedLstmCellBackward0`.
 #[pyfunction]
@@ -334,5 +353,6 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(_resample, m)?)?;
     m.add_function(wrap_pyfunction!(_embedding, m)?)?;
     m.add_function(wrap_pyfunction!(_nll_loss, m)?)?;
+    m.add_function(wrap_pyfunction!(_cross_entropy, m)?)?;
     m.add_function(wrap_pyfunction!(_nll_loss_forward, m)?)
 }

@@ -1,15 +1,28 @@
 """Linear maps, embeddings, dropout, distances and padding, as in ``torch.nn.functional``."""
 
+import math
+
 import ferrotorch as torch
 from ferrotorch import _C
 
 
 def linear(input, weight, bias=None):
     """``y = x @ weight.T + bias``; ``x`` is ``(*, in_features)``, ``weight`` ``(out, in)``."""
-    if input.dim() == 2 and bias is not None:
+    if bias is None:
+        return torch.matmul(input, weight.t())
+    if input.dim() == 2:
         return torch.addmm(bias, input, weight.t())  # one GEMM with the bias fused
+    if input.dim() > 2 and weight.dim() == 2 and input.is_contiguous():
+        # As torch does: the batch dims flattened into the rows of one GEMM, bias fused. Under
+        # autocast addmm casts the bias too, so the result stays in the fast dtype instead of
+        # widening to the bias's float32 in a separate add.
+        rows = math.prod(input.shape[:-1])
+        out = torch.addmm(bias, input.view(rows, input.shape[-1]), weight.t())
+        return out.view(*input.shape[:-1], weight.shape[0])
     out = torch.matmul(input, weight.t())
-    return out if bias is None else out + bias
+    if out.dtype != bias.dtype and torch.is_autocast_enabled(out.device.type):
+        bias = bias.to(out.dtype)  # torch autocasts linear as one op, bias included
+    return out + bias
 
 
 def bilinear(input1, input2, weight, bias=None):

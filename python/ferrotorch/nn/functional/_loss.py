@@ -343,6 +343,8 @@ def cross_entropy(
         if ignore_index >= 0:
             raise RuntimeError("ignore_index is not supported for floating point target")
         return _cross_entropy_probs(input, target, weight, reduction, label_smoothing, class_dim)
+    if _fused_cross_entropy_takes(input, target, weight, label_smoothing):
+        return _C._cross_entropy(input, target, ignore_index, reduction)
     if label_smoothing > 0.0:
         _check_smoothing(label_smoothing)
     logp = log_softmax(input, class_dim)
@@ -358,6 +360,22 @@ def cross_entropy(
     else:
         smooth = _reduce(smooth, reduction)
     return (1 - label_smoothing) * nll + smooth * (label_smoothing / input.shape[class_dim])
+
+
+def _fused_cross_entropy_takes(input, target, weight, label_smoothing):
+    """Whether the one-op cross entropy (log-sum-exp and target term per row, in float32, or
+    float64 for float64 logits) computes what the composition would: ``(N, C)`` logits, class
+    indices, no weights or smoothing, and a float32 result, which 16-bit logits get only under
+    autocast."""
+    if weight is not None or label_smoothing != 0.0 or input.dim() != 2 or target.dim() != 1:
+        return False
+    if target.dtype != torch.int64 or target.shape[0] != input.shape[0] or input.numel() == 0:
+        return False
+    if input.device != target.device:
+        return False
+    if input.dtype in (torch.float32, torch.float64):
+        return True
+    return input.dtype in (torch.float16, torch.bfloat16) and torch.is_autocast_enabled(input.device.type)
 
 
 def _infer_size(a, b):

@@ -4,6 +4,7 @@ pub mod attention;
 pub mod batch_norm;
 pub mod convolution;
 pub mod copy;
+pub mod cross_entropy;
 pub mod elementwise;
 pub mod gemm;
 pub mod im2col;

@@ -41,7 +41,14 @@ pub fn copy(dst: &Tensor, src: &Tensor) -> Result<()> {
         let f = dev.kernel(&SOURCE, &defines, "copy_contiguous")?;
         return crate::cuda_launch!(dev, f, "copy_contiguous", cfg; out, inp, n);
     }
-    let [so, si] = coalesce(dst.shape(), [dst.strides(), src.strides()])?;
+    // Walk the elements in the destination's memory order (any order of the dims gives the
+    // same copy): two views of one permuted layout, such as a transposed weight cast to another
+    // dtype, then merge into one run read and written in order.
+    let mut order: Vec<usize> = (0..dst.ndim()).collect();
+    order.sort_by_key(|&d| std::cmp::Reverse(dst.strides()[d]));
+    let pick = |v: &[isize]| -> Vec<isize> { order.iter().map(|&d| v[d]).collect() };
+    let shape: Vec<usize> = order.iter().map(|&d| dst.shape()[d]).collect();
+    let [so, si] = coalesce(&shape, [&pick(dst.strides()), &pick(src.strides())])?;
     let f = dev.kernel(&SOURCE, &defines, "copy_strided")?;
     crate::cuda_launch!(dev, f, "copy_strided", cfg; out, so, inp, si, n)
 }

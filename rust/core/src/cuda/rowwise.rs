@@ -1,9 +1,9 @@
-//! Fused row-wise nn kernels on CUDA tensors (`kernels/rowwise.cu`): softmax and log_softmax
-//! with their backward, layer norm and RMS norm with their backward.
+//! Fused row-wise nn kernels on CUDA tensors (`kernels/rowwise.cu`): softmax and log_softmax,
+//! cross entropy from logits, layer norm and RMS norm, each with its backward.
 //!
-//! Callers (`ops::softmax`, `ops::norm`) have checked the arguments and made every tensor
-//! contiguous; a softmax input is seen as `[outer, n, inner]` around its dim, a norm input as
-//! `[rows, n]`. Rows of the last dim (`inner == 1`) take a warp each when short and a block each
+//! Callers (`ops::softmax`, `ops::cross_entropy`, `ops::norm`) have checked the arguments and
+//! made every tensor contiguous; a softmax input is seen as `[outer, n, inner]` around its dim, a
+//! norm input as `[rows, n]`. Rows of the last dim (`inner == 1`) take a warp each when short and a block each
 //! when long; other dims take a thread per column.
 
 use super::{device_of, launch_config, ptr, type_name, CudaDevice, Source};
@@ -140,6 +140,100 @@ pub fn softmax_backward(
         let cfg = launch_config(dev, outer * inner);
         crate::cuda_launch!(dev, f, &name, cfg; gp, yp, dp, o, n64, i)?;
     }
+    Ok(dx)
+}
+
+/// The gradient of [`causal_softmax`] from the output gradient `g` and the saved output `y`
+/// (contiguous, `rows` of `n`, as rows of `l x n` matrices): only the visible columns are read.
+pub fn causal_softmax_backward(
+    g: &Tensor,
+    y: &Tensor,
+    rows: usize,
+    n: usize,
+    l: usize,
+) -> Result<Tensor> {
+    check_contiguous("softmax_backward", &[g, y])?;
+    let dev = device_of(y)?;
+    let dx = Tensor::empty(y.shape(), y.dtype(), y.device())?;
+    if dx.numel() == 0 {
+        return Ok(dx);
+    }
+    let (cfg, warp) = rows_config(dev, rows, n);
+    let f = dev.kernel(
+        &SOURCE,
+        &defines(y.dtype()),
+        "softmax_backward_causal_rows_k",
+    )?;
+    let (gp, yp, dp) = (ptr(g), ptr(y), ptr(&dx));
+    let (r64, n64, l64) = (rows as i64, n as i64, l as i64);
+    crate::cuda_launch!(dev, f, "softmax_backward_causal_rows_k", cfg; gp, yp, dp, r64, n64, warp, l64)?;
+    Ok(dx)
+}
+
+/// Cross entropy of the contiguous `[rows, n]` logits `x` against the int64 `target` (`[rows]`):
+/// writes each row's loss, maximum and log-sum into the `[rows]` tensors of `stats` (`x`'s
+/// compute dtype). A target outside `[0, n)` that is not `ignore_index` raises torch's error
+/// after one read back of the first such row.
+pub fn cross_entropy(
+    x: &Tensor,
+    target: &Tensor,
+    ignore_index: i64,
+    [loss, max, log_sum]: [&Tensor; 3],
+) -> Result<()> {
+    check_contiguous("cross_entropy", &[x, target])?;
+    let dev = device_of(x)?;
+    let rows = target.numel();
+    if rows == 0 {
+        return Ok(());
+    }
+    let n = x.numel() / rows;
+    let bad = Tensor::full(&[1], crate::Scalar::Int(i64::MAX), DType::I64, x.device())?;
+    let (cfg, warp) = rows_config(dev, rows, n);
+    let f = dev.kernel(&SOURCE, &defines(x.dtype()), "cross_entropy_rows_k")?;
+    let (xp, tp, bp) = (ptr(x), ptr(target), ptr(&bad));
+    let (lp, mp, sp) = (ptr(loss), ptr(max), ptr(log_sum));
+    let (r64, n64) = (rows as i64, n as i64);
+    crate::cuda_launch!(dev, f, "cross_entropy_rows_k", cfg;
+        xp, tp, lp, mp, sp, r64, n64, ignore_index, bp, warp)?;
+    // The one read back: a transfer to the host waits for the kernel.
+    let first_bad = bad.to_device(crate::Device::Cpu)?.to_vec::<i64>();
+    if let Some(&r) = first_bad.first().filter(|&&r| r != i64::MAX) {
+        let targets = target.to_device(crate::Device::Cpu)?.to_vec::<i64>();
+        return Err(crate::ops::loss::out_of_bounds(
+            targets.get(r as usize).copied().unwrap_or(r),
+        ));
+    }
+    Ok(())
+}
+
+/// The gradient of [`cross_entropy`] for the logits: `w[r] * (softmax(x[r]) - one_hot(t[r]))`
+/// in `x`'s dtype, from the saved row statistics and the rows' gradients `w` (all `[rows]` of
+/// the compute dtype).
+pub fn cross_entropy_backward(
+    x: &Tensor,
+    target: &Tensor,
+    ignore_index: i64,
+    [max, log_sum, w]: [&Tensor; 3],
+) -> Result<Tensor> {
+    check_contiguous("cross_entropy_backward", &[x, target, max, log_sum, w])?;
+    let dev = device_of(x)?;
+    let dx = Tensor::empty(x.shape(), x.dtype(), x.device())?;
+    let rows = target.numel();
+    if dx.numel() == 0 {
+        return Ok(dx);
+    }
+    let n = x.numel() / rows;
+    let (cfg, warp) = rows_config(dev, rows, n);
+    let f = dev.kernel(
+        &SOURCE,
+        &defines(x.dtype()),
+        "cross_entropy_backward_rows_k",
+    )?;
+    let (xp, tp, dp) = (ptr(x), ptr(target), ptr(&dx));
+    let (mp, sp, wp) = (ptr(max), ptr(log_sum), ptr(w));
+    let (r64, n64) = (rows as i64, n as i64);
+    crate::cuda_launch!(dev, f, "cross_entropy_backward_rows_k", cfg;
+        xp, tp, mp, sp, wp, dp, r64, n64, ignore_index, warp)?;
     Ok(dx)
 }
 

@@ -91,7 +91,7 @@ pub fn infer_dense_strides(l: &Layout) -> Vec<isize> {
     strides
 }
 
-/// An uninitialised (zeroed) tensor shaped like `t`, laid out per `format`.
+/// A tensor shaped like `t` for the caller to overwrite in full, laid out per `format`.
 pub fn empty_like(t: &Tensor, dtype: DType, format: MemoryFormat) -> Result<Tensor> {
     if format == MemoryFormat::Contiguous || t.is_contiguous() {
         return Tensor::empty(t.shape(), dtype, t.device());
@@ -102,7 +102,8 @@ pub fn empty_like(t: &Tensor, dtype: DType, format: MemoryFormat) -> Result<Tens
         infer_dense_strides(t.layout())
     };
     let numel = checked_numel(t.shape(), "empty_like")?;
-    let storage = Arc::new(Storage::zeroed(numel * dtype.size(), t.device())?);
+    // Dense: whoever asked for it writes every element, as after `Tensor::empty`.
+    let storage = Arc::new(Storage::uninit(numel * dtype.size(), t.device())?);
     Tensor::from_parts(
         storage,
         Layout {

@@ -472,6 +472,26 @@ pub fn matmul(a: &Tensor, b: &Tensor) -> Result<Tensor> {
         );
     }
     let dt = same_dtype(a, b)?;
+    if db == 2 && na >= 3 {
+        // A matrix met by every row of a's batch: when those rows are one strided run (a view
+        // of shape (rows, k)), one GEMM over all of them instead of a batch of small ones.
+        let rows: usize = a2.shape()[..na - 1].iter().product();
+        let layout = a2.layout().view_strides(&[rows, ka]);
+        if let Some(strides) = layout {
+            let flat = a2.view_with(Layout {
+                shape: vec![rows, ka],
+                strides,
+                offset: a2.offset(),
+            })?;
+            let out = mm(&flat, b)?;
+            let shape: Vec<i64> = a2.shape()[..na - 1]
+                .iter()
+                .chain([&n])
+                .map(|&d| d as i64)
+                .collect();
+            return reshape(&out, &shape);
+        }
+    }
     let batch = crate::layout::broadcast_shapes(ab, bb, "matmul")?;
     let with = |tail: [usize; 2]| -> Vec<usize> { batch.iter().copied().chain(tail).collect() };
     let av = a2.view_with(a2.layout().broadcast_to(&with([m, ka]), "matmul")?)?;

@@ -11,6 +11,7 @@ pub mod conv;
 pub mod convert;
 pub mod convolution;
 pub mod convolution_gemm;
+pub mod cross_entropy;
 pub mod einsum;
 pub mod factory;
 pub mod index;

@@ -95,6 +95,20 @@ pub fn causal_softmax(x: &Tensor) -> Result<Tensor> {
     forward(&masked, -1, false)
 }
 
+/// The gradient of [`causal_softmax`] at its output `out`: softmax's, which on CUDA reads only
+/// the visible part of each row (the hidden outputs are 0, and so is their gradient).
+pub fn causal_softmax_backward(grad: &Tensor, out: &Tensor) -> Result<Tensor> {
+    if !out.is_cuda() || grad.shape() != out.shape() || out.ndim() < 2 {
+        return backward(grad, out, -1, false);
+    }
+    let l = out.shape()[out.ndim() - 2];
+    let (yc, lines) = lines_around(out, -1, "_softmax_backward_data")?;
+    check_same_device("_softmax_backward_data", &[grad, out])?;
+    check_floating(out, "softmax_backward", lines)?;
+    let gc = grad.to_dtype(out.dtype())?.contiguous()?;
+    crate::cuda::rowwise::causal_softmax_backward(&gc, &yc, lines.outer, lines.n, l)
+}
+
 /// `torch.log_softmax(x, dim)`: `(x - max) - log(sum(exp(x - max)))` along `dim`.
 pub fn log_softmax(x: &Tensor, dim: i64) -> Result<Tensor> {
     forward(x, dim, true)

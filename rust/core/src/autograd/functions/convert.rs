@@ -24,12 +24,14 @@ fn record_to_copy(x: &Tensor, out: Tensor) -> Tensor {
     )
 }
 
-/// `x.to(dtype)`: `x` itself when it already has that dtype (no node, as in torch).
+/// `x.to(dtype)`: `x` itself when it already has that dtype (no node, as in torch). The copy
+/// keeps `x`'s memory order (torch's `preserve_format`), so a transposed weight casts as a
+/// plain pass over memory and stays transposed.
 pub fn to_dtype(x: &Tensor, dtype: DType) -> Result<Tensor> {
     if x.dtype() == dtype {
         return Ok(x.clone());
     }
-    let out = x.copy_to_new(dtype)?;
+    let out = raw::convert(x, dtype, MemoryFormat::Preserve)?;
     Ok(record_to_copy(x, out))
 }
 

@@ -57,6 +57,24 @@ fn squeeze(x: &Tensor, dim: i64) -> Result<Tensor> {
     squeeze_dim(x, dim)
 }
 
+/// Whether the matrix `b` is a transposed contiguous one (column-major), as a weight used as
+/// `w.t()` is.
+fn column_major(b: &Tensor) -> bool {
+    b.ndim() == 2 && b.strides()[0] == 1 && b.strides()[1] != 1 && b.shape()[0] > 1
+}
+
+/// `a^T @ g`, the gradient of a product's second operand. For a column-major operand it is
+/// computed as `(g^T @ a)^T`, the same values laid out so that the gradient reaches the
+/// untransposed tensor (`w` of `x @ w.t()`) contiguous instead of needing a transposing copy
+/// (torch's `mm_mat2_backward` does the same).
+fn mat2_grad(a: &Tensor, g: &Tensor, b_column_major: bool) -> Result<Tensor> {
+    if b_column_major {
+        t(&mm(&t(g)?, a)?)
+    } else {
+        mm(&t(a)?, g)
+    }
+}
+
 /// `mm(a, b)`: `ga = g @ b^T`, `gb = a^T @ g`.
 pub fn mm(a: &Tensor, b: &Tensor) -> Result<Tensor> {
     if let Some([Some(a), Some(b)]) = autocast::lower([Some(a), Some(b)])? {
@@ -66,16 +84,17 @@ pub fn mm(a: &Tensor, b: &Tensor) -> Result<Tensor> {
     if !needs_grad(&[a, b]) {
         return Ok(out);
     }
+    let b_column_major = column_major(b);
     Ok(record1(
         "MmBackward0",
         &[a, b],
         out,
         pair(a, b),
-        |x: &BackwardArgs| {
+        move |x: &BackwardArgs| {
             let g = x.grad(0)?;
             Ok(vec![
                 when(x.needs(0), || mm(&g, &t(&x.saved(1)?)?))?,
-                when(x.needs(1), || mm(&t(&x.saved(0)?)?, &g))?,
+                when(x.needs(1), || mat2_grad(&x.saved(0)?, &g, b_column_major))?,
             ])
         },
     ))
@@ -175,6 +194,7 @@ fn batched_matmul(a: &Tensor, b: &Tensor) -> Result<Tensor> {
     if !needs_grad(&[a, b]) {
         return Ok(out);
     }
+    let b_column_major = column_major(b);
     // torch: 1-D @ 2-D ends in `squeeze_(0)`, every batched form in `_unsafe_view`.
     let name = if a.ndim() == 1 && b.ndim() == 2 {
         "SqueezeBackward4"
@@ -186,7 +206,7 @@ fn batched_matmul(a: &Tensor, b: &Tensor) -> Result<Tensor> {
         &[a, b],
         out,
         pair(a, b),
-        |x: &BackwardArgs| {
+        move |x: &BackwardArgs| {
             let g = x.grad(0)?;
             let (da, db) = (x.node.inputs[0].shape.len(), x.node.inputs[1].shape.len());
             // The gradient as the matrix product's output: (.., m, n).
@@ -215,7 +235,7 @@ fn batched_matmul(a: &Tensor, b: &Tensor) -> Result<Tensor> {
                     let n = g.shape()[g.ndim() - 1];
                     let a2 = reshape(&a, &[rows as i64, k as i64])?;
                     let g2 = reshape(&g, &[rows as i64, n as i64])?;
-                    mm(&t(&a2)?, &g2)?
+                    mat2_grad(&a2, &g2, b_column_major)?
                 } else {
                     let at = if da == 1 { unsqueeze(&a, -1)? } else { mt(&a)? };
                     matmul(&at, &g)?
@@ -244,6 +264,12 @@ fn write_back(target: &Tensor, result: Tensor) -> Result<()> {
     target.copy_(&result)
 }
 
+/// What the rules of the `add*` products need of the operands besides their saved values.
+struct Operands {
+    a_shape: Vec<usize>,
+    b_column_major: bool,
+}
+
 /// Records one of the `add*` products: `out = beta * input + alpha * a (x) b`. The input's
 /// gradient is `beta * g` (un-broadcast by the engine); `ga(g, b)` and `gb(a, g)` are the
 /// product's own gradients, scaled by `alpha`.
@@ -252,13 +278,16 @@ fn record_fused(
     out: Tensor,
     [input, a, b]: [&Tensor; 3],
     (beta, alpha): (Scalar, Scalar),
-    ga: fn(&Tensor, &Tensor, &[usize]) -> Result<Tensor>,
-    gb: fn(&Tensor, &Tensor, &[usize]) -> Result<Tensor>,
+    ga: fn(&Tensor, &Tensor, &Operands) -> Result<Tensor>,
+    gb: fn(&Tensor, &Tensor, &Operands) -> Result<Tensor>,
 ) -> Tensor {
     if !needs_grad(&[input, a, b]) {
         return out;
     }
-    let a_shape = a.shape().to_vec();
+    let operands = Operands {
+        a_shape: a.shape().to_vec(),
+        b_column_major: column_major(b),
+    };
     record1(
         name,
         &[input, a, b],
@@ -268,8 +297,12 @@ fn record_fused(
             let g = x.grad(0)?;
             Ok(vec![
                 when(x.needs(0), || times(g.clone(), beta))?,
-                when(x.needs(1), || times(ga(&g, &x.saved(1)?, &a_shape)?, alpha))?,
-                when(x.needs(2), || times(gb(&x.saved(0)?, &g, &a_shape)?, alpha))?,
+                when(x.needs(1), || {
+                    times(ga(&g, &x.saved(1)?, &operands)?, alpha)
+                })?,
+                when(x.needs(2), || {
+                    times(gb(&x.saved(0)?, &g, &operands)?, alpha)
+                })?,
             ])
         },
     )
@@ -294,7 +327,7 @@ pub fn addmm(
         [input, a, b],
         (beta, alpha),
         |g, b, _| mm(g, &t(b)?),
-        |a, g, _| mm(&t(a)?, g),
+        |a, g, ops| mat2_grad(a, g, ops.b_column_major),
     ))
 }
 
@@ -345,8 +378,8 @@ pub fn addbmm(
         out,
         [input, a, b],
         (beta, alpha),
-        |g, b, sa| bmm(&over_batch(g, sa)?, &mt(b)?),
-        |a, g, sa| bmm(&mt(a)?, &over_batch(g, sa)?),
+        |g, b, ops| bmm(&over_batch(g, &ops.a_shape)?, &mt(b)?),
+        |a, g, ops| bmm(&mt(a)?, &over_batch(g, &ops.a_shape)?),
     ))
 }
 

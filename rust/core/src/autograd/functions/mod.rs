@@ -8,6 +8,7 @@ pub mod binary;
 pub mod conv;
 pub mod convert;
 pub mod convolution;
+pub mod cross_entropy;
 pub mod einsum;
 pub mod embedding;
 pub mod index;

@@ -18,17 +18,17 @@ pub fn softmax(x: &Tensor, dim: i64) -> Result<Tensor> {
     if let Some([Some(x)]) = autocast::float32([Some(x)])? {
         return softmax(&x, dim);
     }
-    record_softmax(x, raw::softmax(x, dim)?, dim)
+    record_softmax(x, raw::softmax(x, dim)?, dim, false)
 }
 
 /// `softmax` over the last dim under SDPA's causal mask (`ops::softmax::causal_softmax`), with
 /// softmax's rule: the masked entries are 0 in the saved output, so their gradient is 0.
 /// Not autocast: it is a part of attention, which keeps its inputs' dtype.
 pub fn causal_softmax(x: &Tensor) -> Result<Tensor> {
-    record_softmax(x, raw::causal_softmax(x)?, -1)
+    record_softmax(x, raw::causal_softmax(x)?, -1, true)
 }
 
-fn record_softmax(x: &Tensor, out: Tensor, dim: i64) -> Result<Tensor> {
+fn record_softmax(x: &Tensor, out: Tensor, dim: i64, causal: bool) -> Result<Tensor> {
     if !needs_grad(&[x]) {
         return Ok(out);
     }
@@ -43,7 +43,11 @@ fn record_softmax(x: &Tensor, out: Tensor, dim: i64) -> Result<Tensor> {
                 let dot = sum(&mul(&g, &y)?, Some(&[dim]), true, None)?;
                 mul(&y, &sub(&g, &dot)?)?
             } else {
-                raw::softmax_backward_data(&g, &y, dim)?
+                if causal {
+                    raw::causal_softmax_backward(&g, &y)?
+                } else {
+                    raw::softmax_backward_data(&g, &y, dim)?
+                }
             };
             Ok(vec![Some(dx)])
         },

@@ -141,13 +141,27 @@ struct Strided {
     int ndim;
 };
 
+// i / size, with the remainder in r. When both fit in 32 bits (every tensor below 2^32
+// elements) the division is unsigned 32-bit: a 64-bit one is a long software sequence on the
+// GPU, which left strided copies and elementwise kernels bound by index arithmetic, not memory.
+__device__ __forceinline__ i64 divmod(i64 i, i64 size, i64& r) {
+    if ((((unsigned long long)i | (unsigned long long)size) >> 32) == 0) {
+        const unsigned q = (unsigned)i / (unsigned)size;
+        r = (i64)((unsigned)i - q * (unsigned)size);
+        return (i64)q;
+    }
+    const i64 q = i / size;
+    r = i - q * size;
+    return q;
+}
+
 // Offset of the i-th element (row-major order over `sizes`) of a view.
 __device__ __forceinline__ i64 offset_of(const Strided& s, i64 i) {
     i64 off = 0;
     for (int d = s.ndim - 1; d > 0; --d) {
-        i64 q = i / s.sizes[d];
-        off += (i - q * s.sizes[d]) * s.strides[d];
-        i = q;
+        i64 r;
+        i = divmod(i, s.sizes[d], r);
+        off += r * s.strides[d];
     }
     return s.ndim > 0 ? off + i * s.strides[0] : 0;
 }

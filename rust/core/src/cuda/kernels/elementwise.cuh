@@ -87,8 +87,8 @@ struct Strides {
     __device__ __forceinline__ void at(i64 i, i64& o, i64& x, i64& y, i64& z) const {
         o = x = y = z = 0;
         for (int d = so.ndim - 1; d > 0; --d) {
-            i64 q = i / so.sizes[d];
-            i64 r = i - q * so.sizes[d];
+            i64 r;
+            const i64 q = divmod(i, so.sizes[d], r);
             o += r * so.strides[d];
             x += r * s1.strides[d];
             y += r * s2.strides[d];

@@ -1,6 +1,6 @@
-// Fused row-wise kernels of nn: softmax and log_softmax (forward and backward), layer norm and
-// RMS norm (forward, backward, and the weight/bias column sums). Specialised by T, a floating
-// type; f16/bf16 compute in float (A).
+// Fused row-wise kernels of nn: softmax and log_softmax (forward and backward), cross entropy
+// from logits (forward and backward), layer norm and RMS norm (forward, backward, and the
+// weight/bias column sums). Specialised by T, a floating type; f16/bf16 compute in float (A).
 //
 // A "row" is the n elements one statistic covers, in a contiguous [outer, n, inner] input.
 // inner == 1 (the last dim, the hot case): one warp per row when n <= 1024, else one block per
@@ -172,6 +172,59 @@ __device__ void softmax_rows(const T* x, T* y, i64 rows, i64 n, int warp, i64 ca
     }
 }
 
+// ---- cross entropy from logits ------------------------------------------------------------------
+
+// Rows of [rows, n] logits with a class index each. Per row: max[r], log_sum[r] =
+// log(sum(exp(x - max))) and loss[r] = (max - x[t]) + log_sum, which is -log_softmax(x)[t]
+// rounded as torch's; all 0 on rows whose target is ignore_index. A target outside [0, n) also
+// writes 0s and lowers *bad to its row, which the host reads back and reports. Every thread of
+// a row takes the same branch, so a block per row reaches block_allreduce together.
+extern "C" __global__ void __launch_bounds__(512) cross_entropy_rows_k(const T* x, const i64* target, A* loss, A* max,
+                                                                        A* log_sum, i64 rows, i64 n, i64 ignore_index,
+                                                                        long long* bad, int warp) {
+    const RowMap rm(warp);
+    for (i64 r = rm.first; r < rows; r += rm.step) {
+        const i64 t = target[r];
+        A m = A(0), ls = A(0), l = A(0);
+        if (t != ignore_index && (t < 0 || t >= n)) {
+            if (rm.t == 0) atomicMin(bad, (long long)r);
+        } else if (t != ignore_index) {
+            const T* xr = x + r * n;
+            MaxSum a = empty_max_sum();
+            auto f = [&](i64, A v) { push(a, v); };
+            visit_row(xr, n, rm.t, rm.nt, f);
+            a = row_allreduce(a, CombineMaxSum(), rm.warp_rows);
+            m = a.m;
+            ls = m_log(a.s);
+            l = (m - load(xr + t)) + ls;
+        }
+        if (rm.t == 0) {
+            loss[r] = l;
+            max[r] = m;
+            log_sum[r] = ls;
+        }
+    }
+}
+
+// dx[r, j] = w[r] * (exp((x[r, j] - max[r]) - log_sum[r]) - (j == t[r])): softmax minus the
+// one-hot target, times the row's share of the loss gradient; 0 on ignored rows (and on rows
+// with a bad target, which the forward reported).
+extern "C" __global__ void __launch_bounds__(512) cross_entropy_backward_rows_k(const T* x, const i64* target,
+                                                                                 const A* max, const A* log_sum,
+                                                                                 const A* w, T* dx, i64 rows, i64 n,
+                                                                                 i64 ignore_index, int warp) {
+    const RowMap rm(warp);
+    for (i64 r = rm.first; r < rows; r += rm.step) {
+        const i64 t = target[r];
+        const bool skip = t == ignore_index || t < 0 || t >= n;
+        const A m = max[r], ls = log_sum[r], wr = skip ? A(0) : w[r];
+        map_row(x + r * n, dx + r * n, n, rm.t, rm.nt, [&](i64 j, A v) {
+            if (skip) return A(0);
+            return wr * (m_exp((v - m) - ls) - (j == t ? A(1) : A(0)));
+        });
+    }
+}
+
 // softmax / log_softmax along the middle dim of [outer, n, inner]: a thread per column.
 template <bool LOG>
 __device__ void softmax_columns(const T* x, T* y, i64 outer, i64 n, i64 inner) {
@@ -208,26 +261,30 @@ extern "C" __global__ void log_softmax_columns_k(const T* x, T* y, i64 outer, i6
 }
 
 // Backward from the saved output y: softmax dx = y * (g - sum(g * y)); log_softmax
-// dx = g - exp(y) * sum(g).
+// dx = g - exp(y) * sum(g). With causal = L > 0 (softmax only) the rows are those of the causal
+// softmax above: y is 0 past column i of row i, so only columns 0..=i are read and the rest of
+// dx is written 0, which skips half of the reads.
 template <bool LOG>
-__device__ void softmax_backward_rows(const T* g, const T* y, T* dx, i64 rows, i64 n, int warp) {
+__device__ void softmax_backward_rows(const T* g, const T* y, T* dx, i64 rows, i64 n, int warp, i64 causal) {
     const RowMap rm(warp);
     for (i64 r = rm.first; r < rows; r += rm.step) {
         const T *gr = g + r * n, *yr = y + r * n;
+        const i64 len = causal ? (r % causal + 1 < n ? r % causal + 1 : n) : n;
         A s = A(0);
         if (LOG) {
             auto f = [&](i64, A v) { s += v; };
-            visit_row(gr, n, rm.t, rm.nt, f);
+            visit_row(gr, len, rm.t, rm.nt, f);
         } else {
             auto f = [&](i64 i, A v) { s += v * load(yr + i); };
-            visit_row(gr, n, rm.t, rm.nt, f);
+            visit_row(gr, len, rm.t, rm.nt, f);
         }
         s = row_allreduce(s, Sum(), rm.warp_rows);
         if (LOG) {
-            map_row(yr, dx + r * n, n, rm.t, rm.nt, [&](i64 i, A v) { return load(gr + i) - m_exp(v) * s; });
+            map_row(yr, dx + r * n, len, rm.t, rm.nt, [&](i64 i, A v) { return load(gr + i) - m_exp(v) * s; });
         } else {
-            map_row(yr, dx + r * n, n, rm.t, rm.nt, [&](i64 i, A v) { return v * (load(gr + i) - s); });
+            map_row(yr, dx + r * n, len, rm.t, rm.nt, [&](i64 i, A v) { return v * (load(gr + i) - s); });
         }
+        for (i64 i = len + rm.t; i < n; i += rm.nt) store(dx + r * n + i, A(0));
     }
 }
 
@@ -250,11 +307,15 @@ __device__ void softmax_backward_columns(const T* g, const T* y, T* dx, i64 oute
 }
 
 extern "C" __global__ void __launch_bounds__(512) softmax_backward_rows_k(const T* g, const T* y, T* dx, i64 rows, i64 n, int warp) {
-    softmax_backward_rows<false>(g, y, dx, rows, n, warp);
+    softmax_backward_rows<false>(g, y, dx, rows, n, warp, 0);
+}
+extern "C" __global__ void __launch_bounds__(512) softmax_backward_causal_rows_k(const T* g, const T* y, T* dx, i64 rows,
+                                                                                  i64 n, int warp, i64 causal) {
+    softmax_backward_rows<false>(g, y, dx, rows, n, warp, causal);
 }
 extern "C" __global__ void __launch_bounds__(512) log_softmax_backward_rows_k(const T* g, const T* y, T* dx, i64 rows, i64 n,
                                                        int warp) {
-    softmax_backward_rows<true>(g, y, dx, rows, n, warp);
+    softmax_backward_rows<true>(g, y, dx, rows, n, warp, 0);
 }
 extern "C" __global__ void softmax_backward_columns_k(const T* g, const T* y, T* dx, i64 outer, i64 n,
                                                       i64 inner) {
@@ -282,17 +343,25 @@ __device__ void norm_rows(const T* x, const T* w, const T* b, T* y, A* mean_out,
             visit_row(xr, n, rm.t, rm.nt, f);
             var = row_allreduce(s, Sum(), rm.warp_rows) / (A)n;
         } else {
-            Moments mo;
-            mo.n = A(0);
-            mo.mean = A(0);
-            mo.m2 = A(0);
+            // Each thread sums d = x - k and d^2 around k, the row's first element, and turns
+            // them into Welford moments to combine. A shift taken from the row keeps d on the
+            // scale of the row's spread, so the squares do not cancel; and unlike a per-element
+            // Welford update there is no division in the loop, whose dependent chain left the
+            // kernel latency-bound below memory bandwidth.
+            const A k = load(xr);
+            A cnt = A(0), s1 = A(0), s2 = A(0);
             auto f = [&](i64, A v) {
-                mo.n += A(1);
-                const A d = v - mo.mean;
-                mo.mean += d / mo.n;
-                mo.m2 += d * (v - mo.mean);
+                const A d = v - k;
+                cnt += A(1);
+                s1 += d;
+                s2 += d * d;
             };
             visit_row(xr, n, rm.t, rm.nt, f);
+            Moments mo;
+            mo.n = cnt;
+            mo.mean = cnt > A(0) ? k + s1 / cnt : A(0);
+            const A m2 = s2 - s1 * (s1 / cnt);
+            mo.m2 = cnt > A(0) && m2 > A(0) ? m2 : A(0);  // rounding may leave it just below 0
             mo = row_allreduce(mo, CombineMoments(), rm.warp_rows);
             mean = mo.mean;
             var = mo.m2 / (A)n;
