@@ -69,6 +69,22 @@ def test_strided_copies_and_views():
     np.testing.assert_array_equal(cpu.numpy(), a)
 
 
+@pytest.mark.parametrize("row", [33, 256, 300, 1000])  # one partial, one whole, several segments
+def test_copies_of_views_with_long_rows(row):
+    """Views whose rows are contiguous take the row kernel (a warp per segment of a row)."""
+    a = np.random.default_rng(0).standard_normal((3, 5, row)).astype(np.float32)
+    g = torch.from_numpy(a).cuda()
+    np.testing.assert_array_equal(host(g[:, 1:4].contiguous()), a[:, 1:4])
+    np.testing.assert_array_equal(host(g.transpose(0, 1).contiguous()), a.transpose(1, 0, 2))
+    np.testing.assert_array_equal(host(g[1].expand(4, 5, row).contiguous()), np.broadcast_to(a[1], (4, 5, row)))
+    half = g.transpose(0, 1).to(torch.bfloat16)  # a cast keeps the memory order
+    assert half.stride() == g.transpose(0, 1).stride()
+    np.testing.assert_array_equal(host(half.float()), host(g.to(torch.bfloat16).float()).transpose(1, 0, 2))
+    dst = torch.zeros(3, 7, row, dtype=torch.float64, device="cuda")
+    dst[:, 2:7] = g
+    np.testing.assert_array_equal(host(dst)[:, 2:], a)
+
+
 def test_fill_and_factories():
     t = torch.empty(4, 6, device="cuda")
     t.fill_(2.5)

@@ -49,9 +49,22 @@ pub fn copy(dst: &Tensor, src: &Tensor) -> Result<()> {
     let pick = |v: &[isize]| -> Vec<isize> { order.iter().map(|&d| v[d]).collect() };
     let shape: Vec<usize> = order.iter().map(|&d| dst.shape()[d]).collect();
     let [so, si] = coalesce(&shape, [&pick(dst.strides()), &pick(src.strides())])?;
+    let nd = so.ndim as usize;
+    let inner = if nd > 0 { so.sizes[nd - 1] } else { 1 };
+    if nd > 0 && so.strides[nd - 1] == 1 && si.strides[nd - 1] == 1 && inner >= ROW_MIN {
+        // A warp per segment of up to 256 elements of a row.
+        let warps = (n / inner) as usize * (inner as usize).div_ceil(256);
+        let f = dev.kernel(&SOURCE, &defines, "copy_rows")?;
+        let cfg = launch_config(dev, warps * 32);
+        return crate::cuda_launch!(dev, f, "copy_rows", cfg; out, so, inp, si, n);
+    }
     let f = dev.kernel(&SOURCE, &defines, "copy_strided")?;
     crate::cuda_launch!(dev, f, "copy_strided", cfg; out, so, inp, si, n)
 }
+
+/// Rows at least this long take the row kernel (a warp per segment); shorter ones would leave
+/// most of a warp's lanes idle, and take the per-element kernel.
+const ROW_MIN: i64 = 32;
 
 /// `t.fill_(value)` where `bits` are the value's bytes in `t`'s dtype (little-endian).
 pub fn fill(t: &Tensor, bits: u64) -> Result<()> {
