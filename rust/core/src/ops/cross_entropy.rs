@@ -111,11 +111,15 @@ pub fn reduce(
     }
 }
 
+/// Which targets are not `ignore_index` (bool).
+pub fn kept(target: &Tensor, ignore_index: i64) -> Result<Tensor> {
+    let ignore = Tensor::full(&[], Scalar::Int(ignore_index), DType::I64, target.device())?;
+    binary(BinaryOp::Ne, target, &ignore)
+}
+
 /// How many targets are not `ignore_index`, as a 0-d tensor of `dtype`.
 fn counted(target: &Tensor, ignore_index: i64, dtype: DType) -> Result<Tensor> {
-    let ignore = Tensor::full(&[], Scalar::Int(ignore_index), DType::I64, target.device())?;
-    let kept = binary(BinaryOp::Ne, target, &ignore)?;
-    sum(&kept, None, false, Some(dtype))
+    sum(&kept(target, ignore_index)?, None, false, Some(dtype))
 }
 
 /// Each row's share of the gradient `g` of the reduced loss (`[rows]`, compute dtype): `g`

@@ -10,13 +10,11 @@ use super::shape::{expand, unsqueeze};
 use super::softmax::softmax;
 use crate::autograd::node::{BackwardArgs, Save};
 use crate::autograd::record::{needs_grad, record1};
-use crate::dtype::DType;
 use crate::error::Result;
 use crate::ops::binary::{binary, BinaryOp};
 use crate::ops::cross_entropy::{self as raw, RowStats};
 use crate::ops::index_search::one_hot;
 use crate::ops::loss::Reduction;
-use crate::scalar::Scalar;
 use crate::tensor::Tensor;
 
 /// `cross_entropy(x, target, ignore_index=, reduction=)` for `(N, C)` logits and `(N,)` int64
@@ -80,8 +78,7 @@ fn recorded_grad(
 ) -> Result<Tensor> {
     let acc = raw::compute_dtype(x.dtype());
     let (n, classes) = (x.shape()[0], x.shape()[1]);
-    let ignore = Tensor::full(&[], Scalar::Int(ignore_index), DType::I64, t.device())?;
-    let kept = binary(BinaryOp::Ne, t, &ignore)?;
+    let kept = raw::kept(t, ignore_index)?;
     // Ignored rows pick class 0 here; their weight below is 0.
     let picked = binary(BinaryOp::Mul, t, &kept)?;
     let target = one_hot(&picked, classes as i64)?.to_dtype(acc)?;

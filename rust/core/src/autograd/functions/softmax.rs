@@ -42,12 +42,10 @@ fn record_softmax(x: &Tensor, out: Tensor, dim: i64, causal: bool) -> Result<Ten
             let dx = if needs_grad(&[&g, &y]) {
                 let dot = sum(&mul(&g, &y)?, Some(&[dim]), true, None)?;
                 mul(&y, &sub(&g, &dot)?)?
+            } else if causal {
+                raw::causal_softmax_backward(&g, &y)?
             } else {
-                if causal {
-                    raw::causal_softmax_backward(&g, &y)?
-                } else {
-                    raw::softmax_backward_data(&g, &y, dim)?
-                }
+                raw::softmax_backward_data(&g, &y, dim)?
             };
             Ok(vec![Some(dx)])
         },
