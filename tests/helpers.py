@@ -35,6 +35,13 @@ CUDA_TOL = {
 }
 
 
+def synchronize(device):
+    """Waits for `device` (a string): where an op's bad indices are reported on CUDA, as torch's
+    device-side asserts are, so a test of the error synchronises inside its `raises` block."""
+    if str(device).startswith("cuda"):
+        torch.cuda.synchronize()
+
+
 def tolerance(dtype, device="cpu"):
     """rtol/atol for comparing a result of `dtype` computed on `device` with a NumPy oracle."""
     return (CUDA_TOL if str(device).startswith("cuda") else TOL)[dtype]

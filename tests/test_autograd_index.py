@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 import ferrotorch as torch
 from ferrotorch.autograd import gradcheck
-from helpers import to_np
+from helpers import synchronize, to_np
 
 
 def rnd(shape, seed=0):
@@ -478,6 +478,7 @@ def test_put_forward(device):
     np.testing.assert_array_equal(to_np(f), [[0.0, -1.0, 2.0], [3.0, 4.0, 5.0]])
     with pytest.raises(IndexError, match="out of range"):
         t.put_(long([4], device), torch.tensor([1.0], device=device))
+        synchronize(device)
     with pytest.raises(RuntimeError, match="same number of elements"):
         t.put_(long([0, 1], device), torch.tensor([1.0], device=device))
 

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 import ferrotorch as torch
 import ferrotorch.nn.functional as F
-from helpers import ALL_DTYPES, random_array, to_np, tolerance
+from helpers import ALL_DTYPES, random_array, synchronize, to_np, tolerance
 
 SETTINGS = settings(max_examples=60, deadline=None, database=None, suppress_health_check=list(HealthCheck))
 
@@ -862,8 +862,10 @@ def test_index_op_errors(device):
     with pytest.raises(RuntimeError, match="index 3 is out of bounds for dimension 0 with size 3" if named
                        else "out of bounds for dimension 0 with size 3"):
         t.gather(0, ix([[3]]))
+        synchronize(device)
     with pytest.raises(RuntimeError, match="out of bounds"):
         t.gather(1, ix([[-1]]))
+        synchronize(device)
     with pytest.raises(RuntimeError, match="same number of dimensions"):
         t.gather(0, ix([0]))
     with pytest.raises(RuntimeError, match="no larger than self"):
@@ -882,15 +884,18 @@ def test_index_op_errors(device):
         t.index_fill(0, torch.tensor([0], dtype=torch.int32, device=device), 1.0)
     with pytest.raises(IndexError, match="index out of range in self"):
         t.index_select(0, ix([3]))
+        synchronize(device)
     with pytest.raises(IndexError, match="supposed to be a vector"):
         t.index_select(0, ix([[0]]))
     with pytest.raises(IndexError, match="out of range: tried to access index 12 on a tensor of 12 elements" if named
                        else "out of range: tried to access .* on a tensor of 12 elements"):
         t.take(ix([12]))
+        synchronize(device)
     with pytest.raises(RuntimeError, match="same scalar type"):
         t.index_add(0, ix([0]), torch.ones(1, 4, dtype=torch.float32, device=device))
     with pytest.raises(IndexError, match="out of bounds"):
         t.index_add(0, ix([5]), torch.ones(1, 4, dtype=torch.float64, device=device))
+        synchronize(device)
     with pytest.raises(RuntimeError, match="alpha must not be a floating point"):
         ix([1, 2]).index_add(0, ix([0]), ix([1]), alpha=0.5)
     with pytest.raises(IndexError, match="Dimension out of range"):
@@ -899,6 +904,7 @@ def test_index_op_errors(device):
     u = torch.zeros(4, dtype=torch.float64, device=device)
     with pytest.raises(RuntimeError):
         u.scatter_(0, ix([0, 1, 9]), torch.ones(3, dtype=torch.float64, device=device))
+        synchronize(device)
     with pytest.raises(IndexError):
         u.index_put_((ix([0, 9]),), torch.ones(2, dtype=torch.float64, device=device))
     np.testing.assert_array_equal(npy(u), np.zeros(4))

@@ -208,6 +208,47 @@ def test_head_dim_128(device, rng, dtype):
     run(device, dtype, (1, 2, 80, 128), (1, 2, 100, 128), (1, 2, 100, 128), rng, is_causal=True)
 
 
+# Half precision with head dims of 64 and 128 and no mask runs on tensor cores on CUDA (sm_80+):
+# tiles of 64 queries and keys, so lengths off the tile edges, causal tiles that are partly
+# visible, and the GQA loop over query heads are each covered.
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+@pytest.mark.parametrize("E", [64, 128])
+@pytest.mark.parametrize("L,S", [(64, 64), (100, 77), (77, 200), (256, 256)])
+@pytest.mark.parametrize("is_causal", [False, True])
+def test_half_precision_tensor_core_head_dims(device, rng, dtype, E, L, S, is_causal):
+    run(device, dtype, (2, 3, L, E), (2, 3, S, E), (2, 3, S, E), rng, is_causal=is_causal)
+
+
+@pytest.mark.parametrize("is_causal", [False, True])
+def test_half_precision_tensor_core_gqa_and_views(device, rng, is_causal):
+    run(device, torch.bfloat16, (2, 4, 130, 64), (2, 2, 130, 64), (2, 2, 130, 64), rng,
+        is_causal=is_causal, groups=2)
+    run(device, torch.float16, (2, 3, 70, 64), (2, 3, 70, 64), (2, 3, 70, 64), rng,
+        is_causal=is_causal, noncontiguous=True)
+
+
+def test_half_precision_tensor_core_qkv_split_and_misaligned_rows(device, rng):
+    """Heads as views of one qkv projection (a GPT block's layout), and rows whose stride and
+    offset are not 16-byte aligned (copied before the kernels read them)."""
+    B, T, H, E = 2, 96, 3, 64
+    x = to_np(t(rng.standard_normal((B, T, 3 * H * E + 1)), "cpu", torch.bfloat16)).astype(np.float64)
+    for lo in (0, 1):  # lo = 1: every row starts 2 bytes past a 16-byte boundary, stride 3HE+1
+        leaf = t(x, device, torch.bfloat16, requires_grad=True)
+        q, k, v = leaf[..., lo:lo + 3 * H * E].split(H * E, dim=2)
+        q, k, v = (z.view(B, T, H, E).transpose(1, 2) for z in (q, k, v))
+        out = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+        assert out.grad_fn.name() == fused_name(device)
+        qn, kn, vn = (np.swapaxes(z.reshape(B, T, H, E), 1, 2)
+                      for z in np.split(x[..., lo:lo + 3 * H * E], 3, axis=2))
+        check(out, np_sdpa(qn, kn, vn, is_causal=True), torch.bfloat16)
+        g = to_np(t(rng.standard_normal(out.shape), "cpu", torch.bfloat16)).astype(np.float64)
+        out.backward(t(g, device, torch.bfloat16))
+        want = np.zeros_like(x)
+        grads = [np.swapaxes(d, 1, 2).reshape(B, T, H * E) for d in np_sdpa_grads(qn, kn, vn, g, is_causal=True)]
+        want[..., lo:lo + 3 * H * E] = np.concatenate(grads, axis=2)
+        check(leaf.grad, want, torch.bfloat16)
+
+
 def test_fully_masked_rows_give_zeros_and_zero_grads(device, rng):
     mask = np.ones((3, 70, 90), dtype=bool)
     mask[0, 5] = False

@@ -5,7 +5,7 @@ import math
 
 import numpy as np
 import pytest
-from helpers import assert_close_np, to_np
+from helpers import assert_close_np, synchronize, to_np
 
 import ferrotorch as torch
 import ferrotorch.nn.functional as F
@@ -166,6 +166,7 @@ def test_embedding_backward_scale_grad_by_freq_and_double_backward(device):
     assert gradgradcheck(lambda t: F.embedding(it, t, padding_idx=0, scale_grad_by_freq=True), (wt,))
     with pytest.raises(IndexError, match="index out of range in self"):
         F.embedding(torch.tensor([5], device=device), wt)
+        synchronize(device)
 
 
 @pytest.mark.parametrize("mode", ["sum", "mean", "max"])

@@ -521,13 +521,46 @@ def test_nll_loss_ignored_and_empty(device):
 
 
 def test_nll_loss_out_of_bounds_reports_the_first(device):
+    # On CUDA the check is read at the next synchronisation, here the result's item().
     x = T(np.zeros((4, 3)), device)
     with raises(IndexError, "Target 7 is out of bounds."):
-        F.nll_loss(x, I([0, 7, -3, 1], device))
+        F.nll_loss(x, I([0, 7, -3, 1], device)).item()
     with raises(IndexError, "Target -3 is out of bounds."):
-        _C._nll_loss(x, I([-100, 1, -3, 9], device), None, "mean", -100)
+        _C._nll_loss(x, I([-100, 1, -3, 9], device), None, "mean", -100).item()
     with raises(IndexError, "Target 3 is out of bounds."):
-        F.cross_entropy(T(np.zeros((2, 3, 5)), device), I([[0, 1, 2, 3, 0], [0, 0, 0, 0, 5]], device))
+        F.cross_entropy(T(np.zeros((2, 3, 5)), device), I([[0, 1, 2, 3, 0], [0, 0, 0, 0, 5]], device)).item()
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+def test_cuda_bad_target_surfaces_at_the_next_synchronisation():
+    x = T(np.zeros((4, 3)), "cuda")
+    F.cross_entropy(x, I([0, 7, -3, 1], "cuda"))  # returns without waiting for the device
+    with raises(IndexError, "Target 7 is out of bounds."):
+        torch.cuda.synchronize()
+    torch.cuda.synchronize()  # reported once: the check was consumed
+    logits, t = np.random.default_rng(23).normal(size=(4, 3)), [2, 0, 1, 1]
+    out = F.cross_entropy(T(logits, "cuda"), I(t, "cuda"))
+    assert_close_np(out, -log_softmax_np(logits, 1)[np.arange(4), t].mean())
+    # Through an event's synchronize (when the device is idle then) or the next full one.
+    with raises(IndexError, "Target -3 is out of bounds."):
+        F.nll_loss(x, I([0, 1, -3, 1], "cuda"))
+        event = torch.cuda.Event()
+        event.record()
+        event.synchronize()
+        torch.cuda.synchronize()
+    # More calls than checks are held at once: read in batches, none raises. (The targets are
+    # made first: a copy from pageable host memory synchronises, which would read the checks.)
+    good, bad = I([0, 1, 2, 1], "cuda"), I([0, 1, 5, 1], "cuda")
+    for _ in range(150):
+        out = F.cross_entropy(x, good)
+    torch.cuda.synchronize()
+    assert_close_np(out, np.log(3.0))
+    # A bad call among them surfaces once the held checks are read (by the 128th call), with no
+    # synchronisation asked for.
+    with raises(IndexError, "Target 5 is out of bounds."):
+        for i in range(200):
+            F.cross_entropy(x, bad if i == 70 else good)
+    torch.cuda.synchronize()
 
 
 def test_nll_loss_core_checks(device):

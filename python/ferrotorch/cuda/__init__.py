@@ -80,7 +80,9 @@ class device:  # noqa: N801  (torch's name)
 
 
 def synchronize(device=None):
-    """Waits for every kernel queued on the device."""
+    """Waits for every kernel queued on the device; raises the error of an earlier gather,
+    scatter or loss whose indices were out of range (checked on the device, reported at the next
+    synchronisation, as torch's device-side asserts are)."""
     _C._cuda_synchronize(_index(device))
 
 

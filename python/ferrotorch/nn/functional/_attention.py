@@ -2,14 +2,17 @@
 ``multi_head_attention_forward``.
 
 ``scaled_dot_product_attention`` runs one fused Rust op (``_C._scaled_dot_product_flash_attention``:
-a blocked kernel on CPU, a flash-attention style kernel on CUDA, with its own backward) for the
-common case; on CUDA in half precision with long sequences, cuBLAS products on tensor cores
-around a softmax kernel (``_tensor_core_sdpa``), which beat that kernel there; and a
+a blocked kernel on CPU, flash-attention kernels on CUDA, with its own backward) for the common
+case. On CUDA those kernels run on tensor cores for half precision with head dims of 64 or 128
+and no mask (sm_80 and later), else on CUDA cores; for the other half-precision problems with
+long sequences, cuBLAS products on tensor cores around a softmax kernel
+(``_tensor_core_sdpa``) beat the CUDA-core kernel. And a
 composition of differentiable tensor ops (``_composed_sdpa``) for the rest: dropout, batch dims
 that broadcast, head counts that differ without ``enable_gqa``, and head dims above 128 on CUDA. ``multi_head_attention_forward`` is written with tensor ops and calls
 ``scaled_dot_product_attention`` when it needs no attention weights.
 """
 
+import functools
 import math
 import warnings
 
@@ -166,10 +169,30 @@ def _fused_sdpa_takes(query, key, value, dropout_p, enable_gqa):
     return True
 
 
-# From this many scores per head on, CUDA half-precision attention runs as cuBLAS products on
-# tensor cores around a softmax kernel: the fused kernel computes on CUDA cores, which costs more
-# than materialising the scores once the sequences are long.
+# From this many scores per head on, CUDA half-precision attention that the fused op would run
+# on CUDA cores runs as cuBLAS products on tensor cores around a softmax kernel, which costs less
+# than the CUDA-core kernel once the sequences are long.
 _TENSOR_CORE_MIN_SCORES = 256 * 256
+
+# The head dims of the fused op's tensor-core kernels (`HEAD_DIMS` in
+# rust/core/src/cuda/flash_attention.rs).
+_FLASH_HEAD_DIMS = (64, 128)
+
+
+def _fused_on_tensor_cores(query, key, value, attn_mask):
+    """Whether the fused op runs these CUDA inputs on its tensor-core kernels."""
+    return (
+        query.dtype in (torch.float16, torch.bfloat16)
+        and attn_mask is None
+        and query.shape[-1] == value.shape[-1]
+        and query.shape[-1] in _FLASH_HEAD_DIMS
+        and _capability(query.device.index) >= (8, 0)
+    )
+
+
+@functools.cache
+def _capability(index):
+    return torch.cuda.get_device_capability(index)
 
 
 def _tensor_core_sdpa_takes(query, key, value, attn_mask, dropout_p, enable_gqa):
@@ -184,6 +207,7 @@ def _tensor_core_sdpa_takes(query, key, value, attn_mask, dropout_p, enable_gqa)
         and key.shape[-2] == value.shape[-2]
         and key.shape[-1] == query.shape[-1]
         and query.shape[-2] * key.shape[-2] >= _TENSOR_CORE_MIN_SCORES
+        and not _fused_on_tensor_cores(query, key, value, attn_mask)
     )
 
 

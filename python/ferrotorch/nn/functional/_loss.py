@@ -74,7 +74,14 @@ def _check_long(target, also=()):
 
 def _gather_checked(input, dim, index, error):
     """``input.gather(dim, index)``; an out-of-range index raises ``error(index)`` instead of
-    gather's own message (the values are read back only once the device check has failed)."""
+    gather's own message. On CUDA a gather reports bad indices only at the next
+    synchronisation (as torch's device-side asserts do), so the indices are checked first,
+    with one read-back: these losses name the bad target at the call, as torch does."""
+    if input.is_cuda:
+        size = input.shape[dim]
+        if bool(((index < 0) | (index >= size)).any()):
+            raise error(index)
+        return input.gather(dim, index)
     try:
         return input.gather(dim, index)
     except RuntimeError as e:

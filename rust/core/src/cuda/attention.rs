@@ -7,6 +7,7 @@
 //! The tiles live in dynamic shared memory, above the default 48 KiB for the larger head dims,
 //! so the kernels opt in to the device's maximum.
 
+use super::flash_attention as flash;
 use super::{device_of, launch_config, ptr, type_name, CudaDevice, Source};
 use crate::cpu::attention::Geo;
 use crate::dtype::{scalar_type_name, DType};
@@ -23,7 +24,9 @@ pub const SOURCE: Source = Source {
 
 /// Every (source, defines) the functions here request.
 pub fn specialisations() -> Vec<(Source, Vec<(&'static str, &'static str)>)> {
-    super::float_specialisations(SOURCE)
+    let mut v = super::float_specialisations(SOURCE);
+    v.extend(flash::specialisations());
+    v
 }
 
 /// The largest `E` and `Ev` the kernels take (`DMAX` in the source).
@@ -53,7 +56,7 @@ pub fn check_supported(dtype: DType, e: usize, ev: usize) -> Result<()> {
 /// Must match `Geo` in the source.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default)]
-struct GeoArg {
+pub(super) struct GeoArg {
     b: i64,
     h: i64,
     r: i64,
@@ -74,10 +77,10 @@ impl From<Geo> for GeoArg {
 /// Must match `Args` in the source.
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
-struct Args {
-    q: GeoArg,
-    k: GeoArg,
-    v: GeoArg,
+pub(super) struct Args {
+    pub(super) q: GeoArg,
+    pub(super) k: GeoArg,
+    pub(super) v: GeoArg,
     bias: GeoArg,
     dout: GeoArg,
     batch: i64,
@@ -95,7 +98,7 @@ struct Args {
 // SAFETY: plain old data with the C layout the kernels declare.
 unsafe impl DeviceRepr for Args {}
 
-fn args(p: &Plan, dout: Option<Geo>) -> Args {
+pub(super) fn args(p: &Plan, dout: Option<Geo>) -> Args {
     let d = &p.dims;
     Args {
         q: p.q.1.into(),
@@ -118,7 +121,12 @@ fn args(p: &Plan, dout: Option<Geo>) -> Args {
 
 /// Launch shape of `blocks` blocks of [`WARPS`] warps with `smem` bytes of dynamic shared
 /// memory, letting `f` use that much (above 48 KiB a kernel must opt in).
-fn config(dev: &CudaDevice, f: &CudaFunction, blocks: usize, smem: usize) -> Result<LaunchConfig> {
+pub(super) fn config(
+    dev: &CudaDevice,
+    f: &CudaFunction,
+    blocks: usize,
+    smem: usize,
+) -> Result<LaunchConfig> {
     let attr = CUdevice_attribute::CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN;
     let limit = dev
         .ctx
@@ -167,6 +175,9 @@ pub fn forward(p: &Plan, out: &Tensor, lse: &Tensor) -> Result<()> {
     if blocks == 0 {
         return Ok(());
     }
+    if flash::takes(p, dt, dev) {
+        return flash::forward(p, out, lse);
+    }
     let defs = [("T", type_name(dt))];
     let f = dev.kernel(&SOURCE, &defs, "sdpa_fwd_k")?;
     let cfg = config(dev, &f, blocks, rows_smem(p, dt, false))?;
@@ -203,6 +214,11 @@ pub fn backward(
         cfg.grid_dim.0 = cfg.grid_dim.0.max(1);
         let op = ptr(out);
         crate::cuda_launch!(dev, f, "sdpa_delta_k", cfg; gp, op, dp, a)?;
+    }
+    if flash::takes(p, dt, dev) && ds.is_none() {
+        return flash::backward(p, dout, lse, delta, (dq, dk, dv));
+    }
+    if rows > 0 {
         let blocks = d.batch * d.heads * d.l.div_ceil(block_rows(dt));
         let f = dev.kernel(&SOURCE, &defs, "sdpa_bwd_dq_k")?;
         let cfg = config(dev, &f, blocks, rows_smem(p, dt, true))?;

@@ -83,6 +83,8 @@ pub struct CudaDevice {
     pub(crate) pool: sys::CUmemoryPool,
     pub(crate) kernels: Mutex<super::compile::KernelCache>,
     pub(crate) stats: super::memory::MemoryStats,
+    /// Loss target checks to read at the next synchronisation (`pending.rs`).
+    pub(crate) pending: Mutex<Vec<super::pending::PendingCheck>>,
 }
 
 // SAFETY: the memory pool handle is a driver object usable from any thread.
@@ -116,6 +118,7 @@ impl CudaDevice {
             pool,
             kernels: Default::default(),
             stats: Default::default(),
+            pending: Default::default(),
         })
     }
 
@@ -127,9 +130,28 @@ impl CudaDevice {
             .map_err(driver_err("cuCtxSetCurrent"))
     }
 
-    /// Waits for all work queued on this device.
+    /// Waits for all work queued on this device, then reports a bad loss target found
+    /// meanwhile (the first pending check's `IndexError`, see `pending.rs`).
     pub fn synchronize(&self) -> Result<()> {
+        self.wait()?;
+        self.check_pending()
+    }
+
+    /// Waits for all work queued on this device, leaving the pending checks for the next
+    /// [`synchronize`](Self::synchronize) (for waits that cannot report them, as in drop).
+    pub(crate) fn wait(&self) -> Result<()> {
         self.stream.synchronize().map_err(driver_err("synchronize"))
+    }
+
+    /// True when all work queued on this device has finished (without waiting).
+    pub(crate) fn is_idle(&self) -> Result<bool> {
+        self.bind()?;
+        // SAFETY: querying the device's stream, with its context current.
+        match unsafe { sys::cuStreamQuery(self.stream.cu_stream()) } {
+            sys::CUresult::CUDA_SUCCESS => Ok(true),
+            sys::CUresult::CUDA_ERROR_NOT_READY => Ok(false),
+            e => Err(driver_err("cuStreamQuery")(cudarc::driver::DriverError(e))),
+        }
     }
 
     /// torch's device name, e.g. `NVIDIA H100 80GB HBM3`.

@@ -32,10 +32,17 @@ impl Event {
             .map_err(driver_err("cuEventRecord"))
     }
 
+    /// Waits for the work before the last `record`. Pending loss target checks (`pending.rs`)
+    /// are reported here too when the device has nothing else queued, so reading them costs no
+    /// extra wait; otherwise at the device's next synchronisation.
     pub fn synchronize(&self) -> Result<()> {
         self.event
             .synchronize()
-            .map_err(driver_err("cuEventSynchronize"))
+            .map_err(driver_err("cuEventSynchronize"))?;
+        if self.device.is_idle()? {
+            self.device.check_pending()?;
+        }
+        Ok(())
     }
 
     /// True once the work before the last `record` has finished.

@@ -4,8 +4,10 @@
 //! `scatter.rs`.
 //!
 //! Index values are checked on the device: a kernel that meets an out-of-range index sets a
-//! flag instead of dereferencing it, and the host reads the flag after the launch (one small
-//! synchronous copy) and raises. An illegal address would poison the whole CUDA context.
+//! flag instead of dereferencing it (an illegal address would poison the whole CUDA context).
+//! The gathers leave the flag to the next synchronisation, where it raises (`pending.rs`);
+//! advanced indexing reads its check at once, as its offsets must be valid before they are
+//! followed.
 
 use super::geometry::{coalesce, Strided, MAX_DIMS};
 use super::{device_of, launch_config, ptr, type_name, Source};
@@ -51,7 +53,7 @@ fn unmerged(shape: &[usize], strides: &[isize]) -> Result<Strided> {
 
 /// `out[e] = src[e with coordinate d replaced by idx[e]]`, all three viewed with `out`'s
 /// shape (`idx` broadcast where it has stride 0; `src`'s stride along `d` is `src_sd` and
-/// its size there `size`). Raises `err(bad)` after the launch if an index was out of range.
+/// its size there `size`). An index out of range raises `err()` at the next synchronisation.
 #[allow(clippy::too_many_arguments)]
 pub fn gather_dim(
     out: &Tensor,
@@ -62,7 +64,7 @@ pub fn gather_dim(
     idx: &Tensor,
     idx_strides: &[isize],
     wrap: bool,
-    err: impl Fn() -> Error,
+    err: impl FnOnce() -> Error + Send + 'static,
 ) -> Result<()> {
     let dev = device_of(out)?;
     let n = out.numel();
@@ -81,11 +83,8 @@ pub fn gather_dim(
     let (sd, size, wrap, n64) = (src_sd as i64, size as i64, wrap as i32, n as i64);
     crate::cuda_launch!(dev, f, "gather_dim", launch_config(dev, n);
         po, so, ps, ss, sd, size, pi, si, wrap, n64, pf)?;
-    if flag.to_vec::<i32>().first().copied().unwrap_or(0) != 0 {
-        return Err(err());
-    }
     out.storage().bump_version();
-    Ok(())
+    dev.defer_check(flag, move |v| (v.first() != Some(&0)).then(err))
 }
 
 /// `out[e] = src[src_strides(e) + offs[offs_strides(e)]]` over the elements of `out`: the read

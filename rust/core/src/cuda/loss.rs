@@ -2,24 +2,52 @@
 //! dtypes and devices and made every tensor contiguous: the input is `[batch, classes, inner]`,
 //! the target `[batch * inner]` of int64.
 //!
-//! Targets outside `[0, classes)` are found on the device: the kernel lowers one int64 to the
-//! first bad position, which the host reads back once (the only synchronisation), so a bad
-//! target raises torch's error instead of a device-side assert.
+//! Targets outside `[0, classes)` are found on the device: the kernel lowers one int64 flag to
+//! the first bad position, which is read at the device's next synchronisation (`.item()`,
+//! `.cpu()`, `cuda.synchronize()`; see `pending.rs`), so a bad target raises torch's
+//! `IndexError` there, where torch would report a device-side assert, and no loss call waits for
+//! the device. [`bad_target_flag`] and [`defer_bad_target_check`] serve cross entropy too.
 
 use super::rowwise::defines;
-use super::{device_of, launch_config, ptr, Source};
+use super::{device_of, launch_config, ptr, CudaDevice, Source};
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::ops::binary::{binary, BinaryOp};
-use crate::ops::loss::{out_of_bounds, Reduction};
+use crate::ops::loss::Reduction;
 use crate::ops::reduce::sum;
 use crate::tensor::Tensor;
-use crate::{Device, Scalar};
+use crate::Scalar;
 
 pub const SOURCE: Source = Source {
     name: "loss",
     text: include_str!("kernels/loss.cu"),
 };
+
+/// A fresh flag for a kernel that checks targets on `x`'s device: one int64 holding
+/// `i64::MAX`, which the kernel lowers to the first bad target's position.
+pub(crate) fn bad_target_flag(x: &Tensor) -> Result<Tensor> {
+    Tensor::full(&[1], Scalar::Int(i64::MAX), DType::I64, x.device())
+}
+
+/// Leaves the check of a launched kernel's `flag` (from [`bad_target_flag`]) against its
+/// contiguous int64 `target` to `dev`'s next synchronisation, which raises
+/// `Target {t} is out of bounds.` for the first bad target.
+pub(crate) fn defer_bad_target_check(
+    dev: &CudaDevice,
+    flag: Tensor,
+    target: &Tensor,
+) -> Result<()> {
+    let target = target.clone();
+    dev.defer_check(flag, move |v| {
+        let pos = *v.first()?;
+        (pos != i64::MAX).then(|| {
+            let value = usize::try_from(pos)
+                .map_err(|_| Error::runtime(format!("internal error: bad target position {pos}")))
+                .and_then(|i| super::pending::read_i64(&target, i));
+            value.map_or_else(|e| e, crate::ops::loss::out_of_bounds)
+        })
+    })
+}
 
 /// The nll_loss forward: `(output, total_weight)`, output of `out_shape` for
 /// `Reduction::None`, else 0-d; the total weight (of the non-ignored targets) 0-d, in `x`'s
@@ -38,7 +66,6 @@ pub fn nll_loss(
     let dev = device_of(x)?;
     let dt = x.dtype();
     let n_el = batch * inner;
-    let bad = Tensor::full(&[1], Scalar::Int(i64::MAX), DType::I64, x.device())?;
     let none = reduction == Reduction::None;
     let out = none
         .then(|| Tensor::empty(out_shape, dt, x.device()))
@@ -58,17 +85,13 @@ pub fn nll_loss(
             .as_ref()
             .map(|(l, w)| (ptr(l), ptr(w)))
             .unwrap_or((0, 0));
+        let bad = bad_target_flag(x)?;
         let bp = ptr(&bad);
         let (n64, c64, i64_) = (n_el as i64, classes as i64, inner as i64);
         let f = dev.kernel(&SOURCE, &defines(dt), "nll_loss_terms_k")?;
         crate::cuda_launch!(dev, f, "nll_loss_terms_k", launch_config(dev, n_el);
             xp, tp, wp, n64, c64, i64_, ignore_index, op, lp, sp, bp)?;
-        // The one read back: transfers to the host wait for the kernel.
-        let first_bad = bad.to_device(Device::Cpu)?.to_vec::<i64>();
-        if let Some(&p) = first_bad.first().filter(|&&p| p != i64::MAX) {
-            let targets = target.to_device(Device::Cpu)?.to_vec::<i64>();
-            return Err(out_of_bounds(targets.get(p as usize).copied().unwrap_or(p)));
-        }
+        defer_bad_target_check(dev, bad, target)?;
     }
     if let Some(out) = out {
         return Ok((out, Tensor::zeros(&[], dt, x.device())?));

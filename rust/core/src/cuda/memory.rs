@@ -174,11 +174,13 @@ pub fn memory_reserved(device: &CudaDevice) -> usize {
     )
 }
 
-/// Returns cached, unused blocks to the driver.
+/// Returns cached, unused blocks to the driver; then reports a bad loss target found meanwhile,
+/// as any synchronisation does (`pending.rs`).
 pub fn empty_cache(device: &CudaDevice) -> Result<()> {
-    device.synchronize()?;
+    device.wait()?;
     // SAFETY: a live pool; trimming only releases unused memory.
-    unsafe { result::mem_pool::trim_to(device.pool, 0) }.map_err(driver_err("cuMemPoolTrimTo"))
+    unsafe { result::mem_pool::trim_to(device.pool, 0) }.map_err(driver_err("cuMemPoolTrimTo"))?;
+    device.check_pending()
 }
 
 /// Page-locked host memory of `nbytes` bytes (through the first device's context).
@@ -195,8 +197,9 @@ pub fn alloc_pinned(nbytes: usize) -> Result<*mut u8> {
 pub fn free_pinned(ptr: *mut u8) {
     if let Ok(dev) = super::device(0) {
         let _ = dev.bind();
-        // A non-blocking copy may still read the block: let queued work finish first.
-        let _ = dev.synchronize();
+        // A non-blocking copy may still read the block: let queued work finish first (without
+        // reading the pending loss checks, whose error drop could not report).
+        let _ = dev.wait();
         // SAFETY: allocated by alloc_pinned, freed once.
         let _ = unsafe { result::free_host(ptr as *mut std::ffi::c_void) };
     }

@@ -172,8 +172,8 @@ pub fn causal_softmax_backward(
 
 /// Cross entropy of the contiguous `[rows, n]` logits `x` against the int64 `target` (`[rows]`):
 /// writes each row's loss, maximum and log-sum into the `[rows]` tensors of `stats` (`x`'s
-/// compute dtype). A target outside `[0, n)` that is not `ignore_index` raises torch's error
-/// after one read back of the first such row.
+/// compute dtype). A target outside `[0, n)` that is not `ignore_index` raises torch's error for
+/// the first such row at the device's next synchronisation (`cuda::loss::bad_target_flag`).
 pub fn cross_entropy(
     x: &Tensor,
     target: &Tensor,
@@ -187,7 +187,7 @@ pub fn cross_entropy(
         return Ok(());
     }
     let n = x.numel() / rows;
-    let bad = Tensor::full(&[1], crate::Scalar::Int(i64::MAX), DType::I64, x.device())?;
+    let bad = super::loss::bad_target_flag(x)?;
     let (cfg, warp) = rows_config(dev, rows, n);
     let f = dev.kernel(&SOURCE, &defines(x.dtype()), "cross_entropy_rows_k")?;
     let (xp, tp, bp) = (ptr(x), ptr(target), ptr(&bad));
@@ -195,15 +195,7 @@ pub fn cross_entropy(
     let (r64, n64) = (rows as i64, n as i64);
     crate::cuda_launch!(dev, f, "cross_entropy_rows_k", cfg;
         xp, tp, lp, mp, sp, r64, n64, ignore_index, bp, warp)?;
-    // The one read back: a transfer to the host waits for the kernel.
-    let first_bad = bad.to_device(crate::Device::Cpu)?.to_vec::<i64>();
-    if let Some(&r) = first_bad.first().filter(|&&r| r != i64::MAX) {
-        let targets = target.to_device(crate::Device::Cpu)?.to_vec::<i64>();
-        return Err(crate::ops::loss::out_of_bounds(
-            targets.get(r as usize).copied().unwrap_or(r),
-        ));
-    }
-    Ok(())
+    super::loss::defer_bad_target_check(dev, bad, target)
 }
 
 /// The gradient of [`cross_entropy`] for the logits: `w[r] * (softmax(x[r]) - one_hot(t[r]))`

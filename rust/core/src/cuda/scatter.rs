@@ -135,6 +135,16 @@ impl IndexCheck {
         self.pass(idx.shape(), idx, idx.strides(), size, wrap, None, 0)
     }
 
+    /// Leaves the verdict of the queued passes to the next synchronisation, where the first bad
+    /// index value and its dim raise `err(value, dim)`.
+    pub fn defer(self, err: impl FnOnce(i64, usize) -> Error + Send + 'static) -> Result<()> {
+        let dev = device_of(&self.flag)?;
+        dev.defer_check(self.flag, move |v| match v {
+            [1, value, dim] => Some(err(*value, *dim as usize)),
+            _ => None,
+        })
+    }
+
     /// Waits for the queued passes; the first bad index value and its dim, if any.
     pub fn bad(&self) -> Result<Option<(i64, usize)>> {
         let v = self.flag.to_device(Device::Cpu)?.to_vec::<i64>();
@@ -186,15 +196,15 @@ pub fn scatter(
 /// A dim-wise scatter with torch's `scatter_reduce_` semantics on `target` (whose `dst` is
 /// indexed along `dim`): checks `target.idx`'s values, writes the reduction's identity where
 /// anything lands unless `include_self` (as torch does), reduces, and for a mean divides by
-/// the count of values per position. An out-of-range index raises `err(value)` with nothing
-/// written.
+/// the count of values per position. An out-of-range index raises `err(value)` at the next
+/// synchronisation, with nothing written.
 pub fn scatter_reduce(
     target: &Target,
     dim: usize,
     values: &Values,
     reduce: Reduce,
     include_self: bool,
-    err: impl Fn(i64) -> Error,
+    err: impl FnOnce(i64) -> Error + Send + 'static,
 ) -> Result<()> {
     let dst = target.dst;
     let check = IndexCheck::new(dst.device())?;
@@ -227,10 +237,7 @@ pub fn scatter_reduce(
         scatter(&count_target, &one, ScatterOp::Sum, Some(&check))?;
         divide_by_count(dst, &counts, &check)?;
     }
-    match check.bad()? {
-        Some((value, _)) => Err(err(value)),
-        None => Ok(()),
-    }
+    check.defer(move |value, _| err(value))
 }
 
 /// Queues `t /= max(counts, 1)` (floor division for integers); `counts` is contiguous int64

@@ -36,19 +36,23 @@ pub fn to_device_async(t: &Tensor, target: Device, non_blocking: bool) -> Result
 fn host_to_device(t: &Tensor, ordinal: usize, non_blocking: bool) -> Result<Tensor> {
     let dev = device(ordinal)?;
     let src = t.contiguous()?;
-    // Only a pinned source can be left to the copy engine; pageable memory is copied now.
-    let wait = !(non_blocking && src.storage().is_pinned());
+    // From pageable memory the driver stages the source before the call returns (CUDA's
+    // documented synchronisation behaviour, as `upload_table` relies on), so nothing waits for
+    // the device. The copy engine reads pinned memory in place: it is waited for unless the
+    // caller asked for `non_blocking`.
+    let pinned = src.storage().is_pinned();
     let nbytes = src.numel() * src.dtype().size();
     let buf = CudaBuffer::alloc(dev, nbytes)?;
     if nbytes > 0 {
-        // SAFETY: src is contiguous host memory of nbytes bytes. It stays alive until the copy
-        // is done: either the stream is synchronised here, or it is pinned memory, whose free
-        // waits for the device (cuda::free_pinned).
+        // SAFETY: src is contiguous host memory of nbytes bytes. It is read before the call
+        // returns (pageable), or stays alive until the copy is done: the stream is
+        // synchronised here, or it is pinned memory, whose free waits for the device
+        // (cuda::free_pinned).
         let host = unsafe { std::slice::from_raw_parts(src.data_ptr_raw() as *const u8, nbytes) };
         dev.bind()?;
         unsafe { result::memcpy_htod_async(buf.ptr(), host, dev.stream.cu_stream()) }
             .map_err(driver_err("copying to the GPU (cuMemcpyHtoDAsync)"))?;
-        if wait {
+        if pinned && !non_blocking {
             dev.synchronize()?;
         }
     }

@@ -204,7 +204,7 @@ pub fn gather(t: &Tensor, dim: i64, idx: &Tensor) -> Result<Tensor> {
             &is,
             is.strides(),
             false,
-            || {
+            move || {
                 Error::runtime(format!(
                     "index out of bounds for dimension {d} with size {size}"
                 ))
@@ -434,7 +434,7 @@ fn scatter_on_device(
         size,
         wrap: false,
     };
-    scatter_reduce(&target, d, &values, reduce, include_self, |i| {
+    scatter_reduce(&target, d, &values, reduce, include_self, move |i| {
         Error::runtime(format!(
             "index {i} is out of bounds for dimension {d} with size {size}"
         ))
@@ -453,7 +453,7 @@ fn index_scatter_on_device(
     values: &Values,
     reduce: Reduce,
     wrap: bool,
-    err: impl Fn(i64) -> Error,
+    err: impl FnOnce(i64) -> Error + Send + 'static,
 ) -> Result<()> {
     let t1 = at_least_1d(t)?;
     let idx = apart(&idx.to_dtype(DType::I64)?, t)?;
@@ -557,9 +557,17 @@ pub fn index_add_(
     if t.is_cuda() {
         let s1 = apart(&s1, t)?;
         let values = Values::Tensor(&s1, s1.strides().to_vec());
-        return index_scatter_on_device(t, d, idx, s1.shape(), &values, Reduce::Sum, false, |i| {
-            out_of_bounds("index_add_", i, d, t1.shape()[d])
-        });
+        let size = t1.shape()[d];
+        return index_scatter_on_device(
+            t,
+            d,
+            idx,
+            s1.shape(),
+            &values,
+            Reduce::Sum,
+            false,
+            move |i| out_of_bounds("index_add_", i, d, size),
+        );
     }
     index_put_items(&t1, &items_on_dim(d, idx)?, &s1, true)
 }
@@ -580,6 +588,7 @@ pub fn index_copy_(t: &Tensor, dim: i64, idx: &Tensor, source: &Tensor) -> Resul
     if t.is_cuda() {
         let s1 = apart(&s1, t)?;
         let values = Values::Tensor(&s1, s1.strides().to_vec());
+        let size = t1.shape()[d];
         return index_scatter_on_device(
             t,
             d,
@@ -588,7 +597,7 @@ pub fn index_copy_(t: &Tensor, dim: i64, idx: &Tensor, source: &Tensor) -> Resul
             &values,
             Reduce::Assign,
             false,
-            |i| out_of_bounds("index_copy_", i, d, t1.shape()[d]),
+            move |i| out_of_bounds("index_copy_", i, d, size),
         );
     }
     index_put_items(&t1, &items_on_dim(d, idx)?, &s1, false)
@@ -606,7 +615,7 @@ pub fn index_fill_(t: &Tensor, dim: i64, idx: &Tensor, value: Scalar) -> Result<
     let d = wrap_dim(dim, t.ndim(), "index_fill_")?;
     let t1 = at_least_1d(t)?;
     let size = t1.shape()[d];
-    let err = |i| {
+    let err = move |i| {
         Error::index(format!(
             "index {i} is out of bounds for dimension {d} with size {size}"
         ))
@@ -689,7 +698,7 @@ pub fn take(t: &Tensor, idx: &Tensor) -> Result<Tensor> {
             idx,
             idx.strides(),
             true,
-            || {
+            move || {
                 Error::index(format!(
                     "out of range: tried to access an index on a tensor of {n} elements."
                 ))

@@ -7,8 +7,8 @@ typedef typename Acc<T>::type A;
 // Per target element p = b * inner + k: loss = -w[t] * x[b, t, k] and its weight w[t] (both 0
 // where t == ignore_index). With `out` set (reduction='none') the loss is written there in T;
 // else both go to the A arrays `loss` and `wsum` for the host to sum. A target outside
-// [0, classes) writes nothing and lowers `*bad` to its position, so the host reports the first
-// one after a single read.
+// [0, classes) writes nothing and lowers `*bad` to its position, which the host reads at the
+// device's next synchronisation to report the first one.
 extern "C" __global__ void nll_loss_terms_k(const T* x, const i64* target, const T* weight, i64 n_el,
                                             i64 classes, i64 inner, i64 ignore_index, T* out, A* loss,
                                             A* wsum, long long* bad) {

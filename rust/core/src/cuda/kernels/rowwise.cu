@@ -177,8 +177,9 @@ __device__ void softmax_rows(const T* x, T* y, i64 rows, i64 n, int warp, i64 ca
 // Rows of [rows, n] logits with a class index each. Per row: max[r], log_sum[r] =
 // log(sum(exp(x - max))) and loss[r] = (max - x[t]) + log_sum, which is -log_softmax(x)[t]
 // rounded as torch's; all 0 on rows whose target is ignore_index. A target outside [0, n) also
-// writes 0s and lowers *bad to its row, which the host reads back and reports. Every thread of
-// a row takes the same branch, so a block per row reaches block_allreduce together.
+// writes 0s and lowers *bad to its row, which the host reads and reports at the device's next
+// synchronisation. Every thread of a row takes the same branch, so a block per row reaches
+// block_allreduce together.
 extern "C" __global__ void __launch_bounds__(512) cross_entropy_rows_k(const T* x, const i64* target, A* loss, A* max,
                                                                         A* log_sum, i64 rows, i64 n, i64 ignore_index,
                                                                         long long* bad, int warp) {

@@ -1,0 +1,145 @@
+//! Attention on tensor cores (`kernels/flash_attention.cu`): the flash-attention-2 forward and
+//! backward for f16 and bf16 with head dims of 64 or 128, on sm_80 and later, without a bias.
+//! `cuda::attention` sends the problems these take here and the rest to its CUDA-core kernels;
+//! both share the argument block, the logsumexp convention and the delta kernel.
+//!
+//! The kernels read rows in 16-byte pieces, so an operand whose rows are not contiguous, or
+//! whose strides or base are not 16-byte aligned, is first copied contiguous.
+
+use super::attention::{args, config, Args};
+use super::{device_of, ptr, type_name, CudaDevice, Source};
+use crate::cpu::attention::Geo;
+use crate::dtype::DType;
+use crate::error::Result;
+use crate::ops::attention::{geo_of, Plan};
+use crate::tensor::Tensor;
+
+pub const SOURCE: Source = Source {
+    name: "flash_attention",
+    text: include_str!("kernels/flash_attention.cu"),
+};
+
+/// The head dims the kernels are compiled for (`HD` in the source).
+const HEAD_DIMS: [(usize, &str); 2] = [(64, "64"), (128, "128")];
+/// Query rows per forward / dq block, keys per dk-dv block (`BM`, `BN`).
+const TILE: usize = 64;
+
+/// Every (source, defines) the functions here request.
+pub fn specialisations() -> Vec<(Source, Vec<(&'static str, &'static str)>)> {
+    let mut v = Vec::new();
+    for d in [DType::F16, DType::BF16] {
+        for (_, hd) in HEAD_DIMS {
+            v.push((SOURCE, vec![("T", type_name(d)), ("HD", hd)]));
+        }
+    }
+    v
+}
+
+fn head_dim_name(e: usize) -> Option<&'static str> {
+    HEAD_DIMS.iter().find(|(n, _)| *n == e).map(|(_, s)| *s)
+}
+
+/// Whether the tensor-core kernels take the planned problem.
+pub fn takes(p: &Plan, dt: DType, dev: &CudaDevice) -> bool {
+    let d = &p.dims;
+    matches!(dt, DType::F16 | DType::BF16)
+        && dev.capability.0 >= 8
+        && p.bias.is_none()
+        && d.e == d.ev
+        && head_dim_name(d.e).is_some()
+}
+
+/// `op` as the kernels read it: rows contiguous, strides and base 16-byte aligned (a
+/// contiguous copy otherwise).
+fn aligned(op: &(Tensor, Geo)) -> Result<(Tensor, Geo)> {
+    let (t, g) = op;
+    let ok = g.c == 1 && [g.b, g.h, g.r].iter().all(|s| s % 8 == 0) && ptr(t) % 16 == 0;
+    if ok {
+        Ok(op.clone())
+    } else {
+        geo_of(&t.contiguous()?)
+    }
+}
+
+fn defines(dt: DType, e: usize) -> [(&'static str, &'static str); 2] {
+    [
+        ("T", type_name(dt)),
+        ("HD", head_dim_name(e).unwrap_or("64")),
+    ]
+}
+
+/// Shared memory in bytes of `tiles` rows of `e` (+ 8 padding) elements of 2 bytes, plus
+/// `extra` bytes.
+fn smem(tiles: usize, e: usize, extra: usize) -> usize {
+    tiles * (e + 8) * 2 + extra
+}
+
+/// The args of the planned problem with the operands' aligned strides.
+fn aligned_args(p: &Plan, q: &Geo, k: &Geo, v: &Geo, dout: Option<Geo>) -> Args {
+    let mut a = args(p, dout);
+    a.q = (*q).into();
+    a.k = (*k).into();
+    a.v = (*v).into();
+    a
+}
+
+/// Writes `out` and `lse` (fresh, contiguous) of a problem [`takes`] accepts.
+pub fn forward(p: &Plan, out: &Tensor, lse: &Tensor) -> Result<()> {
+    let dt = out.dtype();
+    let dev = device_of(out)?;
+    let d = &p.dims;
+    let blocks = d.batch * d.heads * d.l.div_ceil(TILE);
+    if blocks == 0 {
+        return Ok(());
+    }
+    let (q, k, v) = (aligned(&p.q)?, aligned(&p.k)?, aligned(&p.v)?);
+    let f = dev.kernel(&SOURCE, &defines(dt, d.e), "flash_fwd_k")?;
+    // Q and two buffers of K and V tiles.
+    let cfg = config(dev, &f, blocks, smem(5 * TILE, d.e, 0))?;
+    let a = aligned_args(p, &q.1, &k.1, &v.1, None);
+    let (qp, kp, vp, op, lp) = (ptr(&q.0), ptr(&k.0), ptr(&v.0), ptr(out), ptr(lse));
+    crate::cuda_launch!(dev, f, "flash_fwd_k", cfg; qp, kp, vp, op, lp, a)
+}
+
+/// Writes the gradients (fresh, contiguous) of a problem [`takes`] accepts from the output
+/// gradient `dout` (with its strides), the forward's `lse` and `delta` = rowsum(dout * out).
+pub fn backward(
+    p: &Plan,
+    dout: &(Tensor, Geo),
+    lse: &Tensor,
+    delta: &Tensor,
+    (dq, dk, dv): (&Tensor, &Tensor, &Tensor),
+) -> Result<()> {
+    let dt = dq.dtype();
+    let dev = device_of(dq)?;
+    let d = &p.dims;
+    let (q, k, v, g) = (
+        aligned(&p.q)?,
+        aligned(&p.k)?,
+        aligned(&p.v)?,
+        aligned(dout)?,
+    );
+    let a = aligned_args(p, &q.1, &k.1, &v.1, Some(g.1));
+    let defs = defines(dt, d.e);
+    let (qp, kp, vp, gp) = (ptr(&q.0), ptr(&k.0), ptr(&v.0), ptr(&g.0));
+    let (lp, dp) = (ptr(lse), ptr(delta));
+    let blocks = d.batch * d.heads * d.l.div_ceil(TILE);
+    if blocks > 0 {
+        let f = dev.kernel(&SOURCE, &defs, "flash_bwd_dq_k")?;
+        // Q, dO and two buffers of K and V tiles.
+        let cfg = config(dev, &f, blocks, smem(6 * TILE, d.e, 0))?;
+        let dqp = ptr(dq);
+        crate::cuda_launch!(dev, f, "flash_bwd_dq_k", cfg; qp, kp, vp, gp, lp, dp, dqp, a)?;
+    }
+    let blocks = d.batch * (d.heads / d.groups.max(1)) * d.s.div_ceil(TILE);
+    if blocks > 0 {
+        // `BQ2` query rows a tile in the source.
+        let bq = if d.e == 128 { 32 } else { 64 };
+        let f = dev.kernel(&SOURCE, &defs, "flash_bwd_dkdv_k")?;
+        // K, V, and two buffers of Q and dO tiles with their rows' logsumexp and delta.
+        let cfg = config(dev, &f, blocks, smem(2 * TILE + 4 * bq, d.e, 4 * bq * 4))?;
+        let (dkp, dvp) = (ptr(dk), ptr(dv));
+        crate::cuda_launch!(dev, f, "flash_bwd_dkdv_k", cfg; qp, kp, vp, gp, lp, dp, dkp, dvp, a)?;
+    }
+    Ok(())
+}
