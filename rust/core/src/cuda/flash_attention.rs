@@ -4,10 +4,12 @@
 //! both share the argument block, the logsumexp convention and the delta kernel.
 //!
 //! The kernels read rows in 16-byte pieces, so an operand whose rows are not contiguous, or
-//! whose strides or base are not 16-byte aligned, is first copied contiguous.
+//! whose strides or base are not 16-byte aligned, is first copied contiguous. dQ is summed over
+//! the key tiles with float atomics, so its last bits may differ between runs, as with torch's
+//! flash-attention backward; dK and dV have one writer each.
 
 use super::attention::{args, config, Args};
-use super::{device_of, ptr, type_name, CudaDevice, Source};
+use super::{device_of, launch_config, ptr, type_name, CudaDevice, Source};
 use crate::cpu::attention::Geo;
 use crate::dtype::DType;
 use crate::error::Result;
@@ -21,7 +23,7 @@ pub const SOURCE: Source = Source {
 
 /// The head dims the kernels are compiled for (`HD` in the source).
 const HEAD_DIMS: [(usize, &str); 2] = [(64, "64"), (128, "128")];
-/// Query rows per forward / dq block, keys per dk-dv block (`BM`, `BN`).
+/// Query rows per forward block, keys per backward block (`BM`, `BN`).
 const TILE: usize = 64;
 
 /// Every (source, defines) the functions here request.
@@ -123,23 +125,25 @@ pub fn backward(
     let defs = defines(dt, d.e);
     let (qp, kp, vp, gp) = (ptr(&q.0), ptr(&k.0), ptr(&v.0), ptr(&g.0));
     let (lp, dp) = (ptr(lse), ptr(delta));
-    let blocks = d.batch * d.heads * d.l.div_ceil(TILE);
-    if blocks > 0 {
-        let f = dev.kernel(&SOURCE, &defs, "flash_bwd_dq_k")?;
-        // Q, dO and two buffers of K and V tiles.
-        let cfg = config(dev, &f, blocks, smem(6 * TILE, d.e, 0))?;
-        let dqp = ptr(dq);
-        crate::cuda_launch!(dev, f, "flash_bwd_dq_k", cfg; qp, kp, vp, gp, lp, dp, dqp, a)?;
-    }
+    // dQ is summed over the key tiles in float, then scaled and rounded.
+    let dq_acc = Tensor::zeros(dq.shape(), DType::F32, dq.device())?;
     let blocks = d.batch * (d.heads / d.groups.max(1)) * d.s.div_ceil(TILE);
     if blocks > 0 {
         // `BQ2` query rows a tile in the source.
         let bq = if d.e == 128 { 32 } else { 64 };
-        let f = dev.kernel(&SOURCE, &defs, "flash_bwd_dkdv_k")?;
-        // K, V, and two buffers of Q and dO tiles with their rows' logsumexp and delta.
-        let cfg = config(dev, &f, blocks, smem(2 * TILE + 4 * bq, d.e, 4 * bq * 4))?;
-        let (dkp, dvp) = (ptr(dk), ptr(dv));
-        crate::cuda_launch!(dev, f, "flash_bwd_dkdv_k", cfg; qp, kp, vp, gp, lp, dp, dkp, dvp, a)?;
+        let f = dev.kernel(&SOURCE, &defs, "flash_bwd_k")?;
+        // K, V, dS^T (TILE x (bq + 8)), and two buffers of Q and dO tiles with their rows'
+        // logsumexp and delta.
+        let bytes = smem(2 * TILE + 4 * bq, d.e, 4 * bq * 4) + TILE * (bq + 8) * 2;
+        let cfg = config(dev, &f, blocks, bytes)?;
+        let (ap, dkp, dvp) = (ptr(&dq_acc), ptr(dk), ptr(dv));
+        crate::cuda_launch!(dev, f, "flash_bwd_k", cfg; qp, kp, vp, gp, lp, dp, ap, dkp, dvp, a)?;
+    }
+    let n = dq.numel();
+    if n > 0 {
+        let f = dev.kernel(&SOURCE, &defs, "flash_dq_k")?;
+        let (ap, dqp, scale, n64) = (ptr(&dq_acc), ptr(dq), d.scale as f32, n as i64);
+        crate::cuda_launch!(dev, f, "flash_dq_k", launch_config(dev, n); ap, dqp, scale, n64)?;
     }
     Ok(())
 }

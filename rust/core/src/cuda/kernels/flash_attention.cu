@@ -11,13 +11,12 @@
 // flash_fwd_k: a block of 4 warps per (batch, head, tile of BM = 64 queries), 16 query rows a
 //   warp; keys and values go by in tiles of BN = 64 with an online softmax in base 2. Writes O
 //   and each row's logsumexp (natural log, +inf for a row no key is visible to).
-// flash_bwd_dq_k: laid out as the forward; recomputes P = exp(S - lse) tile by tile and sums
-//   dQ = scale * dS @ K, with dS = P * (dO @ V^T - delta) and delta = rowsum(dO * O) from
-//   attention.cu's sdpa_delta_k.
-// flash_bwd_dkdv_k: a block per (batch, key/value head, tile of 64 keys), 16 keys a warp; goes
-//   over the query tiles of every query head of the GQA group and sums dV = P^T @ dO and
-//   dK = scale * dS^T @ Q with the transposed products, in registers too.
-// No atomics: each gradient element has one writer, so results are deterministic.
+// flash_bwd_k: a block per (batch, key/value head, tile of 64 keys), 16 keys a warp; goes over
+//   the query tiles of every query head of the GQA group, recomputes P = exp(S - lse) and
+//   dS = P * (dO @ V^T - delta) (delta = rowsum(dO * O) from attention.cu's sdpa_delta_k) with
+//   the transposed products, and sums dV = P^T @ dO and dK = dS^T @ Q in registers. dS goes
+//   through shared memory for dQ = dS @ K, which every key tile adds into a float buffer
+//   (atomics); flash_dq_k scales and rounds that buffer into dQ.
 //
 // The host (cuda/flash_attention.rs) guarantees: rows of q, k, v, dO contiguous (column stride
 // 1), every other stride a multiple of 8 elements and every base 16-byte aligned, so a row is
@@ -29,10 +28,14 @@
 // Row stride of a tile in shared memory: 8 elements of padding put the rows read by one
 // fragment load (32-bit or ldmatrix) in different banks.
 #define LD (HD + 8)
-// Query rows per tile in the dkdv kernel: fewer for the wide head dim, whose dK and dV
+// Query rows per tile in the backward kernel: fewer for the wide head dim, whose dK and dV
 // accumulators take twice the registers.
 #define BQ2 (HD == 128 ? 32 : 64)
-// Blocks per multiprocessor the dkdv kernel's registers are capped for.
+// Row stride of the dS^T tile (keys x queries) in shared memory.
+#define LDQ (BQ2 + 8)
+// Columns of dQ a warp adds per query tile: the tile's BQ2 x HD split over the warps.
+#define DQC (HD * (BQ2 / 16) / WARPS)
+// Blocks per multiprocessor the backward kernel's registers are capped for.
 #define MIN_BLOCKS (HD == 128 ? 2 : 3)
 
 constexpr float LOG2E = 1.4426950408889634f;
@@ -364,80 +367,9 @@ extern "C" __global__ void __launch_bounds__(WARPS * 32)
     }
 }
 
-// ---- backward: dQ ---------------------------------------------------------------------------
+// ---- backward --------------------------------------------------------------------
 
-extern "C" __global__ void __launch_bounds__(WARPS * 32)
-    flash_bwd_dq_k(const T* q, const T* k, const T* v, const T* dout, const float* lse,
-                   const float* delta, T* dq, Args a) {
-    extern __shared__ __align__(16) unsigned char smem_raw[];
-    // Q and dO, then two buffers of K and V.
-    T* sq = reinterpret_cast<T*>(smem_raw);
-    T* sdo = sq + BM * LD;
-    T* skv = sdo + BM * LD;
-    i64 b, h, i0;
-    query_tile(a, &b, &h, &i0);
-    const i64 hk = h / a.groups;
-    const int lane = threadIdx.x & 31, w = threadIdx.x >> 5, g = lane >> 2, t = lane & 3;
-    const float sl2 = (float)a.scale * LOG2E;
-    const i64 r0 = i0 + w * 16 + g, r1 = r0 + 8;
-    const i64 row0 = (b * a.heads + h) * a.l + i0 + w * 16;
-
-    const i64 key_end = a.causal ? min64(a.s, i0 + BM) : a.s;
-    const int tiles = (int)((key_end + BN - 1) / BN);
-    load_tile<BM>(sq, q, a.q, b, h, i0, a.l);
-    load_tile<BM>(sdo, dout, a.dout, b, h, i0, a.l);
-    if (tiles > 0) {
-        load_tile<BN>(skv, k, a.k, b, hk, 0, a.s);
-        load_tile<BN>(skv + BN * LD, v, a.v, b, hk, 0, a.s);
-    }
-    cp_commit();
-    // Rows past the end: P = 0 (lse = +inf) and delta 0, so they add nothing.
-    const float lse0 = r0 < a.l ? lse[row0 + g] * LOG2E : inf_f();
-    const float lse1 = r1 < a.l ? lse[row0 + g + 8] * LOG2E : inf_f();
-    const float d0 = r0 < a.l ? delta[row0 + g] : 0.f, d1 = r1 < a.l ? delta[row0 + g + 8] : 0.f;
-    float acc[HD / 8][4];
-    zero<HD>(acc);
-    for (int it = 0; it < tiles; ++it) {
-        const i64 j0 = (i64)it * BN;
-        const T* sk = skv + (it & 1) * 2 * BN * LD;
-        const T* sv = sk + BN * LD;
-        if (it + 1 < tiles) {
-            T* nk = skv + ((it + 1) & 1) * 2 * BN * LD;
-            load_tile<BN>(nk, k, a.k, b, hk, j0 + BN, a.s);
-            load_tile<BN>(nk + BN * LD, v, a.v, b, hk, j0 + BN, a.s);
-        }
-        cp_commit();
-        cp_wait<1>();
-        __syncthreads();
-        float s[BN / 8][4], dp[BN / 8][4];
-        zero<BN>(s);
-        zero<BN>(dp);
-        mma_abt<BN>(s, sq + w * 16 * LD, sk, lane);
-        mma_abt<BN>(dp, sdo + w * 16 * LD, sv, lane);
-        const bool edge = j0 + BN > a.s || (a.causal && j0 + BN - 1 > i0 + w * 16);
-#pragma unroll
-        for (int n = 0; n < BN / 8; ++n) {
-#pragma unroll
-            for (int e = 0; e < 4; ++e) {
-                float p = exp2_(s[n][e] * sl2 - (e < 2 ? lse0 : lse1));
-                if (edge) {
-                    const i64 j = j0 + n * 8 + 2 * t + (e & 1), r = e < 2 ? r0 : r1;
-                    if (j >= a.s || (a.causal && j > r)) p = 0.f;
-                }
-                // dS = P * (dP - delta), reusing s.
-                s[n][e] = p * (dp[n][e] - (e < 2 ? d0 : d1));
-            }
-        }
-        mma_pb<BN>(acc, s, sk, lane);
-        __syncthreads();
-    }
-    const float sc = (float)a.scale;
-    store_rows(dq + row0 * HD, acc, 0, a.l - i0 - w * 16, sc, sc, lane);
-}
-
-// ---- backward: dK and dV --------------------------------------------------------------------
-
-// One query tile's operands of the dkdv kernel in shared memory: Q and dO rows, and the rows'
+// One query tile's operands of the backward kernel in shared memory: Q and dO rows, and the rows'
 // logsumexp and delta (zeros past the end: such a row has Q = dO = delta = 0, so it adds
 // nothing to dK or dV).
 struct QTile {
@@ -467,14 +399,55 @@ __device__ __forceinline__ void load_q_tile(const QTile& t, const T* q, const T*
     load_floats(t.delta, delta + rows, i0, BQ2, a.l);
 }
 
+// dQ[i0 + q][c] += (dS @ K)[q][c] for this warp's share of the query tile (16 queries, DQC
+// columns), from dS^T (keys x queries) in `sds` and the block's keys `sk`.
+__device__ __forceinline__ void add_dq(float* dq_acc, const T* sds, const T* sk, const Args& a,
+                                       i64 rows, i64 i0, int w, int lane) {
+    const int q0 = (w % (BQ2 / 16)) * 16, c0 = (w / (BQ2 / 16)) * DQC;
+    const int g = lane >> 2, t = lane & 3;
+#pragma unroll
+    for (int cc = 0; cc < DQC; cc += 32) {
+        float acc[4][4];
+        zero<32>(acc);
+#pragma unroll
+        for (int kk = 0; kk < BN / 16; ++kk) {
+            // A = dS rows q0.., keys 16 kk..: the stored dS^T read transposed.
+            unsigned fa[4];
+            ldsm4_trans(fa, sds + (kk * 16 + (lane & 7) + ((lane >> 4) << 3)) * LDQ + q0 +
+                                ((lane >> 3) & 1) * 8);
+#pragma unroll
+            for (int n = 0; n < 4; n += 2) {
+                unsigned fb[4];
+                load_b_kn(fb, sk + kk * 16 * LD + c0 + cc + n * 8, lane);
+                M::run(acc[n], fa, fb);
+                M::run(acc[n + 1], fa, fb + 2);
+            }
+        }
+        const i64 r0 = i0 + q0 + g, r1 = r0 + 8;
+#pragma unroll
+        for (int n = 0; n < 4; ++n) {
+            const int c = c0 + cc + n * 8 + 2 * t;
+            if (r0 < a.l) {
+                atomicAdd(dq_acc + (rows + r0) * HD + c, acc[n][0]);
+                atomicAdd(dq_acc + (rows + r0) * HD + c + 1, acc[n][1]);
+            }
+            if (r1 < a.l) {
+                atomicAdd(dq_acc + (rows + r1) * HD + c, acc[n][2]);
+                atomicAdd(dq_acc + (rows + r1) * HD + c + 1, acc[n][3]);
+            }
+        }
+    }
+}
+
 extern "C" __global__ void __launch_bounds__(WARPS * 32, MIN_BLOCKS)
-    flash_bwd_dkdv_k(const T* q, const T* k, const T* v, const T* dout, const float* lse,
-                     const float* delta, T* dk, T* dv, Args a) {
+    flash_bwd_k(const T* q, const T* k, const T* v, const T* dout, const float* lse,
+                const float* delta, float* dq_acc, T* dk, T* dv, Args a) {
     extern __shared__ __align__(16) unsigned char smem_raw[];
-    // K and V of the block's keys, then two buffers of query tiles.
+    // K and V of the block's keys, dS^T of a query tile, then two buffers of query tiles.
     T* sk = reinterpret_cast<T*>(smem_raw);
     T* sv = sk + BN * LD;
-    unsigned char* qbufs = reinterpret_cast<unsigned char*>(sv + BN * LD);
+    T* sds = sv + BN * LD;
+    unsigned char* qbufs = reinterpret_cast<unsigned char*>(sds + BN * LDQ);
     const i64 kv_heads = a.heads / a.groups;
     const i64 key_tiles = (a.s + BN - 1) / BN;
     const i64 bh = blockIdx.x / key_tiles, j0 = (blockIdx.x - bh * key_tiles) * BN;
@@ -497,11 +470,12 @@ extern "C" __global__ void __launch_bounds__(WARPS * 32, MIN_BLOCKS)
     zero<HD>(gk);
     zero<HD>(gv);
     for (int it = 0; it < steps; ++it) {
+        const i64 h = hk * a.groups + it / per_head;
         const i64 i0 = q_start + (i64)(it % per_head) * BQ2;
         if (it + 1 < steps) {
-            const i64 h = hk * a.groups + (it + 1) / per_head;
+            const i64 nh = hk * a.groups + (it + 1) / per_head;
             const i64 n0 = q_start + (i64)((it + 1) % per_head) * BQ2;
-            load_q_tile(q_tile(qbufs, (it + 1) & 1), q, dout, lse, delta, a, b, h, n0);
+            load_q_tile(q_tile(qbufs, (it + 1) & 1), q, dout, lse, delta, a, b, nh, n0);
         }
         cp_commit();
         cp_wait<1>();
@@ -533,10 +507,25 @@ extern "C" __global__ void __launch_bounds__(WARPS * 32, MIN_BLOCKS)
         }
         mma_pb<BQ2>(gv, s, qt.dout, lane);
         mma_pb<BQ2>(gk, dp, qt.q, lane);
+        // dS^T of the warp's keys to shared memory, for dQ = dS @ K over all the block's keys.
+#pragma unroll
+        for (int n = 0; n < BQ2 / 8; ++n) {
+            const int c = n * 8 + 2 * t;
+            *reinterpret_cast<unsigned*>(sds + (w * 16 + g) * LDQ + c) = M::pack(dp[n][0], dp[n][1]);
+            *reinterpret_cast<unsigned*>(sds + (w * 16 + g + 8) * LDQ + c) = M::pack(dp[n][2], dp[n][3]);
+        }
         __syncthreads();
+        add_dq(dq_acc, sds, sk, a, (b * a.heads + h) * a.l, i0, w, lane);
+        __syncthreads();  // the buffers are read by all before they are refilled
     }
     const i64 krow0 = (b * kv_heads + hk) * a.s + j0 + w * 16;
     const i64 limit = a.s - j0 - w * 16;
     store_rows(dk + krow0 * HD, gk, 0, limit, (float)a.scale, (float)a.scale, lane);
     store_rows(dv + krow0 * HD, gv, 0, limit, 1.f, 1.f, lane);
+}
+
+// dq = scale * dq_acc, rounded to T (both contiguous, n elements).
+extern "C" __global__ void flash_dq_k(const float* dq_acc, T* dq, float scale, i64 n) {
+    for (i64 i = blockIdx.x * (i64)blockDim.x + threadIdx.x; i < n; i += (i64)gridDim.x * blockDim.x)
+        dq[i] = Convert<T, float>::run(dq_acc[i] * scale);
 }
