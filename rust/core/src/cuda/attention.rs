@@ -19,7 +19,10 @@ use cudarc::driver::{CudaFunction, DeviceRepr, LaunchConfig};
 
 pub const SOURCE: Source = Source {
     name: "attention",
-    text: include_str!("kernels/attention.cu"),
+    text: concat!(
+        include_str!("kernels/attention_args.cuh"),
+        include_str!("kernels/attention.cu")
+    ),
 };
 
 /// Every (source, defines) the functions here request.
@@ -53,7 +56,7 @@ pub fn check_supported(dtype: DType, e: usize, ev: usize) -> Result<()> {
     Ok(())
 }
 
-/// Must match `Geo` in the source.
+/// Must match `Geo` in `kernels/attention_args.cuh`.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default)]
 pub(super) struct GeoArg {
@@ -74,7 +77,7 @@ impl From<Geo> for GeoArg {
     }
 }
 
-/// Must match `Args` in the source.
+/// Must match `Args` in `kernels/attention_args.cuh`.
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Args {

@@ -18,7 +18,10 @@ use crate::tensor::Tensor;
 
 pub const SOURCE: Source = Source {
     name: "flash_attention",
-    text: include_str!("kernels/flash_attention.cu"),
+    text: concat!(
+        include_str!("kernels/attention_args.cuh"),
+        include_str!("kernels/flash_attention.cu")
+    ),
 };
 
 /// The head dims the kernels are compiled for (`HD` in the source).

@@ -35,20 +35,6 @@ __device__ __forceinline__ double m_log(double x) { return log(x); }
 __device__ __forceinline__ float m_inf(float) { return __int_as_float(0x7f800000); }
 __device__ __forceinline__ double m_inf(double) { return __longlong_as_double(0x7ff0000000000000LL); }
 __device__ __forceinline__ A max_(A a, A b) { return a > b ? a : b; }
-__device__ __forceinline__ i64 min64(i64 a, i64 b) { return a < b ? a : b; }
-
-// Element strides of an operand seen as (batch, head, row, column). Must match `Geo` in
-// cuda/attention.rs.
-struct Geo {
-    i64 b, h, r, c;
-};
-// Must match `Args` in cuda/attention.rs.
-struct Args {
-    Geo q, k, v, bias, dout;
-    i64 batch, heads, groups, l, s, e, ev;
-    double scale;
-    int causal, has_bias;
-};
 
 __device__ __forceinline__ i64 at(const Geo& g, i64 b, i64 h, i64 r, i64 c) {
     return b * g.b + h * g.h + r * g.r + c * g.c;

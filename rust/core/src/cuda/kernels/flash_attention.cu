@@ -41,52 +41,30 @@
 constexpr float LOG2E = 1.4426950408889634f;
 constexpr float LN2 = 0.6931471805599453f;
 
-struct Geo {
-    i64 b, h, r, c;
-};
-// Must match `Args` in cuda/attention.rs (the same struct as attention.cu's).
-struct Args {
-    Geo q, k, v, bias, dout;
-    i64 batch, heads, groups, l, s, e, ev;
-    double scale;
-    int causal, has_bias;
-};
-
 __device__ __forceinline__ float inf_f() { return __int_as_float(0x7f800000); }
-__device__ __forceinline__ i64 min64(i64 x, i64 y) { return x < y ? x : y; }
 
 // ---- fragments ------------------------------------------------------------------------------
 
+// mma.sync and the rounding of two floats into one register of the A operand (`lo` at the lower
+// column), for the 16-bit type named `NAME` in PTX.
 template <class E> struct Mma;
-template <> struct Mma<bf16> {
-    static __device__ __forceinline__ void run(float c[4], const unsigned a[4], const unsigned b[2]) {
-        asm volatile(
-            "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, "
-            "{%8,%9}, {%0,%1,%2,%3};"
-            : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-            : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
-    }
-    // Two floats as one register of the A operand: `lo` at the lower column.
-    static __device__ __forceinline__ unsigned pack(float lo, float hi) {
-        unsigned r;
-        asm("cvt.rn.bf16x2.f32 %0, %1, %2;" : "=r"(r) : "f"(hi), "f"(lo));
-        return r;
-    }
-};
-template <> struct Mma<f16> {
-    static __device__ __forceinline__ void run(float c[4], const unsigned a[4], const unsigned b[2]) {
-        asm volatile(
-            "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, "
-            "{%8,%9}, {%0,%1,%2,%3};"
-            : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-            : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
-    }
-    static __device__ __forceinline__ unsigned pack(float lo, float hi) {
-        unsigned r;
-        asm("cvt.rn.f16x2.f32 %0, %1, %2;" : "=r"(r) : "f"(hi), "f"(lo));
-        return r;
-    }
-};
+#define MMA_FOR(E, NAME)                                                                         \
+    template <> struct Mma<E> {                                                                  \
+        static __device__ __forceinline__ void run(float c[4], const unsigned a[4],              \
+                                                   const unsigned b[2]) {                        \
+            asm volatile("mma.sync.aligned.m16n8k16.row.col.f32." NAME "." NAME                   \
+                         ".f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};"            \
+                         : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])                        \
+                         : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));    \
+        }                                                                                        \
+        static __device__ __forceinline__ unsigned pack(float lo, float hi) {                    \
+            unsigned r;                                                                          \
+            asm("cvt.rn." NAME "x2.f32 %0, %1, %2;" : "=r"(r) : "f"(hi), "f"(lo));              \
+            return r;                                                                            \
+        }                                                                                        \
+    };
+MMA_FOR(bf16, "bf16")
+MMA_FOR(f16, "f16")
 typedef Mma<T> M;
 
 __device__ __forceinline__ unsigned smem_addr(const void* p) {

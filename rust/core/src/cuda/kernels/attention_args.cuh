@@ -1,0 +1,17 @@
+// The argument block of the attention kernels (attention.cu on CUDA cores, flash_attention.cu on
+// tensor cores), put before each of them.
+
+// Element strides of an operand seen as (batch, head, row, column). Must match `GeoArg` in
+// cuda/attention.rs.
+struct Geo {
+    i64 b, h, r, c;
+};
+// Must match `Args` in cuda/attention.rs.
+struct Args {
+    Geo q, k, v, bias, dout;
+    i64 batch, heads, groups, l, s, e, ev;
+    double scale;
+    int causal, has_bias;
+};
+
+__device__ __forceinline__ i64 min64(i64 a, i64 b) { return a < b ? a : b; }
