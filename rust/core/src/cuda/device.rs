@@ -83,7 +83,7 @@ pub struct CudaDevice {
     pub(crate) pool: sys::CUmemoryPool,
     pub(crate) kernels: Mutex<super::compile::KernelCache>,
     pub(crate) stats: super::memory::MemoryStats,
-    /// Loss target checks to read at the next synchronisation (`pending.rs`).
+    /// Index and target checks to read at the next synchronisation (`pending.rs`).
     pub(crate) pending: Mutex<Vec<super::pending::PendingCheck>>,
 }
 
@@ -130,8 +130,8 @@ impl CudaDevice {
             .map_err(driver_err("cuCtxSetCurrent"))
     }
 
-    /// Waits for all work queued on this device, then reports a bad loss target found
-    /// meanwhile (the first pending check's `IndexError`, see `pending.rs`).
+    /// Waits for all work queued on this device, then reports a bad index or target found
+    /// meanwhile (the first pending check's error, see `pending.rs`).
     pub fn synchronize(&self) -> Result<()> {
         self.wait()?;
         self.check_pending()

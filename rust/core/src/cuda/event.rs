@@ -32,9 +32,9 @@ impl Event {
             .map_err(driver_err("cuEventRecord"))
     }
 
-    /// Waits for the work before the last `record`. Pending loss target checks (`pending.rs`)
-    /// are reported here too when the device has nothing else queued, so reading them costs no
-    /// extra wait; otherwise at the device's next synchronisation.
+    /// Waits for the work before the last `record`. Pending index and target checks
+    /// (`pending.rs`) are reported here too when the device has nothing else queued, so reading
+    /// them costs no extra wait; otherwise at the device's next synchronisation.
     pub fn synchronize(&self) -> Result<()> {
         self.event
             .synchronize()

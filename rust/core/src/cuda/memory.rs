@@ -174,8 +174,8 @@ pub fn memory_reserved(device: &CudaDevice) -> usize {
     )
 }
 
-/// Returns cached, unused blocks to the driver; then reports a bad loss target found meanwhile,
-/// as any synchronisation does (`pending.rs`).
+/// Returns cached, unused blocks to the driver; then reports a bad index or target found
+/// meanwhile, as any synchronisation does (`pending.rs`).
 pub fn empty_cache(device: &CudaDevice) -> Result<()> {
     device.wait()?;
     // SAFETY: a live pool; trimming only releases unused memory.
@@ -198,7 +198,7 @@ pub fn free_pinned(ptr: *mut u8) {
     if let Ok(dev) = super::device(0) {
         let _ = dev.bind();
         // A non-blocking copy may still read the block: let queued work finish first (without
-        // reading the pending loss checks, whose error drop could not report).
+        // reading the pending index checks, whose error drop could not report).
         let _ = dev.wait();
         // SAFETY: allocated by alloc_pinned, freed once.
         let _ = unsafe { result::free_host(ptr as *mut std::ffi::c_void) };
