@@ -123,6 +123,33 @@ def test_vector_products(dtype):
          torch.addmv(u, m, v, beta=2.0, alpha=-1.0), *r)
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float16, torch.bfloat16])
+@pytest.mark.parametrize("m,k,n", [(6, 4, 5), (1, 8, 1), (130, 70, 33), (256, 128, 384)])
+def test_addmm_row_bias(dtype, m, k, n):
+    """A bias broadcast along the rows (linear's) is added in cuBLASLt's epilogue; whatever the
+    layout of the operands or the bias, values match the CPU's."""
+    a, w = rand(m, k, dtype=dtype, seed=m), rand(n, k, dtype=dtype, seed=n)
+    bias = rand(n, dtype=dtype, seed=k)
+    r = tol(dtype, k)
+    ag, wg, bg = a.cuda(), w.cuda(), bias.cuda()
+    want = torch.addmm(bias, a, w.t())
+    same(torch.addmm(bg, ag, wg.t()), want, *r)  # linear: the weight read transposed
+    same(torch.addmm(bg.view(1, n), ag, wg.t()), want, *r)
+    same(torch.addmm(bg, ag.t().contiguous().t(), wg.t().contiguous()), want, *r)  # column-major a
+    same(torch.addmm(bg, ag, wg.t(), alpha=-2.0), torch.addmm(bias, a, w.t(), alpha=-2.0), *r)
+    # A bias view off the 16-byte grid, and a full (m, n) input: the cuBLAS path.
+    wide = rand(n + 1, dtype=dtype, seed=3)
+    same(torch.addmm(wide.cuda()[1:], ag, wg.t()), torch.addmm(wide[1:], a, w.t()), *r)
+    full = rand(m, n, dtype=dtype, seed=4)
+    same(torch.addmm(full.cuda(), ag, wg.t()), torch.addmm(full, a, w.t()), *r)
+    # Through linear, with gradients.
+    x = ag.clone().requires_grad_()
+    lin = torch.nn.functional.linear(x, wg, bg)
+    same(lin, want, *r)
+    lin.sum().backward()
+    same(x.grad, torch.ones(m, n, dtype=dtype) @ w, *tol(dtype, n))
+
+
 @pytest.mark.parametrize("dtype", FLOATS)
 def test_fused_add_forms(dtype):
     a, b = rand(6, 4, dtype=dtype), rand(4, 5, dtype=dtype, seed=1)

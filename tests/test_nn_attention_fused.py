@@ -111,6 +111,8 @@ def run(device, dtype, qs, ks, vs, rng, mask=None, is_causal=False, scale=None, 
     out = F.scaled_dot_product_attention(tq, tk, tv, attn_mask=tmask, is_causal=is_causal, scale=scale,
                                          enable_gqa=groups > 1)
     assert out.grad_fn.name() == fused_name(device)
+    if noncontiguous and device == "cuda" and vs[-1] == qs[-1]:
+        assert out.transpose(-2, -3).is_contiguous()  # written in q's memory order
     assert out.dtype == dtype and out.shape == tuple(qs[:-1]) + (vs[-1],)
     check(out, np_sdpa(q, k, v, mask, is_causal, scale, groups), dtype)
     g = rng.standard_normal(out.shape)
@@ -236,6 +238,9 @@ def test_half_precision_tensor_core_qkv_split_and_misaligned_rows(device, rng):
         leaf = t(x, device, torch.bfloat16, requires_grad=True)
         q, k, v = leaf[..., lo:lo + 3 * H * E].split(H * E, dim=2)
         q, k, v = (z.view(B, T, H, E).transpose(1, 2) for z in (q, k, v))
+        seen = []
+        for z in (q, k, v):
+            z.register_hook(seen.append)
         out = F.scaled_dot_product_attention(q, k, v, is_causal=True)
         assert out.grad_fn.name() == fused_name(device)
         qn, kn, vn = (np.swapaxes(z.reshape(B, T, H, E), 1, 2)
@@ -247,6 +252,11 @@ def test_half_precision_tensor_core_qkv_split_and_misaligned_rows(device, rng):
         grads = [np.swapaxes(d, 1, 2).reshape(B, T, H * E) for d in np_sdpa_grads(qn, kn, vn, g, is_causal=True)]
         want[..., lo:lo + 3 * H * E] = np.concatenate(grads, axis=2)
         check(leaf.grad, want, torch.bfloat16)
+        if device == "cuda":
+            # As torch's flash kernels: the output and the gradients come in the (B, T, H, E)
+            # memory order of q, k and v, so putting the heads back needs no copy.
+            assert out.transpose(1, 2).is_contiguous()
+            assert len(seen) == 3 and all(d.transpose(1, 2).is_contiguous() for d in seen)
 
 
 def test_fully_masked_rows_give_zeros_and_zero_grads(device, rng):

@@ -2,8 +2,8 @@
 //! flash-attention-2 style forward and backward, f16/bf16 computing in float, f64 in double.
 //!
 //! `ops::attention` has checked the arguments and describes every operand by its
-//! `(batch, head, row, col)` strides; the kernels read them in place and write contiguous
-//! outputs. Head dims up to [`MAX_HEAD_DIM`] (each lane of a warp owns every 32nd column).
+//! `(batch, head, row, col)` strides; the kernels read them in place and write the output and
+//! the gradients through their strides too (fresh tensors in the memory order of q, k and v). Head dims up to [`MAX_HEAD_DIM`] (each lane of a warp owns every 32nd column).
 //! The tiles live in dynamic shared memory, above the default 48 KiB for the larger head dims,
 //! so the kernels opt in to the device's maximum.
 
@@ -86,6 +86,10 @@ pub(super) struct Args {
     pub(super) v: GeoArg,
     bias: GeoArg,
     dout: GeoArg,
+    o: GeoArg,
+    dq: GeoArg,
+    dk: GeoArg,
+    dv: GeoArg,
     batch: i64,
     heads: i64,
     groups: i64,
@@ -101,14 +105,29 @@ pub(super) struct Args {
 // SAFETY: plain old data with the C layout the kernels declare.
 unsafe impl DeviceRepr for Args {}
 
-pub(super) fn args(p: &Plan, dout: Option<Geo>) -> Args {
+/// Strides of the operands a launch reads besides the plan's (`dout`, and `o` in the backward)
+/// and of those it writes; the rest stay 0.
+#[derive(Clone, Copy, Default)]
+pub struct Strides {
+    pub dout: Geo,
+    pub o: Geo,
+    pub dq: Geo,
+    pub dk: Geo,
+    pub dv: Geo,
+}
+
+pub(super) fn args(p: &Plan, st: &Strides) -> Args {
     let d = &p.dims;
     Args {
         q: p.q.1.into(),
         k: p.k.1.into(),
         v: p.v.1.into(),
         bias: p.bias.as_ref().map(|b| b.1.into()).unwrap_or_default(),
-        dout: dout.map(Into::into).unwrap_or_default(),
+        dout: st.dout.into(),
+        o: st.o.into(),
+        dq: st.dq.into(),
+        dk: st.dk.into(),
+        dv: st.dv.into(),
         batch: d.batch as i64,
         heads: d.heads as i64,
         groups: d.groups as i64,
@@ -169,8 +188,9 @@ fn rows_smem(p: &Plan, dt: DType, with_dout: bool) -> usize {
     elems * dt.float_acc().size()
 }
 
-/// Writes `out` and `lse` (fresh, contiguous) of the planned problem.
-pub fn forward(p: &Plan, out: &Tensor, lse: &Tensor) -> Result<()> {
+/// Writes `out` (fresh, through its strides) and `lse` (fresh, contiguous) of the planned
+/// problem.
+pub fn forward(p: &Plan, (out, o): &(Tensor, Geo), lse: &Tensor) -> Result<()> {
     let dt = out.dtype();
     let dev = device_of(out)?;
     let d = &p.dims;
@@ -178,34 +198,53 @@ pub fn forward(p: &Plan, out: &Tensor, lse: &Tensor) -> Result<()> {
     if blocks == 0 {
         return Ok(());
     }
+    let st = Strides {
+        o: *o,
+        ..Strides::default()
+    };
     if flash::takes(p, dt, dev) {
-        return flash::forward(p, out, lse);
+        return flash::forward(p, out, lse, &st);
     }
     let defs = [("T", type_name(dt))];
     let f = dev.kernel(&SOURCE, &defs, "sdpa_fwd_k")?;
     let cfg = config(dev, &f, blocks, rows_smem(p, dt, false))?;
     let (qp, kp, vp) = (ptr(&p.q.0), ptr(&p.k.0), ptr(&p.v.0));
     let bp = p.bias.as_ref().map(|b| ptr(&b.0)).unwrap_or(0);
-    let (op, lp, a) = (ptr(out), ptr(lse), args(p, None));
+    let (op, lp, a) = (ptr(out), ptr(lse), args(p, &st));
     crate::cuda_launch!(dev, f, "sdpa_fwd_k", cfg; qp, kp, vp, bp, op, lp, a)
 }
 
-/// Writes the gradients (fresh, contiguous; `ds`, the bias gradient, zero-filled) from the
-/// output gradient `dout` (with its strides), the forward's contiguous `out` and `lse`, and
-/// `delta`, scratch of `lse`'s size.
+/// The gradients dq, dk and dv (fresh, each with the strides it is written through) and `ds`,
+/// the bias gradient (fresh, contiguous, zero-filled), when asked for.
+pub type Grads<'a> = (
+    &'a (Tensor, Geo),
+    &'a (Tensor, Geo),
+    &'a (Tensor, Geo),
+    Option<&'a Tensor>,
+);
+
+/// Writes the gradients from the output gradient `dout` and the forward's `out` (each with its
+/// strides), its contiguous `lse`, and `delta`, scratch of `lse`'s size.
 pub fn backward(
     p: &Plan,
     dout: &(Tensor, Geo),
-    out: &Tensor,
+    (out, o): &(Tensor, Geo),
     lse: &Tensor,
     delta: &Tensor,
-    (dq, dk, dv, ds): (&Tensor, &Tensor, &Tensor, Option<&Tensor>),
+    (dq, dk, dv, ds): Grads,
 ) -> Result<()> {
     let dt = out.dtype();
     let dev = device_of(out)?;
     let d = &p.dims;
     let defs = [("T", type_name(dt))];
-    let a = args(p, Some(dout.1));
+    let st = Strides {
+        dout: dout.1,
+        o: *o,
+        dq: dq.1,
+        dk: dk.1,
+        dv: dv.1,
+    };
+    let a = args(p, &st);
     let (qp, kp, vp) = (ptr(&p.q.0), ptr(&p.k.0), ptr(&p.v.0));
     let bp = p.bias.as_ref().map(|b| ptr(&b.0)).unwrap_or(0);
     let (gp, lp, dp) = (ptr(&dout.0), ptr(lse), ptr(delta));
@@ -219,13 +258,13 @@ pub fn backward(
         crate::cuda_launch!(dev, f, "sdpa_delta_k", cfg; gp, op, dp, a)?;
     }
     if flash::takes(p, dt, dev) && ds.is_none() {
-        return flash::backward(p, dout, lse, delta, (dq, dk, dv));
+        return flash::backward(p, dout, lse, delta, (&dq.0, &dk.0, &dv.0), st);
     }
     if rows > 0 {
         let blocks = d.batch * d.heads * d.l.div_ceil(block_rows(dt));
         let f = dev.kernel(&SOURCE, &defs, "sdpa_bwd_dq_k")?;
         let cfg = config(dev, &f, blocks, rows_smem(p, dt, true))?;
-        let (dqp, dsp) = (ptr(dq), ds.map(ptr).unwrap_or(0));
+        let (dqp, dsp) = (ptr(&dq.0), ds.map(ptr).unwrap_or(0));
         crate::cuda_launch!(dev, f, "sdpa_bwd_dq_k", cfg; qp, kp, vp, bp, gp, lp, dp, dqp, dsp, a)?;
     }
     let blocks = d.batch * (d.heads / d.groups.max(1)) * d.s.div_ceil(KT);
@@ -235,7 +274,7 @@ pub fn backward(
         let smem = elems * dt.float_acc().size();
         let f = dev.kernel(&SOURCE, &defs, "sdpa_bwd_dkdv_k")?;
         let cfg = config(dev, &f, blocks, smem)?;
-        let (dkp, dvp) = (ptr(dk), ptr(dv));
+        let (dkp, dvp) = (ptr(&dk.0), ptr(&dv.0));
         crate::cuda_launch!(dev, f, "sdpa_bwd_dkdv_k", cfg; qp, kp, vp, bp, gp, lp, dp, dkp, dvp, a)?;
     }
     Ok(())

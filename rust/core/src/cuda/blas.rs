@@ -109,7 +109,7 @@ fn as_ld(r: usize, c: usize, rs: isize, cs: isize) -> Option<(bool, usize)> {
     None
 }
 
-fn matrix_layout(t: &Tensor) -> Option<(bool, usize)> {
+pub(super) fn matrix_layout(t: &Tensor) -> Option<(bool, usize)> {
     let nd = t.ndim();
     let (s, st) = (t.shape(), t.strides());
     as_ld(s[nd - 2], s[nd - 1], st[nd - 2], st[nd - 1])

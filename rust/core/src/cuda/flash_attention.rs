@@ -8,7 +8,7 @@
 //! the key tiles with float atomics, so its last bits may differ between runs, as with torch's
 //! flash-attention backward; dK and dV have one writer each.
 
-use super::attention::{args, config, Args};
+use super::attention::{args, config, Args, Strides};
 use super::{device_of, launch_config, ptr, type_name, CudaDevice, Source};
 use crate::cpu::attention::Geo;
 use crate::dtype::DType;
@@ -80,16 +80,17 @@ fn smem(tiles: usize, e: usize, extra: usize) -> usize {
 }
 
 /// The args of the planned problem with the operands' aligned strides.
-fn aligned_args(p: &Plan, q: &Geo, k: &Geo, v: &Geo, dout: Option<Geo>) -> Args {
-    let mut a = args(p, dout);
+fn aligned_args(p: &Plan, q: &Geo, k: &Geo, v: &Geo, st: &Strides) -> Args {
+    let mut a = args(p, st);
     a.q = (*q).into();
     a.k = (*k).into();
     a.v = (*v).into();
     a
 }
 
-/// Writes `out` and `lse` (fresh, contiguous) of a problem [`takes`] accepts.
-pub fn forward(p: &Plan, out: &Tensor, lse: &Tensor) -> Result<()> {
+/// Writes `out` (through the strides `st.o`) and `lse` (contiguous) of a problem [`takes`]
+/// accepts.
+pub fn forward(p: &Plan, out: &Tensor, lse: &Tensor, st: &Strides) -> Result<()> {
     let dt = out.dtype();
     let dev = device_of(out)?;
     let d = &p.dims;
@@ -101,19 +102,21 @@ pub fn forward(p: &Plan, out: &Tensor, lse: &Tensor) -> Result<()> {
     let f = dev.kernel(&SOURCE, &defines(dt, d.e), "flash_fwd_k")?;
     // Q and two buffers of K and V tiles.
     let cfg = config(dev, &f, blocks, smem(5 * TILE, d.e, 0))?;
-    let a = aligned_args(p, &q.1, &k.1, &v.1, None);
+    let a = aligned_args(p, &q.1, &k.1, &v.1, st);
     let (qp, kp, vp, op, lp) = (ptr(&q.0), ptr(&k.0), ptr(&v.0), ptr(out), ptr(lse));
     crate::cuda_launch!(dev, f, "flash_fwd_k", cfg; qp, kp, vp, op, lp, a)
 }
 
-/// Writes the gradients (fresh, contiguous) of a problem [`takes`] accepts from the output
-/// gradient `dout` (with its strides), the forward's `lse` and `delta` = rowsum(dout * out).
+/// Writes the gradients (fresh, through the strides in `st`) of a problem [`takes`] accepts
+/// from the output gradient `dout` (with its strides), the forward's `lse` and
+/// `delta` = rowsum(dout * out).
 pub fn backward(
     p: &Plan,
     dout: &(Tensor, Geo),
     lse: &Tensor,
     delta: &Tensor,
     (dq, dk, dv): (&Tensor, &Tensor, &Tensor),
+    mut st: Strides,
 ) -> Result<()> {
     let dt = dq.dtype();
     let dev = device_of(dq)?;
@@ -124,12 +127,15 @@ pub fn backward(
         aligned(&p.v)?,
         aligned(dout)?,
     );
-    let a = aligned_args(p, &q.1, &k.1, &v.1, Some(g.1));
+    st.dout = g.1;
+    let a = aligned_args(p, &q.1, &k.1, &v.1, &st);
     let defs = defines(dt, d.e);
     let (qp, kp, vp, gp) = (ptr(&q.0), ptr(&k.0), ptr(&v.0), ptr(&g.0));
     let (lp, dp) = (ptr(lse), ptr(delta));
-    // dQ is summed over the key tiles in float, then scaled and rounded.
-    let dq_acc = Tensor::zeros(dq.shape(), DType::F32, dq.device())?;
+    // dQ is summed over the key tiles in float, then scaled and rounded. The buffer has dQ's
+    // strides (dQ is fresh, so dense), so both are one run of memory in the same order.
+    let dq_acc =
+        Tensor::zeros(&[dq.numel()], DType::F32, dq.device())?.view_with(dq.layout().clone())?;
     let blocks = d.batch * (d.heads / d.groups.max(1)) * d.s.div_ceil(TILE);
     if blocks > 0 {
         // `BQ2` query rows a tile in the source.

@@ -7,6 +7,7 @@
 pub mod attention;
 pub mod batch_norm;
 pub mod blas;
+pub mod blas_lt;
 pub mod compile;
 pub mod conv;
 mod copy;

@@ -10,14 +10,18 @@
 //! hides key `j` from query `i` when `j > i` (top-left aligned, as torch).
 //!
 //! Inputs are read through their strides (the last dim need not be contiguous); only batch
-//! dims that cannot be merged into one stride cost a copy. Outputs are contiguous. The forward
+//! dims that cannot be merged into one stride cost a copy. Outputs are contiguous on the CPU;
+//! on CUDA they take the memory order of q, k and v, as torch's flash kernels do, so the heads
+//! of a `(B, L, H, E)` projection come back in that order. The forward
 //! also returns the rows' logsumexp `(B..., Hq, L)` in float (double for f64): `+inf` on a row
 //! that every key is masked from, whose output (and gradients) are then 0.
 
 use crate::cpu::attention::{self as kernel, Dims, Geo, Inputs, Operand, Saved};
 use crate::dtype::scalar_type_name;
-use crate::error::Result;
+use crate::dtype::DType;
+use crate::error::{Error, Result};
 use crate::ops::check_same_device;
+use crate::ops::convert::{empty_like, MemoryFormat};
 use crate::tensor::Tensor;
 use crate::{bail, dispatch_float};
 
@@ -70,23 +74,40 @@ fn merged_stride(sizes: &[usize], strides: &[isize]) -> Option<isize> {
     Some(inner.map_or(0, |(_, s)| s))
 }
 
-/// `t` (copied if its batch dims do not merge) with its `(batch, head, row, col)` strides.
-/// `t` has at least 2 dims; the head is dim -3 when there is one.
-pub(crate) fn geo_of(t: &Tensor) -> Result<(Tensor, Geo)> {
-    let n = t.ndim();
+/// `t`'s `(batch, head, row, col)` strides, if its batch dims merge into one. `t` has at
+/// least 2 dims; the head is dim -3 when there is one.
+fn strides_geo(t: &Tensor) -> Option<Geo> {
+    let (n, st) = (t.ndim(), t.strides());
     let nb = n.saturating_sub(3);
-    let t = match merged_stride(&t.shape()[..nb], &t.strides()[..nb]) {
-        Some(_) => t.clone(),
-        None => t.contiguous()?,
-    };
-    let st = t.strides();
-    let geo = Geo {
-        b: merged_stride(&t.shape()[..nb], &st[..nb]).unwrap_or(0),
+    Some(Geo {
+        b: merged_stride(&t.shape()[..nb], &st[..nb])?,
         h: if n >= 3 { st[n - 3] } else { 0 },
         r: st[n - 2],
         c: st[n - 1],
-    };
-    Ok((t, geo))
+    })
+}
+
+/// `t` (copied if its batch dims do not merge) with its `(batch, head, row, col)` strides.
+pub(crate) fn geo_of(t: &Tensor) -> Result<(Tensor, Geo)> {
+    if let Some(g) = strides_geo(t) {
+        return Ok((t.clone(), g));
+    }
+    let t = t.contiguous()?;
+    let g = strides_geo(&t).ok_or_else(|| Error::runtime(format!("{OP}: unmergeable strides")))?;
+    Ok((t, g))
+}
+
+/// A fresh CUDA tensor of `shape` for a kernel to write through its strides: in `like`'s
+/// memory order when `like` has that shape, its rows are contiguous and the order's batch dims
+/// merge; else contiguous.
+fn output_like(like: &Tensor, shape: &[usize], dt: DType) -> Result<(Tensor, Geo)> {
+    if like.shape() == shape {
+        let t = empty_like(like, dt, MemoryFormat::Preserve)?;
+        if let Some(g) = strides_geo(&t).filter(|g| g.c == 1) {
+            return Ok((t, g));
+        }
+    }
+    geo_of(&Tensor::empty(shape, dt, like.device())?)
 }
 
 /// Checks the arguments of the fused op (torch's messages where it has them) and describes
@@ -245,13 +266,16 @@ pub fn scaled_dot_product_flash_attention(
 ) -> Result<(Tensor, Tensor)> {
     let p = plan(q, k, v, bias, is_causal, scale, enable_gqa)?;
     let dt = q.dtype();
-    let out = Tensor::empty(&p.out_shape(), dt, q.device())?;
     let lse = Tensor::empty(&p.lse_shape(), dt.float_acc(), q.device())?;
-    if out.numel() == 0 && lse.numel() == 0 {
-        return Ok((out, lse));
-    }
     if q.is_cuda() {
-        crate::cuda::attention::forward(&p, &out, &lse)?;
+        let out = output_like(q, &p.out_shape(), dt)?;
+        if out.0.numel() > 0 || lse.numel() > 0 {
+            crate::cuda::attention::forward(&p, &out, &lse)?;
+        }
+        return Ok((out.0, lse));
+    }
+    let out = Tensor::empty(&p.out_shape(), dt, q.device())?;
+    if out.numel() == 0 && lse.numel() == 0 {
         return Ok((out, lse));
     }
     // SAFETY: the plan's operands address views of its sizes; out and lse are fresh and
@@ -299,11 +323,8 @@ pub fn scaled_dot_product_flash_attention_backward(
         );
     }
     let dout = geo_of(&grad.to_dtype(dt)?)?;
-    let (out, lse) = (out.to_dtype(dt)?.contiguous()?, lse.contiguous()?);
+    let lse = lse.contiguous()?;
     let dev = q.device();
-    let dq = Tensor::empty(q.shape(), dt, dev)?;
-    let dk = Tensor::empty(k.shape(), dt, dev)?;
-    let dv = Tensor::empty(v.shape(), dt, dev)?;
     let ds = if bias_grad {
         Some(Tensor::zeros(&p.scores_shape(), dt, dev)?)
     } else {
@@ -311,10 +332,20 @@ pub fn scaled_dot_product_flash_attention_backward(
     };
     let delta = Tensor::empty(&p.lse_shape(), dt.float_acc(), dev)?;
     if q.is_cuda() {
+        let out = geo_of(&out.to_dtype(dt)?)?;
+        let (dq, dk, dv) = (
+            output_like(q, q.shape(), dt)?,
+            output_like(k, k.shape(), dt)?,
+            output_like(v, v.shape(), dt)?,
+        );
         let grads = (&dq, &dk, &dv, ds.as_ref());
         crate::cuda::attention::backward(&p, &dout, &out, &lse, &delta, grads)?;
-        return Ok((dq, dk, dv, ds));
+        return Ok((dq.0, dk.0, dv.0, ds));
     }
+    let out = out.to_dtype(dt)?.contiguous()?;
+    let dq = Tensor::empty(q.shape(), dt, dev)?;
+    let dk = Tensor::empty(k.shape(), dt, dev)?;
+    let dv = Tensor::empty(v.shape(), dt, dev)?;
     let d = &p.dims;
     // SAFETY: as in the forward; the gradients and delta are fresh, contiguous, of the sizes
     // `backward` expects, and dscores zero-filled.

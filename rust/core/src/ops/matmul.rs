@@ -220,6 +220,12 @@ pub fn addmm(
     let dt = same_dtype(a, b)?;
     input_dtype(input, b)?;
     check_coeffs(dt, beta, alpha)?;
+    if a.is_cuda() && beta.to_f64() == 1.0 {
+        // `linear`'s bias, added in the product's epilogue instead of copied in first.
+        if let Some(out) = crate::cuda::blas_lt::addmm_bias(input, a, b, alpha.to_f64())? {
+            return Ok(out);
+        }
+    }
     let (out, beta) = init_out("addmm", input, &[a.shape()[0], b.shape()[1]], beta)?;
     gemm_into(&out, a, b, alpha, beta, "addmm_impl_cpu_")?;
     Ok(out)

@@ -155,13 +155,13 @@ extern "C" __global__ void __launch_bounds__(WARPS * 32)
 #pragma unroll
         for (int c = 0; c < CMAX; ++c) {
             const int col = lane + 32 * c;
-            if (col < ev) store(out + row * a.ev + col, o[r][c] * inv);
+            if (col < ev) store(out + at(a.o, b, h, i, col), o[r][c] * inv);
         }
         if (lane == 0) lse[row] = dead ? m_inf(A(0)) : m[r] + m_log(sum[r]);
     }
 }
 
-// D[row] = sum_c dO[row, c] * O[row, c]: a warp per row, rows grid-stride; O contiguous.
+// D[row] = sum_c dO[row, c] * O[row, c]: a warp per row, rows grid-stride.
 extern "C" __global__ void sdpa_delta_k(const T* dout, const T* out, A* delta, Args a) {
     const int lane = threadIdx.x & 31;
     const i64 rows = a.batch * a.heads * a.l;
@@ -169,7 +169,7 @@ extern "C" __global__ void sdpa_delta_k(const T* dout, const T* out, A* delta, A
     for (i64 row = (i64)blockIdx.x * wpb + (threadIdx.x >> 5); row < rows; row += (i64)gridDim.x * wpb) {
         const i64 bh = row / a.l, i = row - bh * a.l, b = bh / a.heads, h = bh - b * a.heads;
         A s = 0;
-        for (i64 c = lane; c < a.ev; c += 32) s += widen(dout[at(a.dout, b, h, i, c)]) * widen(out[row * a.ev + c]);
+        for (i64 c = lane; c < a.ev; c += 32) s += widen(dout[at(a.dout, b, h, i, c)]) * widen(out[at(a.o, b, h, i, c)]);
         s = warp_allreduce(s, [](A u, A t) { return u + t; });
         if (lane == 0) delta[row] = s;
     }
@@ -258,7 +258,7 @@ extern "C" __global__ void __launch_bounds__(WARPS * 32)
 #pragma unroll
         for (int c = 0; c < CMAX; ++c) {
             const int col = lane + 32 * c;
-            if (col < e) store(dq + (bh * a.l + i) * a.e + col, acc[r][c] * scale);
+            if (col < e) store(dq + at(a.dq, b, h, i, col), acc[r][c] * scale);
         }
     }
 }
@@ -358,12 +358,11 @@ extern "C" __global__ void __launch_bounds__(WARPS * 32)
     for (int jj = 0; jj < KPW; ++jj) {
         const i64 jk = j0 + w * KPW + jj;
         if (jk >= a.s) continue;
-        const i64 row = bk * a.s + jk;
 #pragma unroll
         for (int c = 0; c < CMAX; ++c) {
             const int col = lane + 32 * c;
-            if (col < e) store(dk + row * a.e + col, gk[jj][c] * scale);
-            if (col < ev) store(dv + row * a.ev + col, gv[jj][c]);
+            if (col < e) store(dk + at(a.dk, b, hk, jk, col), gk[jj][c] * scale);
+            if (col < ev) store(dv + at(a.dv, b, hk, jk, col), gv[jj][c]);
         }
     }
 }

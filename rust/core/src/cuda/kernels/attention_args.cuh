@@ -6,9 +6,10 @@
 struct Geo {
     i64 b, h, r, c;
 };
-// Must match `Args` in cuda/attention.rs.
+// Must match `Args` in cuda/attention.rs. The kernels read q, k, v, bias and dout and write o
+// (the output), dq, dk and dv through these strides.
 struct Args {
-    Geo q, k, v, bias, dout;
+    Geo q, k, v, bias, dout, o, dq, dk, dv;
     i64 batch, heads, groups, l, s, e, ev;
     double scale;
     int causal, has_bias;

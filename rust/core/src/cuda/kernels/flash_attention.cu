@@ -20,7 +20,9 @@
 //
 // The host (cuda/flash_attention.rs) guarantees: rows of q, k, v, dO contiguous (column stride
 // 1), every other stride a multiple of 8 elements and every base 16-byte aligned, so a row is
-// read in 16-byte pieces.
+// read in 16-byte pieces. O, dQ, dK and dV are fresh tensors written through their strides
+// (rows contiguous, in pairs of elements), in the memory order of q, k and v as torch's flash
+// kernels write them.
 
 #define WARPS 4
 #define BM 64
@@ -164,7 +166,8 @@ __device__ __forceinline__ void mma_pb(float (*c)[4], const float (*p)[4], const
 
 // ---- tiles ----------------------------------------------------------------------------------
 
-__device__ __forceinline__ const T* row_ptr(const T* x, const Geo& g, i64 b, i64 h, i64 r) {
+// Row r of head (b, h) of x.
+template <class X> __device__ __forceinline__ X* row_ptr(X* x, const Geo& g, i64 b, i64 h, i64 r) {
     return x + b * g.b + h * g.h + r * g.r;
 }
 
@@ -211,14 +214,14 @@ __device__ __forceinline__ void load_floats(float* sh, const float* x, i64 r0, i
     }
 }
 
-// Writes rows g and g + 8 of a warp's 16 x HD accumulator, times `f0` / `f1`, to the
-// contiguous rows `r0 + g`, `r0 + g + 8` of `out` (rows at or past `limit` are skipped).
-__device__ __forceinline__ void store_rows(T* out, const float (*c)[4], i64 r0, i64 limit,
+// Writes rows g and g + 8 of a warp's 16 x HD accumulator, times `f0` / `f1`, to rows g and
+// g + 8 of `out`, whose rows are `rs` elements apart (rows at or past `limit` are skipped).
+__device__ __forceinline__ void store_rows(T* out, i64 rs, const float (*c)[4], i64 limit,
                                            float f0, float f1, int lane) {
     const int g = lane >> 2, t = lane & 3;
-    unsigned* o0 = reinterpret_cast<unsigned*>(out + (r0 + g) * HD + 2 * t);
-    unsigned* o1 = reinterpret_cast<unsigned*>(out + (r0 + g + 8) * HD + 2 * t);
-    const bool w0 = r0 + g < limit, w1 = r0 + g + 8 < limit;
+    unsigned* o0 = reinterpret_cast<unsigned*>(out + g * rs + 2 * t);
+    unsigned* o1 = reinterpret_cast<unsigned*>(out + (g + 8) * rs + 2 * t);
+    const bool w0 = g < limit, w1 = g + 8 < limit;
 #pragma unroll
     for (int n = 0; n < HD / 8; ++n) {
         if (w0) o0[n * 4] = M::pack(c[n][0] * f0, c[n][1] * f0);
@@ -337,8 +340,8 @@ extern "C" __global__ void __launch_bounds__(WARPS * 32)
     l0 = quad_sum(l0);
     l1 = quad_sum(l1);
     const i64 row0 = (b * a.heads + h) * a.l + i0 + w * 16;
-    store_rows(out + row0 * HD, o, 0, a.l - i0 - w * 16, l0 > 0.f ? 1.f / l0 : 0.f,
-               l1 > 0.f ? 1.f / l1 : 0.f, lane);
+    store_rows(row_ptr(out, a.o, b, h, i0 + w * 16), a.o.r, o, a.l - i0 - w * 16,
+               l0 > 0.f ? 1.f / l0 : 0.f, l1 > 0.f ? 1.f / l1 : 0.f, lane);
     if (t == 0) {
         if (r0 < a.l) lse[row0 + g] = l0 > 0.f ? m0 * LN2 + logf(l0) : inf_f();
         if (r1 < a.l) lse[row0 + g + 8] = l1 > 0.f ? m1 * LN2 + logf(l1) : inf_f();
@@ -378,9 +381,10 @@ __device__ __forceinline__ void load_q_tile(const QTile& t, const T* q, const T*
 }
 
 // dQ[i0 + q][c] += (dS @ K)[q][c] for this warp's share of the query tile (16 queries, DQC
-// columns), from dS^T (keys x queries) in `sds` and the block's keys `sk`.
-__device__ __forceinline__ void add_dq(float* dq_acc, const T* sds, const T* sk, const Args& a,
-                                       i64 rows, i64 i0, int w, int lane) {
+// columns), from dS^T (keys x queries) in `sds` and the block's keys `sk`. `dq` is the head's
+// first row in the float buffer, which has dQ's strides.
+__device__ __forceinline__ void add_dq(float* dq, const T* sds, const T* sk, const Args& a,
+                                       i64 i0, int w, int lane) {
     const int q0 = (w % (BQ2 / 16)) * 16, c0 = (w / (BQ2 / 16)) * DQC;
     const int g = lane >> 2, t = lane & 3;
 #pragma unroll
@@ -406,12 +410,12 @@ __device__ __forceinline__ void add_dq(float* dq_acc, const T* sds, const T* sk,
         for (int n = 0; n < 4; ++n) {
             const int c = c0 + cc + n * 8 + 2 * t;
             if (r0 < a.l) {
-                atomicAdd(dq_acc + (rows + r0) * HD + c, acc[n][0]);
-                atomicAdd(dq_acc + (rows + r0) * HD + c + 1, acc[n][1]);
+                atomicAdd(dq + r0 * a.dq.r + c, acc[n][0]);
+                atomicAdd(dq + r0 * a.dq.r + c + 1, acc[n][1]);
             }
             if (r1 < a.l) {
-                atomicAdd(dq_acc + (rows + r1) * HD + c, acc[n][2]);
-                atomicAdd(dq_acc + (rows + r1) * HD + c + 1, acc[n][3]);
+                atomicAdd(dq + r1 * a.dq.r + c, acc[n][2]);
+                atomicAdd(dq + r1 * a.dq.r + c + 1, acc[n][3]);
             }
         }
     }
@@ -493,16 +497,16 @@ extern "C" __global__ void __launch_bounds__(WARPS * 32, MIN_BLOCKS)
             *reinterpret_cast<unsigned*>(sds + (w * 16 + g + 8) * LDQ + c) = M::pack(dp[n][2], dp[n][3]);
         }
         __syncthreads();
-        add_dq(dq_acc, sds, sk, a, (b * a.heads + h) * a.l, i0, w, lane);
+        add_dq(row_ptr(dq_acc, a.dq, b, h, 0), sds, sk, a, i0, w, lane);
         __syncthreads();  // the buffers are read by all before they are refilled
     }
-    const i64 krow0 = (b * kv_heads + hk) * a.s + j0 + w * 16;
-    const i64 limit = a.s - j0 - w * 16;
-    store_rows(dk + krow0 * HD, gk, 0, limit, (float)a.scale, (float)a.scale, lane);
-    store_rows(dv + krow0 * HD, gv, 0, limit, 1.f, 1.f, lane);
+    const i64 kr0 = j0 + w * 16, limit = a.s - kr0;
+    store_rows(row_ptr(dk, a.dk, b, hk, kr0), a.dk.r, gk, limit, (float)a.scale, (float)a.scale,
+               lane);
+    store_rows(row_ptr(dv, a.dv, b, hk, kr0), a.dv.r, gv, limit, 1.f, 1.f, lane);
 }
 
-// dq = scale * dq_acc, rounded to T (both contiguous, n elements).
+// dq = scale * dq_acc, rounded to T: n elements of two dense buffers with the same strides.
 extern "C" __global__ void flash_dq_k(const float* dq_acc, T* dq, float scale, i64 n) {
     for (i64 i = blockIdx.x * (i64)blockDim.x + threadIdx.x; i < n; i += (i64)gridDim.x * blockDim.x)
         dq[i] = Convert<T, float>::run(dq_acc[i] * scale);
