@@ -3,10 +3,12 @@
 Each workload is written once against the torch API (ferrotorch and torch run the same code);
 NumPy runs its own spelling of it. Libraries alternate within each repetition so drift in the
 machine's speed hits all of them alike; each figure is the median over repetitions of the mean
-time per call. Before each library's timed block the benchmark idles briefly: thread pools
-(OpenBLAS, OpenMP, rayon) spin-wait for a while after their last job, and on a 2-core machine a
-spinning pool of the previous library would take a core from the next one. Prints a table of
-times and ratios, and writes JSON.
+time per call. Before each library's timed block the benchmark makes untimed calls of that
+library for a while, as `suite.py` does: thread pools (OpenBLAS, OpenMP, rayon) spin-wait after
+their last job, and on a 2-core machine a spinning pool of the previous library would take a
+core from the next one; and a pool that has gone to sleep runs its first calls slowly (rayon's
+wake-ups cost more on this VM than OpenBLAS's, so idling before each block instead would time
+the wake-up, not the op). Prints a table of times and ratios, and writes JSON.
 
 The "fwd+bwd" rows time a tiny expression with autograd: recording the graph, running backward
 and accumulating into `.grad` (reset to None each call, as `zero_grad()` does), against NumPy
@@ -109,14 +111,20 @@ def workloads():
     ]
 
 
-# Long enough for OpenBLAS/OpenMP/rayon worker threads to stop spinning and go to sleep.
-_SETTLE_S = 0.05
+# Untimed calls before each timed block: longer than OpenBLAS's, OpenMP's and rayon's
+# spin-wait.
+_WARM_S = 0.03
+
+
+def _warm(fn):
+    end = time.perf_counter() + _WARM_S
+    while time.perf_counter() < end:
+        fn()
 
 
 def _calibrate(fn, target_s):
     """Iterations per repetition so one repetition takes about `target_s`."""
-    time.sleep(_SETTLE_S)
-    fn()
+    _warm(fn)
     n, elapsed = 1, 0.0
     while True:
         t0 = time.perf_counter()
@@ -144,7 +152,7 @@ def run(quick=False, only=None):
         for _ in range(reps):
             for label, fn in fns.items():
                 n = iters[label]
-                time.sleep(_SETTLE_S)
+                _warm(fn)
                 t0 = time.perf_counter()
                 for _ in range(n):
                     fn()

@@ -20,8 +20,10 @@ __device__ __forceinline__ void run1(O* out, const T* in, const Ix& ix, i64 n, F
     }
 }
 
-// Contiguous: 16-byte packs when both buffers are aligned to them, two packs in flight per
-// thread; otherwise four independent, warp-coalesced element loads in flight per thread.
+// Contiguous: 16-byte packs when both buffers are aligned to them, two packs a thread per
+// iteration, the next iteration's two loaded before this one's are computed (so loads stay in
+// flight while an op like exp computes); otherwise four independent, warp-coalesced element
+// loads in flight per thread.
 template <class O, class F>
 __device__ __forceinline__ void run1(O* out, const T* in, const Flat& ix, i64 n, F f) {
     enum { N = Pack16<T>::N };
@@ -33,10 +35,14 @@ __device__ __forceinline__ void run1(O* out, const T* in, const Flat& ix, i64 n,
         const In* pin = reinterpret_cast<const In*>(in);
         Out* pout = reinterpret_cast<Out*>(out);
         const i64 packs = n / N;
+        In n0, n1;
+        if (i < packs) n0 = pin[i];
+        if (i + step < packs) n1 = pin[i + step];
         for (i64 j = i; j < packs; j += 2 * step) {
             const bool two = j + step < packs;
-            const In u0 = pin[j];
-            const In u1 = two ? pin[j + step] : u0;
+            const In u0 = n0, u1 = two ? n1 : n0;
+            if (j + 2 * step < packs) n0 = pin[j + 2 * step];
+            if (j + 3 * step < packs) n1 = pin[j + 3 * step];
             Out w0, w1;
 #pragma unroll
             for (int k = 0; k < N; ++k) {
