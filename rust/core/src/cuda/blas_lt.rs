@@ -33,8 +33,8 @@ struct Key {
     tb: bool,
     lda: usize,
     ldb: usize,
-    /// Alignment in bytes (up to 256) of `a`, `b` and `bias`.
-    align: [u32; 3],
+    /// Alignment in bytes (up to 256) of `a` and `b`.
+    align: [u32; 2],
 }
 
 /// The descriptors and the chosen algorithm of one [`Key`]; the bias pointer is set per call.
@@ -179,8 +179,7 @@ fn make_plan(lt: &Lt, key: &Key, workspace: usize) -> Result<Option<Plan>> {
         set_desc(plan.desc, A::CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, &dt).map_err(&err)?;
     }
     let pref = Preference(result::create_matmul_pref().map_err(&err)?);
-    let [align_a, align_b, _] = key.align;
-    // The output is fresh, so 256-byte aligned.
+    let [align_a, align_b] = key.align;
     pref.set(
         Pref::CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES,
         workspace as u64,
@@ -190,6 +189,7 @@ fn make_plan(lt: &Lt, key: &Key, workspace: usize) -> Result<Option<Plan>> {
         .map_err(&err)?;
     pref.set(Pref::CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, align_a)
         .map_err(&err)?;
+    // The output is fresh, so 256-byte aligned.
     pref.set(Pref::CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, 256u32)
         .map_err(&err)?;
     pref.set(Pref::CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, 256u32)
@@ -262,7 +262,7 @@ pub fn addmm_bias(bias: &Tensor, a: &Tensor, b: &Tensor, alpha: f64) -> Result<O
         tb,
         lda,
         ldb,
-        align: [alignment(ptr(a)), alignment(ptr(b)), alignment(ptr(bias))],
+        align: [alignment(ptr(a)), alignment(ptr(b))],
     };
     let out = Tensor::empty(&[m, n], dt, a.device())?;
     let mut lt = lt(dev, a)?.lock().unwrap_or_else(|e| e.into_inner());
