@@ -3,9 +3,9 @@
 import warnings
 
 import ferrotorch
-from ferrotorch.amp import autocast_mode
+from ferrotorch.amp import autocast_mode, grad_scaler
 
-__all__ = ["autocast"]
+__all__ = ["GradScaler", "autocast"]
 
 
 class autocast(autocast_mode.autocast):
@@ -19,3 +19,18 @@ class autocast(autocast_mode.autocast):
             stacklevel=2,
         )
         super().__init__("cuda", dtype=dtype, enabled=enabled, cache_enabled=cache_enabled)
+
+
+class GradScaler(grad_scaler.GradScaler):
+    """``torch.amp.GradScaler("cuda", ...)`` under its old name; warns that it is deprecated."""
+
+    def __init__(self, init_scale=2.0**16, growth_factor=2.0, backoff_factor=0.5, growth_interval=2000,
+                 enabled=True):
+        warnings.warn(
+            "`torch.cuda.amp.GradScaler(args...)` is deprecated. Please use "
+            "`torch.amp.GradScaler('cuda', args...)` instead.",
+            FutureWarning,
+            stacklevel=2,
+        )
+        super().__init__("cuda", init_scale=init_scale, growth_factor=growth_factor,
+                         backoff_factor=backoff_factor, growth_interval=growth_interval, enabled=enabled)
