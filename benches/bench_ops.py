@@ -3,12 +3,12 @@
 Each workload is written once against the torch API (ferrotorch and torch run the same code);
 NumPy runs its own spelling of it. Libraries alternate within each repetition so drift in the
 machine's speed hits all of them alike; each figure is the median over repetitions of the mean
-time per call. Before each library's timed block the benchmark makes untimed calls of that
-library for a while, as `suite.py` does: thread pools (OpenBLAS, OpenMP, rayon) spin-wait after
-their last job, and on a 2-core machine a spinning pool of the previous library would take a
-core from the next one; and a pool that has gone to sleep runs its first calls slowly (rayon's
-wake-ups cost more on this VM than OpenBLAS's, so idling before each block instead would time
-the wake-up, not the op). Prints a table of times and ratios, and writes JSON.
+time per call. Before each library's timed block the benchmark first idles, then makes untimed
+calls of that library for a while: thread pools (OpenBLAS, OpenMP, rayon) spin-wait after their
+last job, and on a 2-core machine a spinning pool of the previous library would take a core
+from the next one; and a pool that has gone to sleep runs its first calls slowly (rayon's
+wake-ups cost more on this VM than OpenBLAS's, so idling alone would time the wake-up, not the
+op). Prints a table of times and ratios, and writes JSON.
 
 The "fwd+bwd" rows time a tiny expression with autograd: recording the graph, running backward
 and accumulating into `.grad` (reset to None each call, as `zero_grad()` does), against NumPy
@@ -111,12 +111,14 @@ def workloads():
     ]
 
 
-# Untimed calls before each timed block: longer than OpenBLAS's, OpenMP's and rayon's
-# spin-wait.
+# Idle time before each timed block, long enough for the other library's threads to stop
+# spinning (OpenBLAS's spin for up to ~0.1 s), then untimed calls of this library.
+_SETTLE_S = 0.15
 _WARM_S = 0.03
 
 
 def _warm(fn):
+    time.sleep(_SETTLE_S)
     end = time.perf_counter() + _WARM_S
     while time.perf_counter() < end:
         fn()
