@@ -73,3 +73,27 @@ def test_dataloader_workers_run_large_ops_on_one_thread():
     sums = torch.cat([b[0] for b in batches])
     np.testing.assert_allclose(sums.numpy(), [2.0 * i * 160000 for i in range(4)], rtol=1e-5)
     assert torch.cat([b[1] for b in batches]).tolist() == [1, 1, 1, 1]
+
+
+def test_results_do_not_depend_on_the_thread_count():
+    """Reductions fold a fixed tree whatever the thread count; elementwise ops are exact."""
+    rng = np.random.default_rng(0)
+    x = torch.from_numpy(rng.standard_normal(3_000_017).astype(np.float32))
+    rows = torch.from_numpy(rng.standard_normal((64, 70_001)).astype(np.float32))
+
+    def results():
+        return [x.sum(), x.mean(), x.norm(), x.max(), x.argmax(), rows.sum(1), rows.sum(0),
+                x.cumsum(0), x * 2 + 1, x.exp(), torch.softmax(rows, 1)]
+
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        one = [r.numpy() for r in results()]
+        torch.set_num_threads(2)
+        two = [r.numpy() for r in results()]
+    finally:
+        torch.set_num_threads(before)
+    for a, b in zip(one, two):
+        np.testing.assert_array_equal(a, b)
+    # And the sum is right (float64 oracle, pairwise-sized error).
+    assert float(one[0]) == pytest.approx(float(x.numpy().astype(np.float64).sum()), rel=1e-5, abs=1e-2)

@@ -38,7 +38,6 @@
 pub mod dist;
 
 use crate::cpu::iter::PARALLEL_THRESHOLD;
-use rayon::prelude::*;
 use std::sync::{Arc, Mutex};
 
 const M0: u32 = 0xD251_1F53;
@@ -227,7 +226,7 @@ fn nondeterministic_seed() -> u64 {
     ((w[0] as u64) | ((w[1] as u64) << 32)) & (i64::MAX as u64)
 }
 
-/// Blocks handed to one rayon task.
+/// Blocks handed to one task.
 const BLOCKS_PER_TASK: usize = 1 << 11;
 
 /// Fills `out` in the layout above: `f(block_words, first, chunk)` is called for each block
@@ -252,10 +251,13 @@ pub fn fill_blocks<T: Send>(
             run(t, part);
         }
     } else {
-        crate::cpu::pool().install(|| {
-            out.par_chunks_mut(task)
-                .enumerate()
-                .for_each(|(t, part)| run(t, part))
+        let (len, p) = (out.len(), crate::cpu::iter::SendPtr(out.as_mut_ptr()));
+        crate::cpu::parallel_for(len.div_ceil(task), |t| {
+            let start = t * task;
+            // SAFETY: task t's part is inside `out` and no other task touches it.
+            run(t, unsafe {
+                std::slice::from_raw_parts_mut(p.get().add(start), task.min(len - start))
+            })
         });
     }
 }

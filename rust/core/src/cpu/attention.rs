@@ -23,7 +23,6 @@ use super::gemm::{GemmElem, Mat};
 use super::iter::SendPtr;
 use crate::element::num_like::FloatMath;
 use crate::element::{Element, Float};
-use rayon::prelude::*;
 
 /// Query rows per tile.
 pub const BQ: usize = 64;
@@ -284,11 +283,7 @@ where
         let mut sc = Scratch::default();
         (0..tasks).for_each(|t| task(t, &mut sc));
     } else {
-        crate::cpu::pool().install(|| {
-            (0..tasks)
-                .into_par_iter()
-                .for_each_init(Scratch::default, |sc, t| task(t, sc))
-        });
+        crate::cpu::parallel_for_init(tasks, Scratch::default, |sc, t| task(t, sc));
     }
 }
 
@@ -416,7 +411,7 @@ where
     if rows * d.ev < (1 << 16) {
         (0..rows).for_each(row);
     } else {
-        crate::cpu::pool().install(|| (0..rows).into_par_iter().with_min_len(64).for_each(row));
+        crate::cpu::parallel_ranges(rows, 64, |r| r.for_each(row));
     }
 }
 

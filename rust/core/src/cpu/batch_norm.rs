@@ -10,7 +10,6 @@ use super::iter::PARALLEL_THRESHOLD;
 use super::rowwise::{sum1, sum2};
 use crate::element::num_like::FloatMath;
 use crate::element::Float;
-use rayon::prelude::*;
 
 /// `[n, c, hw]`: batch, channels, and the product of the spatial dims.
 pub type Layout = (usize, usize, usize);
@@ -20,7 +19,7 @@ fn per_channel<A: Send>((n, c, hw): Layout, f: impl Fn(usize) -> A + Sync + Send
     if n * c * hw < PARALLEL_THRESHOLD {
         (0..c).map(f).collect()
     } else {
-        crate::cpu::pool().install(|| (0..c).into_par_iter().map(f).collect())
+        crate::cpu::parallel_map(c, f)
     }
 }
 
@@ -63,11 +62,13 @@ fn map_runs<T: Send>(
         return;
     }
     let min_runs = (PARALLEL_THRESHOLD / hw).max(1);
-    crate::cpu::pool().install(|| {
-        out.par_chunks_mut(hw)
-            .with_min_len(min_runs)
-            .enumerate()
-            .for_each(|(r, run)| f(r % c, run, r))
+    let p = super::iter::SendPtr(out.as_mut_ptr());
+    super::parallel_ranges(out.len() / hw, min_runs, |runs| {
+        for r in runs {
+            // SAFETY: run r is inside `out` and no other task touches it.
+            let run = unsafe { std::slice::from_raw_parts_mut(p.get().add(r * hw), hw) };
+            f(r % c, run, r)
+        }
     });
 }
 

@@ -7,7 +7,7 @@
 //! through memory.
 //!
 //! Parallelism is over samples: the batch is cut into a few chunks per thread, each chunk a
-//! task on the process's pool (`cpu::pool`) with its own scratch and single-threaded kernels.
+//! task on the process's team (`cpu::parallel_map`) with its own scratch and single-threaded kernels.
 //! A per-sample product of these layers is small (tens of kFLOPs to a few MFLOPs), too small
 //! to split well across threads (each slice would pack the shared operand again and join once
 //! per sample), but there are as many of them as samples. Only a batch smaller than the
@@ -29,7 +29,6 @@ use super::gemm::{split_gemm, GemmElem, Mat, PARALLEL_FLOPS};
 use super::im2col::{col2im, col2im_seq, im2col, im2col_seq, Accum, Tables, Windows};
 use super::iter::SendPtr;
 use crate::error::{Error, Result};
-use rayon::prelude::*;
 use std::ops::Range;
 use std::sync::OnceLock;
 
@@ -151,7 +150,7 @@ impl Split {
         }
     }
 
-    /// `f(samples)` for every chunk, in parallel on the process's pool when there are
+    /// `f(samples)` for every chunk, in parallel on the process's team when there are
     /// several; the results in chunk order, or the first error.
     fn run<R: Send>(
         &self,
@@ -161,12 +160,11 @@ impl Split {
         if self.tasks == 1 {
             return Ok(vec![f(0..n)?]);
         }
-        crate::cpu::pool().install(|| {
-            (0..self.tasks)
-                .into_par_iter()
-                .map(|t| f(t * self.chunk..((t + 1) * self.chunk).min(n)))
-                .collect()
+        crate::cpu::parallel_map(self.tasks, |t| {
+            f(t * self.chunk..((t + 1) * self.chunk).min(n))
         })
+        .into_iter()
+        .collect()
     }
 
     /// `dst = lhs @ rhs` (or `dst += lhs @ rhs` with `acc`), on every thread if `inner`.

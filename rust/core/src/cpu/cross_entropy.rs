@@ -8,12 +8,13 @@
 use super::iter::{SendPtr, PARALLEL_THRESHOLD};
 use crate::element::num_like::FloatMath;
 use crate::element::Float;
-use rayon::prelude::*;
 
 /// Runs `f(row)` for every row, on several threads when there are `work` elements or more.
 fn for_rows(rows: usize, work: usize, f: impl Fn(usize) + Sync + Send) {
     if work >= PARALLEL_THRESHOLD && super::threads() > 1 {
-        super::pool().install(|| (0..rows).into_par_iter().for_each(f));
+        super::parallel_ranges(rows, rows.div_ceil(4 * super::threads()), |r| {
+            r.for_each(&f)
+        });
     } else {
         (0..rows).for_each(f);
     }

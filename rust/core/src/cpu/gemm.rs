@@ -4,7 +4,7 @@
 //! f32/f64/f16 go straight to the `gemm` crate with the operands' own strides (it packs
 //! whatever layout it gets, so transposed or sliced views need no copy here); bf16 is widened
 //! to f32 around the f32 kernel; integers use a cache-blocked loop with wrapping arithmetic,
-//! as torch's CPU fallback does. Parallelism (on the process's pool, `cpu::threads`): a large
+//! as torch's CPU fallback does. Parallelism (on the process's team, `cpu::threads`): a large
 //! product is split over the threads, small ones run single-threaded (spawning costs more
 //! than a 32x32 product), batches in parallel when each matrix is small but there are many.
 
@@ -12,7 +12,6 @@ use super::iter::SendPtr;
 use crate::element::Element;
 use gemm::Parallelism;
 use half::{bf16, f16};
-use rayon::prelude::*;
 
 /// Products with fewer multiply-adds than this run on the calling thread.
 pub const PARALLEL_FLOPS: usize = 1 << 20;
@@ -274,13 +273,9 @@ unsafe fn int_gemm<T: WrappingInt>(
     };
     if parallel && m > INT_ROWS_PER_TASK {
         let tasks = m.div_ceil(INT_ROWS_PER_TASK);
-        super::pool().install(|| {
-            (0..tasks)
-                .into_par_iter()
-                .for_each_init(Vec::new, |acc, t| {
-                    let r0 = t * INT_ROWS_PER_TASK;
-                    rows(r0, (r0 + INT_ROWS_PER_TASK).min(m), acc)
-                })
+        super::parallel_for_init(tasks, Vec::new, |acc, t| {
+            let r0 = t * INT_ROWS_PER_TASK;
+            rows(r0, (r0 + INT_ROWS_PER_TASK).min(m), acc)
         });
     } else {
         rows(0, m, &mut Vec::new());
@@ -291,7 +286,7 @@ unsafe fn int_gemm<T: WrappingInt>(
 /// so every slice keeps whole micro-kernel tiles.
 const SPLIT_ALIGN: usize = 16;
 
-/// One product on every rayon thread: `dst` is cut into one slab of rows (or columns, if
+/// One product on every thread of the team: `dst` is cut into one slab of rows (or columns, if
 /// wider) per thread and each slab is a single-threaded gemm. On few cores this scales better
 /// than the crate's own rayon mode, which leaves threads idle on mid-sized products; the
 /// price is that each thread packs the shared operand itself (O(k*n) against O(m*n*k/T)).
@@ -309,42 +304,39 @@ pub unsafe fn split_gemm<T: GemmElem>(
     alpha: T,
     beta: Option<T>,
 ) {
-    let pool = super::pool();
-    let threads = pool.current_num_threads().max(1);
+    let threads = super::threads();
     let along_m = m >= n;
     let len = if along_m { m } else { n };
     let chunk = len.div_ceil(threads).next_multiple_of(SPLIT_ALIGN);
     let pieces = len.div_ceil(chunk);
-    pool.install(|| {
-        (0..pieces).into_par_iter().for_each(|p| {
-            let (s, e) = (p * chunk, ((p + 1) * chunk).min(len));
-            let si = s as isize;
-            if along_m {
-                T::gemm(
-                    e - s,
-                    n,
-                    k,
-                    d.shifted(si * d.rs),
-                    l.shifted(si * l.rs),
-                    r,
-                    alpha,
-                    beta,
-                    false,
-                );
-            } else {
-                T::gemm(
-                    m,
-                    e - s,
-                    k,
-                    d.shifted(si * d.cs),
-                    l,
-                    r.shifted(si * r.cs),
-                    alpha,
-                    beta,
-                    false,
-                );
-            }
-        })
+    super::parallel_for(pieces, |p| {
+        let (s, e) = (p * chunk, ((p + 1) * chunk).min(len));
+        let si = s as isize;
+        if along_m {
+            T::gemm(
+                e - s,
+                n,
+                k,
+                d.shifted(si * d.rs),
+                l.shifted(si * l.rs),
+                r,
+                alpha,
+                beta,
+                false,
+            );
+        } else {
+            T::gemm(
+                m,
+                e - s,
+                k,
+                d.shifted(si * d.cs),
+                l,
+                r.shifted(si * r.cs),
+                alpha,
+                beta,
+                false,
+            );
+        }
     });
 }
 
@@ -461,7 +453,7 @@ pub unsafe fn batched_gemm<T: GemmElem>(
     } else if big {
         (0..count).for_each(|b| one(b, true));
     } else {
-        super::pool().install(|| (0..count).into_par_iter().for_each(|b| one(b, false)));
+        super::parallel_for(count, |b| one(b, false));
     }
 }
 

@@ -13,7 +13,6 @@
 use super::iter::{SendPtr, PARALLEL_THRESHOLD};
 use crate::element::Element;
 use half::{bf16, f16};
-use rayon::prelude::*;
 
 /// Sliding windows over the last three dims of `planes` contiguous planes of `size`: window
 /// `o` along dim `d` covers input coordinates `o * stride - pad + k * dil` for `k < kernel`
@@ -253,7 +252,7 @@ pub fn for_each_plane(planes: usize, work: usize, f: impl Fn(usize) + Sync + Sen
     if planes.saturating_mul(work) < PARALLEL_THRESHOLD || super::threads() <= 1 {
         (0..planes).for_each(f);
     } else {
-        super::pool().install(|| (0..planes).into_par_iter().for_each(f));
+        super::parallel_for(planes, f);
     }
 }
 

@@ -3,8 +3,6 @@
 //! the run (all strides 1 -> slices the compiler vectorises) and the engine handles the
 //! rest: dimension collapsing, broadcasting (stride 0) and splitting work across threads.
 
-use rayon::prelude::*;
-
 /// Below this many elements a loop runs on the calling thread: spawning costs more.
 pub const PARALLEL_THRESHOLD: usize = 1 << 15;
 /// Smallest piece of work handed to one thread.
@@ -106,25 +104,27 @@ pub fn for_each_run<const N: usize>(
         geo.run_range(0, numel, &f);
         return;
     }
-    let pool = super::pool();
-    let threads = pool.current_num_threads();
+    let threads = super::threads();
     if threads <= 1 {
         geo.run_range(0, numel, &f);
         return;
     }
     let chunk = (numel / (threads * 4)).max(MIN_CHUNK);
-    let chunks = numel.div_ceil(chunk);
-    pool.install(|| {
-        (0..chunks).into_par_iter().for_each(|c| {
-            let start = c * chunk;
-            geo.run_range(start, (start + chunk).min(numel), &f);
-        })
+    super::parallel_for(numel.div_ceil(chunk), |c| {
+        let start = c * chunk;
+        geo.run_range(start, (start + chunk).min(numel), &f);
     });
 }
 
 /// A raw pointer that may cross threads; kernels guarantee disjoint writes.
-#[derive(Clone, Copy)]
 pub struct SendPtr<T>(pub *mut T);
+// By hand: derived impls would ask `T: Copy` of the pointee.
+impl<T> Clone for SendPtr<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<T> Copy for SendPtr<T> {}
 unsafe impl<T> Send for SendPtr<T> {}
 unsafe impl<T> Sync for SendPtr<T> {}
 

@@ -17,6 +17,7 @@ pub mod reduce;
 pub mod resample;
 pub mod rnn;
 pub mod rowwise;
+pub mod team;
 pub mod threads;
 
-pub use threads::{pool, threads};
+pub use threads::{parallel_for, parallel_for_init, parallel_map, parallel_ranges, pool, threads};

@@ -8,7 +8,6 @@ use super::iter::{SendPtr, PARALLEL_THRESHOLD};
 use super::rowwise::{sum1, sum2};
 use crate::element::num_like::FloatMath;
 use crate::element::Float;
-use rayon::prelude::*;
 
 /// Rows of `n` elements each.
 #[derive(Clone, Copy, Debug)]
@@ -93,11 +92,7 @@ pub unsafe fn norm_forward<T: Float>(
     };
     let count = pieces(r);
     if count > 1 {
-        super::pool().install(|| {
-            (0..count)
-                .into_par_iter()
-                .for_each(|p| piece_range(p, count, r.rows).for_each(row))
-        });
+        super::parallel_for(count, |p| piece_range(p, count, r.rows).for_each(row));
     } else {
         (0..r.rows).for_each(row);
     }
@@ -181,12 +176,7 @@ pub unsafe fn norm_backward<T: Float>(
     };
     let count = pieces(r);
     let partials: Vec<Partials<T::Acc>> = if count > 1 {
-        super::pool().install(|| {
-            (0..count)
-                .into_par_iter()
-                .map(|p| piece(piece_range(p, count, r.rows)))
-                .collect()
-        })
+        super::parallel_map(count, |p| piece(piece_range(p, count, r.rows)))
     } else {
         vec![piece(0..r.rows)]
     };

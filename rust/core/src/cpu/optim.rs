@@ -10,7 +10,6 @@ use super::iter::{SendPtr, PARALLEL_THRESHOLD};
 use crate::element::num_like::FloatMath;
 use crate::element::Float;
 use crate::ops::optim::{Rule, SCALARS};
-use rayon::prelude::*;
 
 /// Elements per task: large enough to amortise scheduling, small enough to balance threads.
 const CHUNK: usize = 1 << 14;
@@ -237,7 +236,7 @@ where
         unsafe { update_range(slot, start, end, &c, &f) }
     };
     if total >= PARALLEL_THRESHOLD && tasks.len() > 1 && crate::cpu::threads() > 1 {
-        crate::cpu::pool().install(|| tasks.par_iter().for_each(task));
+        crate::cpu::parallel_for(tasks.len(), |t| task(&tasks[t]));
     } else {
         tasks.iter().for_each(task);
     }

@@ -12,7 +12,6 @@
 
 use super::iter::{SendPtr, PARALLEL_THRESHOLD};
 use crate::element::Element;
-use rayon::prelude::*;
 
 /// A reduction: folds elements of type `T` (with their linear index inside the reduced
 /// dims, which arg-reductions keep) into `Acc` and turns that into one output value.
@@ -162,25 +161,67 @@ const LANES: usize = 32;
 /// Elements folded by one set of lanes before results are combined pairwise.
 const BLOCK: usize = 1024;
 
-/// Folds a contiguous slice: independent lanes per block, blocks combined as a tree;
-/// halves run in parallel when long.
+/// Nodes of the fold tree at least this long are split across threads.
+const PARALLEL_NODE: usize = 4 * PARALLEL_THRESHOLD;
+
+/// Folds a contiguous slice: independent lanes per block, blocks combined as a tree. The
+/// subtrees below [`PARALLEL_NODE`] elements are folded on the team when the slice is long;
+/// the tree does not depend on the thread count, so neither does the result.
 fn fold_contig<T: Element, R: Reducer<T>>(r: &R, xs: &[T], base: usize) -> R::Acc {
+    if xs.len() < PARALLEL_NODE || crate::cpu::threads() <= 1 {
+        return fold_tree(r, xs, base);
+    }
+    let mut leaves = Vec::new();
+    tree_leaves(0, xs.len(), &mut leaves);
+    // One contiguous run of leaves per thread, as torch splits a sum: each thread then streams
+    // its own part of memory.
+    let parts = crate::cpu::threads().min(leaves.len());
+    let folded: Vec<Vec<R::Acc>> = crate::cpu::parallel_map(parts, |p| {
+        let run = &leaves[p * leaves.len() / parts..(p + 1) * leaves.len() / parts];
+        run.iter()
+            .map(|&(start, len)| fold_tree(r, &xs[start..start + len], base + start))
+            .collect()
+    });
+    combine_leaves(r, xs.len(), &mut folded.into_iter().flatten())
+}
+
+/// Where a node of `len` elements splits: its first half, in whole blocks.
+fn tree_half(len: usize) -> usize {
+    ((len / 2).div_ceil(BLOCK) * BLOCK).min(len)
+}
+
+/// The `(start, len)` of the tree's nodes under [`PARALLEL_NODE`] elements, in order.
+fn tree_leaves(start: usize, len: usize, out: &mut Vec<(usize, usize)>) {
+    if len < PARALLEL_NODE {
+        return out.push((start, len));
+    }
+    let half = tree_half(len);
+    tree_leaves(start, half, out);
+    tree_leaves(start + half, len - half, out);
+}
+
+/// Combines the leaves' results (in order) as [`fold_tree`] would have.
+fn combine_leaves<T: Element, R: Reducer<T>>(
+    r: &R,
+    len: usize,
+    folded: &mut impl Iterator<Item = R::Acc>,
+) -> R::Acc {
+    if len < PARALLEL_NODE {
+        return folded.next().expect("one result per leaf");
+    }
+    let half = tree_half(len);
+    let a = combine_leaves(r, half, folded);
+    r.combine(a, combine_leaves(r, len - half, folded))
+}
+
+/// The fold tree, serially: halves down to blocks of [`BLOCK`] elements.
+fn fold_tree<T: Element, R: Reducer<T>>(r: &R, xs: &[T], base: usize) -> R::Acc {
     if xs.len() <= BLOCK {
         return fold_lanes(r, xs, base);
     }
-    let half = (xs.len() / 2).div_ceil(BLOCK) * BLOCK;
-    let (lo, hi) = xs.split_at(half.min(xs.len()));
-    let (a, b) = if xs.len() >= 4 * PARALLEL_THRESHOLD {
-        crate::cpu::pool().install(|| {
-            rayon::join(
-                || fold_contig(r, lo, base),
-                || fold_contig(r, hi, base + half),
-            )
-        })
-    } else {
-        (fold_contig(r, lo, base), fold_contig(r, hi, base + half))
-    };
-    r.combine(a, b)
+    let half = tree_half(xs.len());
+    let a = fold_tree(r, &xs[..half], base);
+    r.combine(a, fold_tree(r, &xs[half..], base + half))
 }
 
 /// Lanes of one vector of accumulators (8 f32 make an AVX2 register).
@@ -208,10 +249,10 @@ unsafe fn fold_lanes_avx2<T: Element, R: Reducer<T>>(r: &R, xs: &[T], base: usiz
     fold_lanes_body(r, xs, base)
 }
 
-/// The lanes are held as vectors of [`VEC`] and the pairwise combine is a separate function:
-/// with one flat array and the combine inlined, LLVM vectorised the loop with its lanes
-/// permuted to suit the combine, three shuffles per vector add (`perf annotate`); this way the
-/// loop is one load and add per vector.
+/// The lanes are held as vectors of [`VEC`], and the pairwise combine and the tail are separate
+/// functions: with one flat array, or either of them inlined, LLVM vectorised the loop with its
+/// lanes permuted, three shuffles per vector add (`perf annotate`); this way the loop is one
+/// load and add per vector.
 #[inline(always)]
 fn fold_lanes_body<T: Element, R: Reducer<T>>(r: &R, xs: &[T], base: usize) -> R::Acc {
     let mut vecs = [[r.init(); VEC]; LANES / VEC];
@@ -231,10 +272,18 @@ fn fold_lanes_body<T: Element, R: Reducer<T>>(r: &R, xs: &[T], base: usize) -> R
     for (k, a) in acc.iter_mut().enumerate() {
         *a = vecs[k / VEC][k % VEC];
     }
+    fold_tail(r, &mut acc, rem, i0);
+    combine_lanes(r, acc)
+}
+
+/// The last `< LANES` elements into the first lanes. Out of line: inlined, this loop led LLVM
+/// to vectorise the main loop with its lanes rotated by one element, three shuffles per vector
+/// add (`perf annotate` of the f32 sum), which halved its speed on data in cache.
+#[inline(never)]
+fn fold_tail<T: Element, R: Reducer<T>>(r: &R, acc: &mut [R::Acc; LANES], rem: &[T], i0: usize) {
     for (k, &x) in rem.iter().enumerate() {
         acc[k] = r.acc(acc[k], x, i0 + k);
     }
-    combine_lanes(r, acc)
 }
 
 /// The lanes combined pairwise, so their rounding errors stay balanced.
@@ -336,13 +385,7 @@ pub unsafe fn reduce<T: Element, R: Reducer<T>>(
     };
     if total >= PARALLEL_THRESHOLD && n_out > 1 {
         let chunk = (PARALLEL_THRESHOLD / n_red).max(1);
-        crate::cpu::pool().install(|| {
-            (0..n_out.div_ceil(chunk)).into_par_iter().for_each(|c| {
-                for i in c * chunk..((c + 1) * chunk).min(n_out) {
-                    per_out(i);
-                }
-            })
-        });
+        crate::cpu::parallel_ranges(n_out, chunk, |r| r.for_each(per_out));
     } else {
         (0..n_out).for_each(per_out);
     }
@@ -396,7 +439,7 @@ unsafe fn reduce_columns<T: Element, R: Reducer<T>>(
     };
     let tasks = outer_kept * col_chunks;
     if outer_kept * inner * n_red >= PARALLEL_THRESHOLD && tasks > 1 {
-        crate::cpu::pool().install(|| (0..tasks).into_par_iter().for_each(task));
+        crate::cpu::parallel_for(tasks, task);
     } else {
         (0..tasks).for_each(task);
     }
@@ -430,7 +473,8 @@ pub unsafe fn scan<T: Element, S: Copy + Send + Sync, O: Copy + Send>(
         }
     };
     if outer > 1 && outer * n * inner >= PARALLEL_THRESHOLD {
-        crate::cpu::pool().install(|| (0..outer).into_par_iter().for_each(line));
+        let chunk = (PARALLEL_THRESHOLD / (n * inner).max(1)).max(1);
+        crate::cpu::parallel_ranges(outer, chunk, |r| r.for_each(line));
     } else {
         (0..outer).for_each(line);
     }
@@ -482,6 +526,23 @@ mod tests {
             run(&[4, 3], &[1, 4], &[false, true], &data),
             vec![12.0, 15.0, 18.0, 21.0]
         );
+    }
+
+    #[test]
+    fn parallel_fold_is_the_serial_tree() {
+        // Values whose sum depends on the order of additions.
+        let data: Vec<f32> = (0..3_000_017u32)
+            .map(|i| ((i.wrapping_mul(2_654_435_761) >> 8) as f32 - 8e6) * 1e-3)
+            .collect();
+        for len in [PARALLEL_NODE, PARALLEL_NODE + 1, 1_000_003, data.len()] {
+            let xs = &data[..len];
+            let serial = fold_tree(&Sum, xs, 0);
+            assert_eq!(
+                fold_contig(&Sum, xs, 0).to_bits(),
+                serial.to_bits(),
+                "{len}"
+            );
+        }
     }
 
     #[test]

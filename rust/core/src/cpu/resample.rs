@@ -5,7 +5,6 @@ use super::iter::PARALLEL_THRESHOLD;
 use crate::element::num_like::FloatMath;
 use crate::element::Float;
 use crate::ops::resample::{Dims, Taps};
-use rayon::prelude::*;
 
 /// `y[p, o0, o1, o2] = sum w0 w1 w2 x[p, i0, i1, i2]` over the taps of the three dims.
 pub fn resample<T: Float>(x: &[T], y: &mut [T], taps: [&Taps; 3], d: Dims) {
@@ -39,10 +38,13 @@ pub fn resample<T: Float>(x: &[T], y: &mut [T], taps: [&Taps; 3], d: Dims) {
         }
     };
     let min_rows = (PARALLEL_THRESHOLD / (o2 * t2.k * t1.k * t0.k).max(1)).max(1);
-    crate::cpu::pool().install(|| {
-        y.par_chunks_mut(o2)
-            .with_min_len(min_rows)
-            .enumerate()
-            .for_each(|(r, out)| row(r, out))
+    let p = crate::cpu::iter::SendPtr(y.as_mut_ptr());
+    crate::cpu::parallel_ranges(y.len() / o2.max(1), min_rows, |rows| {
+        for r in rows {
+            // SAFETY: row r is inside `y` and no other task touches it.
+            row(r, unsafe {
+                std::slice::from_raw_parts_mut(p.get().add(r * o2), o2)
+            })
+        }
     });
 }

@@ -10,14 +10,13 @@ use super::iter::{SendPtr, PARALLEL_THRESHOLD};
 use crate::element::num_like::FloatMath;
 use crate::element::Float;
 use crate::ops::unary_math::UnaryMath;
-use rayon::prelude::*;
 
 /// Runs `f(row)` for each batch row, in parallel when the step is large.
 fn rows(batch: usize, hidden: usize, f: impl Fn(usize) + Sync + Send) {
     if batch * hidden < PARALLEL_THRESHOLD {
         (0..batch).for_each(f);
     } else {
-        crate::cpu::pool().install(|| (0..batch).into_par_iter().for_each(f));
+        crate::cpu::parallel_for(batch, f);
     }
 }
 

@@ -13,7 +13,6 @@ use super::iter::{SendPtr, PARALLEL_THRESHOLD};
 use crate::element::num_like::FloatMath;
 use crate::element::{Element, Float};
 use crate::ops::unary_math::UnaryMath;
-use rayon::prelude::*;
 
 /// A contiguous tensor seen as `[outer, n, inner]` around the dim an op works along.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -69,11 +68,8 @@ pub unsafe fn for_each_line<T: Element, S, const K: usize>(
         if parallel && outer > 1 {
             // Enough rows per piece of work that handing it out costs little against it.
             let min_rows = (PARALLEL_THRESHOLD / 8 / n).max(1);
-            super::pool().install(|| {
-                (0..outer)
-                    .into_par_iter()
-                    .with_min_len(min_rows)
-                    .for_each_init(&init, |s, r| row(r, s))
+            super::parallel_for_init(outer.div_ceil(min_rows), &init, |s, c| {
+                (c * min_rows..((c + 1) * min_rows).min(outer)).for_each(|r| row(r, s))
             });
         } else {
             let mut s = init();
@@ -112,11 +108,7 @@ pub unsafe fn for_each_line<T: Element, S, const K: usize>(
     let tasks = outer * tiles;
     let init_task = || (init(), Vec::new());
     if parallel && tasks > 1 {
-        super::pool().install(|| {
-            (0..tasks)
-                .into_par_iter()
-                .for_each_init(init_task, |s, t| task(t, s))
-        });
+        super::parallel_for_init(tasks, init_task, |s, t| task(t, s));
     } else {
         let mut s = init_task();
         (0..tasks).for_each(|t| task(t, &mut s));

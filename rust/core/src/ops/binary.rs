@@ -18,7 +18,6 @@ use crate::ops::check_same_device;
 use crate::ops::unary::kernel_name_on;
 use crate::scalar::Scalar;
 use crate::tensor::Tensor;
-use rayon::prelude::*;
 
 /// A binary elementwise operation. `Add`/`Sub` carry torch's `alpha` (`a + alpha * b`).
 #[derive(Clone, Copy, PartialEq, Debug)]
@@ -538,17 +537,14 @@ pub fn zip2<A: Element, B: Element, O: Element>(
                 let b = if sb { pb.get() } else { pb.get().add(start) };
                 flat(po.get().add(start), a, b, len, sa, sb, f);
             };
-            let pool = crate::cpu::pool();
-            let threads = pool.current_num_threads();
+            let threads = crate::cpu::threads();
             if n < PARALLEL_THRESHOLD || threads <= 1 {
                 run(0, n);
             } else {
                 let chunk = (n / (threads * 4)).max(PARALLEL_THRESHOLD / 4);
-                pool.install(|| {
-                    (0..n.div_ceil(chunk)).into_par_iter().for_each(|c| {
-                        let start = c * chunk;
-                        run(start, chunk.min(n - start));
-                    })
+                crate::cpu::parallel_for(n.div_ceil(chunk), |c| {
+                    let start = c * chunk;
+                    run(start, chunk.min(n - start));
                 });
             }
             return;

@@ -9,7 +9,6 @@ use crate::error::Result;
 use crate::scalar::Scalar;
 use crate::tensor::Tensor;
 use crate::{bail, dispatch_all};
-use rayon::prelude::*;
 
 /// A new 1-D tensor of `n` elements with `out[i] = f(i)`, filled in parallel when large.
 fn from_index<T: Element>(
@@ -25,7 +24,11 @@ fn from_index<T: Element>(
     if n < PARALLEL_THRESHOLD {
         s.iter_mut().enumerate().for_each(|(i, o)| *o = f(i));
     } else {
-        crate::cpu::pool().install(|| s.par_iter_mut().enumerate().for_each(|(i, o)| *o = f(i)));
+        let out = crate::cpu::iter::SendPtr(s.as_mut_ptr());
+        crate::cpu::parallel_ranges(n, PARALLEL_THRESHOLD / 4, |r| {
+            // SAFETY: the ranges are disjoint and inside the n elements.
+            r.for_each(|i| unsafe { *out.get().add(i) = f(i) })
+        });
     }
     t.to_device(device)
 }

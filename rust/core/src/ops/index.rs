@@ -19,7 +19,6 @@ use crate::ops::index_mask::nonzero;
 use crate::ops::shape::{select, slice, unsqueeze};
 use crate::tensor::Tensor;
 use crate::{dispatch_all, dispatch_by_size};
-use rayon::prelude::*;
 
 /// One item of an index tuple, already parsed from Python.
 #[derive(Clone, Debug)]
@@ -444,11 +443,7 @@ impl Gather {
             };
             if out.numel() >= PARALLEL_THRESHOLD {
                 let chunk = (PARALLEL_THRESHOLD / 4 / post_n).max(1);
-                crate::cpu::pool().install(|| {
-                    (0..outer.div_ceil(chunk))
-                        .into_par_iter()
-                        .for_each(|c| run(c * chunk, ((c + 1) * chunk).min(outer)))
-                });
+                crate::cpu::parallel_ranges(outer, chunk, |r| run(r.start, r.end));
             } else {
                 run(0, outer);
             }

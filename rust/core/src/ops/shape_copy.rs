@@ -110,7 +110,6 @@ fn cat_contiguous(out: &Tensor, parts: &[&Tensor], d: usize) {
 }
 
 fn cat_rows<U: Copy + Send + Sync>(out: &Tensor, parts: &[&Tensor], d: usize) {
-    use rayon::prelude::*;
     let outer: usize = out.shape()[..d].iter().product();
     let inner: usize = out.shape()[d + 1..].iter().product();
     // Elements each input adds to one output row, and where its block starts in the row.
@@ -144,12 +143,7 @@ fn cat_rows<U: Copy + Send + Sync>(out: &Tensor, parts: &[&Tensor], d: usize) {
     };
     if outer > 1 && out.numel() >= crate::cpu::iter::PARALLEL_THRESHOLD {
         let min_rows = (crate::cpu::iter::PARALLEL_THRESHOLD / row.max(1)).max(1);
-        crate::cpu::pool().install(|| {
-            (0..outer)
-                .into_par_iter()
-                .with_min_len(min_rows)
-                .for_each(copy_row)
-        });
+        crate::cpu::parallel_ranges(outer, min_rows, |r| r.for_each(copy_row));
     } else {
         (0..outer).for_each(copy_row);
     }

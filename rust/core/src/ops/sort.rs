@@ -5,6 +5,7 @@
 //! rows in parallel and moves the dim back. NaN orders after every number (as torch).
 
 use crate::bail;
+use crate::cpu::iter::SendPtr;
 use crate::cuda::sort::{median_rows, mode_rows, sort_rows};
 use crate::dispatch_all;
 use crate::element::Element;
@@ -12,7 +13,6 @@ use crate::error::Result;
 use crate::layout::{wrap_dim, Layout};
 use crate::ops::shape::{narrow, reshape, squeeze, transpose};
 use crate::tensor::Tensor;
-use rayon::prelude::*;
 use std::cmp::Ordering;
 
 /// Ascending order with NaN greatest (and NaNs equal to each other).
@@ -87,11 +87,15 @@ fn per_line<T: Element, A: Element, B: Element>(
         let work =
             |(r, (oa, ob)): (usize, (&mut [A], &mut [B]))| f(&xs[r * n..(r + 1) * n], oa, ob);
         if rows > 1 && rows * n >= crate::cpu::iter::PARALLEL_THRESHOLD {
-            crate::cpu::pool().install(|| {
-                as_.par_chunks_mut(m)
-                    .zip(bs.par_chunks_mut(m))
-                    .enumerate()
-                    .for_each(work)
+            let (pa, pb) = (SendPtr(as_.as_mut_ptr()), SendPtr(bs.as_mut_ptr()));
+            crate::cpu::parallel_for(rows, |r| {
+                // SAFETY: row r of each output is inside it and no other task touches it.
+                work((r, unsafe {
+                    (
+                        std::slice::from_raw_parts_mut(pa.get().add(r * m), m),
+                        std::slice::from_raw_parts_mut(pb.get().add(r * m), m),
+                    )
+                }))
             });
         } else {
             as_.chunks_mut(m)

@@ -26,7 +26,6 @@
 use super::{zeroed, Conv, Split};
 use crate::cpu::iter::SendPtr;
 use crate::error::Result;
-use rayon::prelude::*;
 use std::any::TypeId;
 use std::arch::x86_64::*;
 
@@ -362,7 +361,7 @@ impl Direct {
         // Blocks write disjoint planes of `y`.
         let blocks = o.div_ceil(Q);
         if inner {
-            crate::cpu::pool().install(|| (0..blocks).into_par_iter().for_each(block));
+            crate::cpu::parallel_for(blocks, block);
         } else {
             (0..blocks).for_each(block);
         }
