@@ -55,7 +55,7 @@ def max_pool_ref(x, k, s, p, d, ceil):
                 if any(q < 0 or q >= sp[i] for i, q in enumerate(pos)):
                     continue
                 v = x[pre + tuple(pos)]
-                if v > best:
+                if v > best or np.isnan(v):  # torch's rule: a NaN wins, the last one's position
                     best, at = v, int(np.ravel_multi_index(pos, sp))
             y[pre + o], idx[pre + o] = best, at
     return y, idx
@@ -393,3 +393,19 @@ def test_pool_modules_forward(device, rng):
     assert_close_np(AvgPool3d(2, divisor_override=2)(x3), avg_pool_ref(a3, (2,) * 3, (2,) * 3, (0,) * 3, False,
                                                                        True, 2))
     assert_close_np(AdaptiveAvgPool3d((1, 2, 3))(x3), adaptive_ref(a3, (1, 2, 3), "avg")[0])
+
+
+@pytest.mark.parametrize("shape", [(1, 1, 4, 4), (2, 3, 5, 7), (1, 2, 2, 4, 4), (1, 2, 3, 5, 4)])
+def test_max_pool_nan_propagates_with_the_last_nan_position(device, shape):
+    """torch's rule: NaN beats every number, and a later NaN takes the position. Covers the 2x2
+    stride-2 path (2-D, odd sizes) and the general loop (3-D)."""
+    a = np.arange(np.prod(shape), dtype=np.float32).reshape(shape) % 5
+    planes = a.reshape(-1, *shape[-2:])
+    planes[:, 0, 1] = planes[:, 1, 0] = planes[:, 1, 3] = np.nan
+    x = torch.tensor(a, device=device)
+    k = (2, 2) if len(shape) == 4 else (1, 2, 2)
+    y, i = MAX_FNS[len(k)](x, k, return_indices=True)
+    want, want_idx = max_pool_ref(a.astype(np.float64), k, k, (0,) * len(k), (1,) * len(k), False)
+    assert np.isnan(want.reshape(-1, *want.shape[-2:])[:, 0, :2]).all()
+    np.testing.assert_array_equal(to_np(y), want.astype(np.float32))  # NaNs compare equal here
+    np.testing.assert_array_equal(to_np(i), want_idx)

@@ -51,6 +51,18 @@ pub unsafe fn max_pool<T: Accum>(x: *const T, out: *mut T, idx: *mut i64, g: &Wi
 
 fn max_pool_plane<T: Accum>(src: &[T], dst: &mut [T], idx: &mut [i64], g: &Windows, t: &Tables) {
     let [_, h, w] = g.size;
+    let [_, oh, ow] = g.out;
+    let whole_2x2 = g.kernel == [1, 2, 2]
+        && g.stride == [1, 2, 2]
+        && g.pad == [0; 3]
+        && g.dil == [1; 3]
+        && g.size[0] == 1
+        && g.out[0] == 1
+        && 2 * oh <= h
+        && 2 * ow <= w;
+    if whole_2x2 {
+        return max_pool_2x2(src, dst, idx, w, ow);
+    }
     let s2 = g.stride[2];
     dst.fill(T::lowest());
     idx.fill(-1);
@@ -83,6 +95,32 @@ fn max_pool_plane<T: Accum>(src: &[T], dst: &mut [T], idx: &mut [i64], g: &Windo
                     }
                 }
             }
+        }
+    }
+}
+
+/// [`max_pool_plane`] for the commonest pooling, 2x2 windows at stride 2 that all lie inside
+/// a 2-D plane: each output in one pass, its four inputs in torch's order, rather
+/// than four read-modify-write passes over the output row and its positions.
+fn max_pool_2x2<T: Accum>(src: &[T], dst: &mut [T], idx: &mut [i64], w: usize, ow: usize) {
+    let rows = dst.chunks_exact_mut(ow).zip(idx.chunks_exact_mut(ow));
+    for (i, (best, at)) in rows.enumerate() {
+        let top = 2 * i * w;
+        let (r0, r1) = (&src[top..top + 2 * ow], &src[top + w..top + w + 2 * ow]);
+        for (j, (b, a)) in best.iter_mut().zip(at.iter_mut()).enumerate() {
+            let p = top + 2 * j;
+            let (mut m, mut at) = (r0[2 * j], p as i64);
+            for (v, q) in [
+                (r0[2 * j + 1], p + 1),
+                (r1[2 * j], p + w),
+                (r1[2 * j + 1], p + w + 1),
+            ] {
+                let take = (v > m) | v.is_nan();
+                m = if take { v } else { m };
+                at = if take { q as i64 } else { at };
+            }
+            *b = m;
+            *a = at;
         }
     }
 }
