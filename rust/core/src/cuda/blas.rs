@@ -6,7 +6,7 @@
 //! far as the three views allow; the innermost remaining one is cuBLAS's strided batch
 //! (broadcast operands have stride 0 there) and any outer ones are looped over on the host.
 
-use super::device::{guarded, CudaDevice};
+use super::device::{guarded, CudaDevice, PerDevice};
 use super::{device_of, ptr};
 use crate::bail;
 use crate::dtype::{scalar_type_name, DType};
@@ -16,7 +16,7 @@ use crate::tensor::Tensor;
 use cudarc::cublas::{result, sys, CudaBlas};
 use std::ffi::c_void;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, OnceLock};
+use std::sync::Mutex;
 
 static ALLOW_TF32: AtomicBool = AtomicBool::new(false);
 
@@ -39,58 +39,49 @@ fn blas_err(what: &str) -> impl Fn(result::CublasError) -> Error + '_ {
 }
 
 fn handle(dev: &'static CudaDevice) -> Result<&'static Handle> {
-    static HANDLES: OnceLock<Vec<OnceLock<std::result::Result<Handle, String>>>> = OnceLock::new();
-    let slots = HANDLES.get_or_init(|| {
-        (0..super::device_count().max(dev.ordinal + 1))
-            .map(|_| OnceLock::new())
-            .collect()
-    });
-    slots[dev.ordinal]
-        .get_or_init(|| {
-            // cudarc opens libcublas (and each of its symbols) on first call and panics if it
-            // cannot: every symbol used later is touched here, under the guard.
-            guarded("loading cuBLAS (libcublas.so.13)", || {
-                dev.bind()?;
-                let blas = CudaBlas::new(dev.stream.clone()).map_err(blas_err("cublasCreate"))?;
-                let h = *blas.handle();
-                let one = 1f32;
-                let mut scratch = [0f32; 1];
-                let p = scratch.as_mut_ptr() as *mut c_void;
-                let one_p = &one as *const f32 as *const c_void;
-                // SAFETY: empty problems (m = n = k = 0, one batch) touch no memory.
-                unsafe {
-                    let _ = result::gemm_strided_batched_ex(
-                        h,
-                        sys::cublasOperation_t::CUBLAS_OP_N,
-                        sys::cublasOperation_t::CUBLAS_OP_N,
-                        0,
-                        0,
-                        0,
-                        one_p,
-                        p,
-                        sys::cudaDataType::CUDA_R_32F,
-                        1,
-                        0,
-                        p,
-                        sys::cudaDataType::CUDA_R_32F,
-                        1,
-                        0,
-                        one_p,
-                        p,
-                        sys::cudaDataType::CUDA_R_32F,
-                        1,
-                        0,
-                        1,
-                        sys::cublasComputeType_t::CUBLAS_COMPUTE_32F,
-                        sys::cublasGemmAlgo_t::CUBLAS_GEMM_DEFAULT,
-                    );
-                }
-                Ok(Handle(Mutex::new(blas)))
-            })
-            .map_err(|e| e.to_string())
+    static HANDLES: PerDevice<Handle> = PerDevice::new();
+    HANDLES.get(dev, || {
+        // cudarc opens libcublas (and each of its symbols) on first call and panics if it
+        // cannot: every symbol used later is touched here, under the guard.
+        guarded("loading cuBLAS (libcublas.so.13)", || {
+            dev.bind()?;
+            let blas = CudaBlas::new(dev.stream.clone()).map_err(blas_err("cublasCreate"))?;
+            let h = *blas.handle();
+            let one = 1f32;
+            let mut scratch = [0f32; 1];
+            let p = scratch.as_mut_ptr() as *mut c_void;
+            let one_p = &one as *const f32 as *const c_void;
+            // SAFETY: empty problems (m = n = k = 0, one batch) touch no memory.
+            unsafe {
+                let _ = result::gemm_strided_batched_ex(
+                    h,
+                    sys::cublasOperation_t::CUBLAS_OP_N,
+                    sys::cublasOperation_t::CUBLAS_OP_N,
+                    0,
+                    0,
+                    0,
+                    one_p,
+                    p,
+                    sys::cudaDataType::CUDA_R_32F,
+                    1,
+                    0,
+                    p,
+                    sys::cudaDataType::CUDA_R_32F,
+                    1,
+                    0,
+                    one_p,
+                    p,
+                    sys::cudaDataType::CUDA_R_32F,
+                    1,
+                    0,
+                    1,
+                    sys::cublasComputeType_t::CUBLAS_COMPUTE_32F,
+                    sys::cublasGemmAlgo_t::CUBLAS_GEMM_DEFAULT,
+                );
+            }
+            Ok(Handle(Mutex::new(blas)))
         })
-        .as_ref()
-        .map_err(|why| Error::runtime(why.clone()))
+    })
 }
 
 /// How cuBLAS can read an `r x c` matrix with strides `(rs, cs)`: `Some((transposed, ld))`

@@ -9,8 +9,9 @@
 //! shapes, layouts, pointer alignments) is kept with its descriptors.
 
 use super::blas::{allow_tf32, matrix_layout};
-use super::device::{caught, guarded, CudaDevice};
+use super::device::{caught, guarded, CudaDevice, PerDevice};
 use super::{device_of, ptr};
+use crate::device::Device;
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
@@ -18,7 +19,7 @@ use cudarc::cublaslt::{result, sys};
 use std::collections::HashMap;
 use std::ffi::c_void;
 use std::mem::size_of;
-use std::sync::{Mutex, OnceLock};
+use std::sync::Mutex;
 use sys::cublasLtMatmulPreferenceAttributes_t as Pref;
 
 /// What decides the algorithm and the descriptors of one product.
@@ -88,33 +89,26 @@ fn workspace_bytes(dev: &CudaDevice) -> usize {
     }
 }
 
-/// A device's [`Lt`], or why cuBLASLt could not be opened for it.
-type Slot = OnceLock<std::result::Result<Mutex<Lt>, String>>;
-
-fn lt(dev: &'static CudaDevice, like: &Tensor) -> Result<&'static Mutex<Lt>> {
-    static LTS: OnceLock<Vec<Slot>> = OnceLock::new();
-    let slots = LTS.get_or_init(|| {
-        (0..super::device_count().max(dev.ordinal + 1))
-            .map(|_| OnceLock::new())
-            .collect()
-    });
-    slots[dev.ordinal]
-        .get_or_init(|| {
-            // cudarc opens libcublasLt on the first call and panics if it cannot.
-            guarded("loading cuBLASLt (libcublasLt.so.13)", || {
-                dev.bind()?;
-                let handle = result::create_handle().map_err(lt_err("cublasLtCreate"))?;
-                let workspace = Tensor::empty(&[workspace_bytes(dev)], DType::U8, like.device())?;
-                Ok(Mutex::new(Lt {
-                    handle,
-                    workspace,
-                    plans: HashMap::new(),
-                }))
-            })
-            .map_err(|e| e.to_string())
+/// The device's cuBLASLt handle, workspace and plans, opened on first use.
+fn lt(dev: &'static CudaDevice) -> Result<&'static Mutex<Lt>> {
+    static LTS: PerDevice<Mutex<Lt>> = PerDevice::new();
+    LTS.get(dev, || {
+        // cudarc opens libcublasLt on the first call and panics if it cannot.
+        guarded("loading cuBLASLt (libcublasLt.so.13)", || {
+            dev.bind()?;
+            let handle = result::create_handle().map_err(lt_err("cublasLtCreate"))?;
+            let workspace = Tensor::empty(
+                &[workspace_bytes(dev)],
+                DType::U8,
+                Device::Cuda(dev.ordinal),
+            )?;
+            Ok(Mutex::new(Lt {
+                handle,
+                workspace,
+                plans: HashMap::new(),
+            }))
         })
-        .as_ref()
-        .map_err(|why| Error::runtime(why.clone()))
+    })
 }
 
 /// The largest power of two up to 256 that divides `p`.
@@ -265,7 +259,7 @@ pub fn addmm_bias(bias: &Tensor, a: &Tensor, b: &Tensor, alpha: f64) -> Result<O
         align: [alignment(ptr(a)), alignment(ptr(b))],
     };
     let out = Tensor::empty(&[m, n], dt, a.device())?;
-    let mut lt = lt(dev, a)?.lock().unwrap_or_else(|e| e.into_inner());
+    let mut lt = lt(dev)?.lock().unwrap_or_else(|e| e.into_inner());
     let workspace = workspace_bytes(dev);
     caught("cuBLASLt", || {
         if !lt.plans.contains_key(&key) {

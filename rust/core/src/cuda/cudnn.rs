@@ -6,7 +6,7 @@
 //! here panics: cudarc panics on a missing library or symbol, so the first touch of every
 //! symbol happens in [`version`], under [`guarded`].
 
-use super::device::{guarded, CudaDevice};
+use super::device::{guarded, CudaDevice, PerDevice};
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use cudarc::cudnn::{result, sys};
@@ -132,30 +132,19 @@ unsafe impl Sync for Handle {}
 /// The device's handle, created on first use; an error when cuDNN is missing or refuses the
 /// device (callers fall back to im2col + cuBLAS).
 pub(crate) fn handle(dev: &'static CudaDevice) -> Result<&'static Handle> {
-    static HANDLES: OnceLock<Vec<OnceLock<std::result::Result<Handle, String>>>> = OnceLock::new();
-    let slots = HANDLES.get_or_init(|| {
-        (0..super::device_count().max(dev.ordinal + 1))
-            .map(|_| OnceLock::new())
-            .collect()
-    });
-    slots[dev.ordinal]
-        .get_or_init(|| {
-            let open = || -> Result<Handle> {
-                version()?;
-                dev.bind()?;
-                let h = result::create_handle().map_err(cudnn_err("cudnnCreate"))?;
-                // SAFETY: a fresh handle; the stream belongs to this device's context.
-                if let Err(e) = unsafe { result::set_stream(h, dev.stream.cu_stream() as _) } {
-                    // SAFETY: created above, destroyed once.
-                    let _ = unsafe { result::destroy_handle(h) };
-                    return Err(cudnn_err("cudnnSetStream")(e));
-                }
-                Ok(Handle(Mutex::new(h)))
-            };
-            open().map_err(|e| e.to_string())
-        })
-        .as_ref()
-        .map_err(|why| Error::runtime(why.clone()))
+    static HANDLES: PerDevice<Handle> = PerDevice::new();
+    HANDLES.get(dev, || {
+        version()?;
+        dev.bind()?;
+        let h = result::create_handle().map_err(cudnn_err("cudnnCreate"))?;
+        // SAFETY: a fresh handle; the stream belongs to this device's context.
+        if let Err(e) = unsafe { result::set_stream(h, dev.stream.cu_stream() as _) } {
+            // SAFETY: created above, destroyed once.
+            let _ = unsafe { result::destroy_handle(h) };
+            return Err(cudnn_err("cudnnSetStream")(e));
+        }
+        Ok(Handle(Mutex::new(h)))
+    })
 }
 
 /// cuDNN's element type for a floating dtype.

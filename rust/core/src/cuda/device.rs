@@ -66,6 +66,34 @@ pub fn is_available() -> bool {
 }
 
 /// Number of GPUs (0 without a usable driver).
+/// Library state kept per device (a cuBLAS handle, a cuDNN handle ...): opened on a device's
+/// first use, or the reason it could not be, kept so a missing library fails the same way on
+/// every call without being retried.
+pub(crate) struct PerDevice<T>(OnceLock<Vec<OnceLock<std::result::Result<T, String>>>>);
+
+impl<T: Send + Sync> PerDevice<T> {
+    pub(crate) const fn new() -> Self {
+        PerDevice(OnceLock::new())
+    }
+
+    /// `dev`'s state, opened by `open` on first use.
+    pub(crate) fn get(
+        &'static self,
+        dev: &CudaDevice,
+        open: impl FnOnce() -> Result<T>,
+    ) -> Result<&'static T> {
+        let slots = self.0.get_or_init(|| {
+            (0..device_count().max(dev.ordinal + 1))
+                .map(|_| OnceLock::new())
+                .collect()
+        });
+        slots[dev.ordinal]
+            .get_or_init(|| open().map_err(|e| e.to_string()))
+            .as_ref()
+            .map_err(|why| Error::runtime(why.clone()))
+    }
+}
+
 pub fn device_count() -> usize {
     probe().as_ref().map_or(0, |n| *n)
 }
