@@ -119,7 +119,7 @@ def test_values_do_not_depend_on_thread_count():
     digests = []
     for threads in ("1", "4"):
         # The child imports ferrotorch from wherever this process did (same environment).
-        env = dict(os.environ, RAYON_NUM_THREADS=threads)
+        env = dict(os.environ, OMP_NUM_THREADS=threads)
         res = subprocess.run([sys.executable, "-c", _SCRIPT], env=env, capture_output=True, text=True, timeout=120)
         assert res.returncode == 0, res.stderr
         digests.append(res.stdout.strip())

@@ -58,6 +58,19 @@ def test_a_forked_child_runs_parallel_kernels():
         pytest.fail("the forked child hung in a parallel kernel")
 
 
+@pytest.mark.parametrize("env,want", [({"OMP_NUM_THREADS": "3"}, 3), ({"RAYON_NUM_THREADS": "2"}, 2),
+                                       ({"OMP_NUM_THREADS": "1", "RAYON_NUM_THREADS": "2"}, 1)])
+def test_thread_count_comes_from_omp_num_threads_as_in_torch(env, want):
+    script = "import sys; sys.path.insert(0, %r); import ferrotorch as t; x = t.ones(400, 400); " \
+        "assert (x + x).sum().item() == 320000.0; print(t.get_num_threads())" % \
+        os.path.dirname(os.path.dirname(os.path.abspath(torch.__file__)))
+    base = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", "RAYON_NUM_THREADS")}
+    res = subprocess.run([sys.executable, "-c", script], env={**base, **env}, capture_output=True,
+                         text=True, timeout=60)
+    assert res.returncode == 0, res.stderr
+    assert int(res.stdout) == want
+
+
 class BigItems(Dataset):
     def __len__(self):
         return 4

@@ -11,7 +11,8 @@ use rayon::{ThreadPool, ThreadPoolBuilder};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
-/// Threads asked for by `set_num_threads`; 0: `RAYON_NUM_THREADS` or the number of cores.
+/// Threads asked for by `set_num_threads`; 0: `OMP_NUM_THREADS` (torch's), `RAYON_NUM_THREADS`
+/// or the number of cores.
 static REQUESTED: AtomicUsize = AtomicUsize::new(0);
 
 /// A per-process object and the process that built it.
@@ -25,10 +26,14 @@ pub fn threads() -> usize {
     static DEFAULT: OnceLock<usize> = OnceLock::new();
     match REQUESTED.load(Ordering::Relaxed) {
         0 => *DEFAULT.get_or_init(|| {
-            std::env::var("RAYON_NUM_THREADS")
-                .ok()
-                .and_then(|v| v.parse().ok())
-                .filter(|&n: &usize| n > 0)
+            let from = |var| {
+                std::env::var(var)
+                    .ok()
+                    .and_then(|v| v.trim().parse().ok())
+                    .filter(|&n: &usize| n > 0)
+            };
+            from("OMP_NUM_THREADS")
+                .or_else(|| from("RAYON_NUM_THREADS"))
                 .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
         }),
         n => n,
