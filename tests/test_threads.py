@@ -110,3 +110,24 @@ def test_results_do_not_depend_on_the_thread_count():
         np.testing.assert_array_equal(a, b)
     # And the sum is right (float64 oracle, pairwise-sized error).
     assert float(one[0]) == pytest.approx(float(x.numpy().astype(np.float64).sum()), rel=1e-5, abs=1e-2)
+
+
+@pytest.mark.parametrize("threads", ["3", "4", "6"])
+def test_matmul_split_over_a_grid_of_threads_matches_numpy(threads):
+    """Products big enough to split: a grid of blocks over 4 or 6 threads, slabs over 3."""
+    script = textwrap.dedent("""
+        import sys
+        sys.path.insert(0, %r)
+        import numpy as np, ferrotorch as torch
+        rng = np.random.default_rng(0)
+        for m, k, n in [(256, 256, 256), (301, 129, 517), (96, 300, 1000), (1000, 64, 40)]:
+            a = rng.standard_normal((m, k)).astype(np.float32)
+            b = rng.standard_normal((n, k)).astype(np.float32)
+            got = (torch.from_numpy(a) @ torch.from_numpy(b).t()).numpy()
+            want = a.astype(np.float64) @ b.T.astype(np.float64)
+            assert np.allclose(got, want, rtol=1e-4, atol=1e-3), (m, k, n)
+        assert torch.get_num_threads() == %s
+    """ % (os.path.dirname(os.path.dirname(os.path.abspath(torch.__file__))), threads))
+    env = {**os.environ, "OMP_NUM_THREADS": threads}
+    res = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr

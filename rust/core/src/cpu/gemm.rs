@@ -286,10 +286,13 @@ unsafe fn int_gemm<T: WrappingInt>(
 /// so every slice keeps whole micro-kernel tiles.
 const SPLIT_ALIGN: usize = 16;
 
-/// One product on every thread of the team: `dst` is cut into one slab of rows (or columns, if
-/// wider) per thread and each slab is a single-threaded gemm. On few cores this scales better
-/// than the crate's own rayon mode, which leaves threads idle on mid-sized products; the
-/// price is that each thread packs the shared operand itself (O(k*n) against O(m*n*k/T)).
+/// One product on every thread of the team: `dst` is cut into a grid of `gm x gn` blocks, one
+/// per thread, each a single-threaded gemm. A block packs its own rows of `lhs` and columns of
+/// `rhs`, so the grid is the factor pair of the thread count that packs least
+/// (`gn * m * k + gm * k * n`), a slab of rows (or columns) when there is no better one. On two
+/// threads that is a slab each; on 16 a 4x4 grid packs half of what 16 slabs do (matmul 1024
+/// f32 on a 16-core Xeon: 0.68x -> 0.91x torch's speed). The crate's own rayon mode, which
+/// shares the packing, left threads idle: 0.49-0.73x there.
 ///
 /// # Safety
 /// As [`GemmElem::gemm`].
@@ -304,40 +307,41 @@ pub unsafe fn split_gemm<T: GemmElem>(
     alpha: T,
     beta: Option<T>,
 ) {
-    let threads = super::threads();
-    let along_m = m >= n;
-    let len = if along_m { m } else { n };
-    let chunk = len.div_ceil(threads).next_multiple_of(SPLIT_ALIGN);
-    let pieces = len.div_ceil(chunk);
-    super::parallel_for(pieces, |p| {
-        let (s, e) = (p * chunk, ((p + 1) * chunk).min(len));
-        let si = s as isize;
-        if along_m {
-            T::gemm(
-                e - s,
-                n,
-                k,
-                d.shifted(si * d.rs),
-                l.shifted(si * l.rs),
-                r,
-                alpha,
-                beta,
-                false,
-            );
-        } else {
-            T::gemm(
-                m,
-                e - s,
-                k,
-                d.shifted(si * d.cs),
-                l,
-                r.shifted(si * r.cs),
-                alpha,
-                beta,
-                false,
-            );
-        }
+    let (gm, gn) = grid(m, n, super::threads());
+    let rows = m.div_ceil(gm).next_multiple_of(SPLIT_ALIGN);
+    let cols = n.div_ceil(gn).next_multiple_of(SPLIT_ALIGN);
+    let (bm, bn) = (m.div_ceil(rows), n.div_ceil(cols));
+    super::parallel_for(bm * bn, |t| {
+        let (r0, c0) = ((t / bn) * rows, (t % bn) * cols);
+        let (r1, c1) = ((r0 + rows).min(m), (c0 + cols).min(n));
+        let (ri, ci) = (r0 as isize, c0 as isize);
+        T::gemm(
+            r1 - r0,
+            c1 - c0,
+            k,
+            d.shifted(ri * d.rs + ci * d.cs),
+            l.shifted(ri * l.rs),
+            r.shifted(ci * r.cs),
+            alpha,
+            beta,
+            false,
+        );
     });
+}
+
+/// [`split_gemm`]'s grid for `threads`: the `(gm, gn)` with `gm * gn = threads` that packs
+/// least, starting from slabs along the longer side (kept on ties).
+fn grid(m: usize, n: usize, threads: usize) -> (usize, usize) {
+    let t = threads.max(1);
+    let packed = |(gm, gn): (usize, usize)| gn * m + gm * n;
+    let slabs = if m >= n { (t, 1) } else { (1, t) };
+    (1..=t)
+        .filter(|a| t % a == 0)
+        .map(|a| (a, t / a))
+        .fold(
+            slabs,
+            |best, g| if packed(g) < packed(best) { g } else { best },
+        )
 }
 
 /// A batched matrix operand: [`Mat`] plus one stride per batch dimension.
@@ -505,6 +509,16 @@ mod tests {
         for (got, want) in d.iter().zip(&expected) {
             assert_eq!(got.to_f64(), 3.0 + 2.0 * want, "{:?} {m}x{n}x{k}", T::DTYPE);
         }
+    }
+
+    #[test]
+    fn grid_packs_least() {
+        assert_eq!(grid(256, 256, 2), (2, 1));
+        assert_eq!(grid(64, 512, 2), (1, 2));
+        assert_eq!(grid(1024, 1024, 16), (4, 4));
+        assert_eq!(grid(4096, 64, 16), (16, 1));
+        assert_eq!(grid(100, 100, 1), (1, 1));
+        assert_eq!(grid(100, 100, 7), (7, 1));
     }
 
     #[test]
