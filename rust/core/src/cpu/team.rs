@@ -56,7 +56,7 @@ impl Job {
         (t < self.tasks).then_some(t)
     }
 
-    /// Runs tasks until none is left. The caller's panic is returned, a member's is kept.
+    /// Runs tasks until none is left; returns the panic of the task that panicked, if one did.
     fn work(&self) -> Option<Box<dyn Any + Send>> {
         let first = self.claim()?;
         // SAFETY: a task was claimed, so the caller is still waiting for this participant.
