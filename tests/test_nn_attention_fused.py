@@ -423,3 +423,16 @@ def test_large_head_dim_on_cuda_falls_back(device, rng):
         assert out.grad_fn.name() not in FUSED
     else:
         assert out.grad_fn.name() in FUSED
+
+
+@pytest.mark.parametrize("dtype,e,ev,masked", [
+    (torch.float16, 64, 64, False), (torch.bfloat16, 128, 128, False), (torch.float32, 64, 64, False),
+    (torch.float16, 64, 64, True), (torch.float16, 80, 80, False), (torch.float16, 64, 128, False)])
+def test_flash_attention_takes(device, dtype, e, ev, masked):
+    """Which inputs the fused op runs on its tensor-core kernels: half precision, head dim 64 or
+    128 for queries and values alike, no mask, a GPU of compute capability 8.0 or later."""
+    q = torch.zeros(1, 2, 8, e, dtype=dtype, device=device)
+    v = torch.zeros(1, 2, 8, ev, dtype=dtype, device=device)
+    want = (device == "cuda" and dtype != torch.float32 and e == ev and e in (64, 128) and not masked
+            and torch.cuda.get_device_capability() >= (8, 0))
+    assert torch._C._flash_attention_takes(q, v, masked) is want

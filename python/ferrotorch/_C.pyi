@@ -1002,6 +1002,10 @@ def _embedding(weight, indices, padding_idx=None, scale_grad_by_freq=False) -> T
     """`_C._embedding(weight, indices, padding_idx, scale_grad_by_freq)`: rows of `weight`,
     recorded as `EmbeddingBackward0` (a scatter-add of the gradient's rows)."""
 
+def _flash_attention_takes(query, value, masked) -> Any:
+    """`_C._flash_attention_takes(query, value, masked)`: whether the fused op runs these CUDA
+    inputs on its tensor-core kernels (`nn.functional` picks its path for the others by it)."""
+
 def _fused_step(rule, params, grads, states, scalars) -> Any:
     """Updates `params` and `states[j][i]` in place by `rule` with per-parameter constant rows."""
 

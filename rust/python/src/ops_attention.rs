@@ -41,6 +41,18 @@ fn _scaled_dot_product_flash_attention(
     wrap(py, out)
 }
 
+/// `_C._flash_attention_takes(query, value, masked)`: whether the fused op runs these CUDA
+/// inputs on its tensor-core kernels (`nn.functional` picks its path for the others by it).
+#[pyfunction]
+fn _flash_attention_takes(
+    query: PyRef<'_, PyTensor>,
+    value: PyRef<'_, PyTensor>,
+    masked: bool,
+) -> bool {
+    ferrotorch_core::cuda::attention::on_tensor_cores(&query.inner, &value.inner, masked)
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add_function(wrap_pyfunction!(_scaled_dot_product_flash_attention, m)?)
+    m.add_function(wrap_pyfunction!(_scaled_dot_product_flash_attention, m)?)?;
+    m.add_function(wrap_pyfunction!(_flash_attention_takes, m)?)
 }

@@ -12,7 +12,6 @@ that broadcast, head counts that differ without ``enable_gqa``, and head dims ab
 ``scaled_dot_product_attention`` when it needs no attention weights.
 """
 
-import functools
 import math
 import warnings
 
@@ -174,26 +173,6 @@ def _fused_sdpa_takes(query, key, value, dropout_p, enable_gqa):
 # than the CUDA-core kernel once the sequences are long.
 _TENSOR_CORE_MIN_SCORES = 256 * 256
 
-# The head dims of the fused op's tensor-core kernels (`HEAD_DIMS` in
-# rust/core/src/cuda/flash_attention.rs).
-_FLASH_HEAD_DIMS = (64, 128)
-
-
-def _fused_on_tensor_cores(query, key, value, attn_mask):
-    """Whether the fused op runs these CUDA inputs on its tensor-core kernels."""
-    return (
-        query.dtype in (torch.float16, torch.bfloat16)
-        and attn_mask is None
-        and query.shape[-1] == value.shape[-1]
-        and query.shape[-1] in _FLASH_HEAD_DIMS
-        and _capability(query.device.index) >= (8, 0)
-    )
-
-
-@functools.cache
-def _capability(index):
-    return torch.cuda.get_device_capability(index)
-
 
 def _tensor_core_sdpa_takes(query, key, value, attn_mask, dropout_p, enable_gqa):
     return (
@@ -207,7 +186,7 @@ def _tensor_core_sdpa_takes(query, key, value, attn_mask, dropout_p, enable_gqa)
         and key.shape[-2] == value.shape[-2]
         and key.shape[-1] == query.shape[-1]
         and query.shape[-2] * key.shape[-2] >= _TENSOR_CORE_MIN_SCORES
-        and not _fused_on_tensor_cores(query, key, value, attn_mask)
+        and not _C._flash_attention_takes(query, value, attn_mask is not None)
     )
 
 

@@ -17,6 +17,15 @@ use crate::tensor::Tensor;
 use cudarc::driver::sys::{CUdevice_attribute, CUfunction_attribute};
 use cudarc::driver::{CudaFunction, DeviceRepr, LaunchConfig};
 
+/// Whether the fused attention op runs `query` and `value` (CUDA tensors, the last dim the head
+/// dim) on its tensor-core kernels, given whether a mask comes along.
+pub fn on_tensor_cores(query: &Tensor, value: &Tensor, masked: bool) -> bool {
+    let head_dim = |t: &Tensor| t.shape().last().copied().unwrap_or(0);
+    device_of(query).is_ok_and(|dev| {
+        flash::supports(query.dtype(), head_dim(query), head_dim(value), masked, dev)
+    })
+}
+
 pub const SOURCE: Source = Source {
     name: "attention",
     text: concat!(

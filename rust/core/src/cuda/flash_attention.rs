@@ -46,12 +46,17 @@ fn head_dim_name(e: usize) -> Option<&'static str> {
 
 /// Whether the tensor-core kernels take the planned problem.
 pub fn takes(p: &Plan, dt: DType, dev: &CudaDevice) -> bool {
-    let d = &p.dims;
+    supports(dt, p.dims.e, p.dims.ev, p.bias.is_some(), dev)
+}
+
+/// Whether the tensor-core kernels take attention in `dt` with head dims `e` (queries, keys)
+/// and `ev` (values), with or without an additive mask, on `dev`.
+pub fn supports(dt: DType, e: usize, ev: usize, masked: bool, dev: &CudaDevice) -> bool {
     matches!(dt, DType::F16 | DType::BF16)
         && dev.capability.0 >= 8
-        && p.bias.is_none()
-        && d.e == d.ev
-        && head_dim_name(d.e).is_some()
+        && !masked
+        && e == ev
+        && head_dim_name(e).is_some()
 }
 
 /// `op` as the kernels read it: rows contiguous, strides and base 16-byte aligned (a
