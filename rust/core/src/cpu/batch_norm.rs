@@ -19,7 +19,14 @@ fn per_channel<A: Send>((n, c, hw): Layout, f: impl Fn(usize) -> A + Sync + Send
     if n * c * hw < PARALLEL_THRESHOLD {
         (0..c).map(f).collect()
     } else {
-        crate::cpu::parallel_map(c, f)
+        // Enough channels per task that claiming one costs little against them.
+        let per_task = (PARALLEL_THRESHOLD / 8 / (n * hw).max(1)).max(1);
+        let parts = crate::cpu::parallel_map(c.div_ceil(per_task), |t| {
+            (t * per_task..((t + 1) * per_task).min(c))
+                .map(&f)
+                .collect::<Vec<_>>()
+        });
+        parts.into_iter().flatten().collect()
     }
 }
 

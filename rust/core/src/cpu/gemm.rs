@@ -457,7 +457,9 @@ pub unsafe fn batched_gemm<T: GemmElem>(
     } else if big {
         (0..count).for_each(|b| one(b, true));
     } else {
-        super::parallel_for(count, |b| one(b, false));
+        // Enough products per task that claiming one costs little against them.
+        let per_task = (PARALLEL_FLOPS / 16 / work.max(1)).max(1);
+        super::parallel_ranges(count, per_task, |r| r.for_each(|b| one(b, false)));
     }
 }
 
