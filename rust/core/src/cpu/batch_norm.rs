@@ -14,13 +14,12 @@ use crate::element::Float;
 /// `[n, c, hw]`: batch, channels, and the product of the spatial dims.
 pub type Layout = (usize, usize, usize);
 
-/// Per-channel results of `f(channel)`, a task per channel when the input is large.
+/// Per-channel results of `f(channel)`, on the team when the input is large.
 fn per_channel<A: Send>((n, c, hw): Layout, f: impl Fn(usize) -> A + Sync + Send) -> Vec<A> {
     if n * c * hw < PARALLEL_THRESHOLD {
         (0..c).map(f).collect()
     } else {
-        // Enough channels per task that claiming one costs little against them.
-        let per_task = (PARALLEL_THRESHOLD / 8 / (n * hw).max(1)).max(1);
+        let per_task = crate::cpu::items_per_task(n * hw);
         let parts = crate::cpu::parallel_map(c.div_ceil(per_task), |t| {
             (t * per_task..((t + 1) * per_task).min(c))
                 .map(&f)

@@ -252,9 +252,7 @@ pub fn for_each_plane(planes: usize, work: usize, f: impl Fn(usize) + Sync + Sen
     if planes.saturating_mul(work) < PARALLEL_THRESHOLD || super::threads() <= 1 {
         (0..planes).for_each(f);
     } else {
-        // Enough planes per task that claiming one costs little against them.
-        let per_task = (PARALLEL_THRESHOLD / 8 / work.max(1)).max(1);
-        super::parallel_ranges(planes, per_task, |r| r.for_each(&f));
+        super::parallel_items(planes, work, f);
     }
 }
 

@@ -20,4 +20,7 @@ pub mod rowwise;
 pub mod team;
 pub mod threads;
 
-pub use threads::{parallel_for, parallel_for_init, parallel_map, parallel_ranges, pool, threads};
+pub use threads::{
+    items_per_task, parallel_for, parallel_for_init, parallel_items, parallel_map, parallel_ranges,
+    pool, threads,
+};

@@ -455,9 +455,7 @@ unsafe fn reduce_columns<T: Element, R: Reducer<T>>(
     };
     let tasks = outer_kept * col_chunks;
     if outer_kept * inner * n_red >= PARALLEL_THRESHOLD && tasks > 1 {
-        // Enough columns per task that claiming one costs little against them.
-        let per_task = (PARALLEL_THRESHOLD / 8 / (WIDTH.min(inner) * n_red).max(1)).max(1);
-        crate::cpu::parallel_ranges(tasks, per_task, |r| r.for_each(task));
+        crate::cpu::parallel_items(tasks, WIDTH.min(inner) * n_red, task);
     } else {
         (0..tasks).for_each(task);
     }

@@ -16,9 +16,7 @@ fn rows(batch: usize, hidden: usize, f: impl Fn(usize) + Sync + Send) {
     if batch * hidden < PARALLEL_THRESHOLD {
         (0..batch).for_each(f);
     } else {
-        // Enough rows per task that claiming one costs little against it.
-        let per_task = (PARALLEL_THRESHOLD / 8 / hidden.max(1)).max(1);
-        crate::cpu::parallel_ranges(batch, per_task, |r| r.for_each(&f));
+        crate::cpu::parallel_items(batch, hidden, f);
     }
 }
 

@@ -66,8 +66,7 @@ pub unsafe fn for_each_line<T: Element, S, const K: usize>(
             )
         };
         if parallel && outer > 1 {
-            // Enough rows per piece of work that handing it out costs little against it.
-            let min_rows = (PARALLEL_THRESHOLD / 8 / n).max(1);
+            let min_rows = super::items_per_task(n);
             super::parallel_for_init(outer.div_ceil(min_rows), &init, |s, c| {
                 (c * min_rows..((c + 1) * min_rows).min(outer)).for_each(|r| row(r, s))
             });

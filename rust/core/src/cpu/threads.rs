@@ -118,6 +118,21 @@ pub fn parallel_ranges(n: usize, chunk: usize, f: impl Fn(std::ops::Range<usize>
     );
 }
 
+/// Elements of work that make a task worth claiming: a claim is an atomic add that the threads
+/// share, which a task of a few elements would spend most of its time on.
+const TASK_ELEMENTS: usize = super::iter::PARALLEL_THRESHOLD / 8;
+
+/// How many items of `item_work` elements each make one task.
+pub fn items_per_task(item_work: usize) -> usize {
+    (TASK_ELEMENTS / item_work.max(1)).max(1)
+}
+
+/// Runs `f(i)` for every item `i < n` (rows, planes, channels of `item_work` elements each) on
+/// the team, the items grouped into tasks of [`items_per_task`].
+pub fn parallel_items(n: usize, item_work: usize, f: impl Fn(usize) + Sync) {
+    parallel_ranges(n, items_per_task(item_work), |r| r.for_each(&f));
+}
+
 /// [`parallel_for`] where each thread's tasks share one `init()` state (scratch buffers).
 pub fn parallel_for_init<S>(
     tasks: usize,

@@ -88,18 +88,14 @@ fn per_line<T: Element, A: Element, B: Element>(
             |(r, (oa, ob)): (usize, (&mut [A], &mut [B]))| f(&xs[r * n..(r + 1) * n], oa, ob);
         if rows > 1 && rows * n >= crate::cpu::iter::PARALLEL_THRESHOLD {
             let (pa, pb) = (SendPtr(as_.as_mut_ptr()), SendPtr(bs.as_mut_ptr()));
-            // Enough rows per task that claiming one costs little against them.
-            let per_task = (crate::cpu::iter::PARALLEL_THRESHOLD / 8 / n.max(1)).max(1);
-            crate::cpu::parallel_ranges(rows, per_task, |rs| {
-                for r in rs {
-                    // SAFETY: row r of each output is inside it and no other task touches it.
-                    work((r, unsafe {
-                        (
-                            std::slice::from_raw_parts_mut(pa.get().add(r * m), m),
-                            std::slice::from_raw_parts_mut(pb.get().add(r * m), m),
-                        )
-                    }))
-                }
+            crate::cpu::parallel_items(rows, n, |r| {
+                // SAFETY: row r of each output is inside it and no other task touches it.
+                work((r, unsafe {
+                    (
+                        std::slice::from_raw_parts_mut(pa.get().add(r * m), m),
+                        std::slice::from_raw_parts_mut(pb.get().add(r * m), m),
+                    )
+                }))
             });
         } else {
             as_.chunks_mut(m)
