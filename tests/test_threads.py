@@ -13,6 +13,8 @@ import pytest
 import ferrotorch as torch
 from ferrotorch.utils.data import DataLoader, Dataset
 
+# Where this process imports ferrotorch from: child processes import the same build.
+_IMPORT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(torch.__file__)))
 BIG = (400, 400)  # 160k elements: above the size where kernels split work over threads
 
 
@@ -49,7 +51,7 @@ def test_a_forked_child_runs_parallel_kernels():
             os._exit(0 if ok else 3)
         _, status = os.waitpid(pid, 0)
         sys.exit(os.waitstatus_to_exitcode(status))
-    """ % os.path.dirname(os.path.dirname(os.path.abspath(torch.__file__))))
+    """ % _IMPORT_ROOT)
     proc = subprocess.Popen([sys.executable, "-c", script])
     try:
         assert proc.wait(timeout=60) == 0
@@ -62,8 +64,7 @@ def test_a_forked_child_runs_parallel_kernels():
                                        ({"OMP_NUM_THREADS": "1", "RAYON_NUM_THREADS": "2"}, 1)])
 def test_thread_count_comes_from_omp_num_threads_as_in_torch(env, want):
     script = "import sys; sys.path.insert(0, %r); import ferrotorch as t; x = t.ones(400, 400); " \
-        "assert (x + x).sum().item() == 320000.0; print(t.get_num_threads())" % \
-        os.path.dirname(os.path.dirname(os.path.abspath(torch.__file__)))
+        "assert (x + x).sum().item() == 320000.0; print(t.get_num_threads())" % _IMPORT_ROOT
     base = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", "RAYON_NUM_THREADS")}
     res = subprocess.run([sys.executable, "-c", script], env={**base, **env}, capture_output=True,
                          text=True, timeout=60)
@@ -127,7 +128,7 @@ def test_matmul_split_over_a_grid_of_threads_matches_numpy(threads):
             want = a.astype(np.float64) @ b.T.astype(np.float64)
             assert np.allclose(got, want, rtol=1e-4, atol=1e-3), (m, k, n)
         assert torch.get_num_threads() == %s
-    """ % (os.path.dirname(os.path.dirname(os.path.abspath(torch.__file__))), threads))
+    """ % (_IMPORT_ROOT, threads))
     env = {**os.environ, "OMP_NUM_THREADS": threads}
     res = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120)
     assert res.returncode == 0, res.stderr
